@@ -1,0 +1,2 @@
+DROP TABLE items;
+DROP EXTENSION IF EXISTS pg_trgm;

@@ -1,0 +1,2 @@
+DROP TABLE item_tags;
+DROP TABLE tags;

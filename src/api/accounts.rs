@@ -1,0 +1,177 @@
+//! Registration, login, token refresh and logout, and users.
+
+use rocket::{delete, get, post, routes, Route, State};
+use utoipa::ToSchema;
+
+use super::guards::{ApiUser, BodyReader, ClientAddress, Id, JsonBody, RefreshClaims, UserAgent};
+use super::problem::Problem;
+use super::respond::{ApiJson, NoContent};
+use super::views::{TokenPairView, UserView};
+use crate::auth::jwt::TokenKeys;
+use crate::config::AppConfig;
+use crate::db::Db;
+use crate::error::Error;
+use crate::models::{SessionKind, Via};
+use crate::services::{accounts, sessions};
+
+pub fn routes() -> Vec<Route> {
+    routes![register, login, logout, refresh, get_user, delete_user]
+}
+
+/// An email and a password.
+#[derive(Debug, ToSchema)]
+pub struct Credentials {
+    #[schema(example = "ann@example.org", min_length = 3, max_length = 254)]
+    pub email: String,
+    /// 10 to 128 characters, not a common password.
+    #[schema(example = "tulip-harbour-71", min_length = 1, max_length = 128)]
+    pub password: String,
+}
+
+impl Credentials {
+    fn read(body: JsonBody) -> Result<Credentials, Error> {
+        let mut reader: BodyReader = body.reader();
+        let email = reader.required_string("email");
+        let password = reader.required_string("password");
+        reader.finish()?;
+        Ok(Credentials {
+            email: email.unwrap_or_default(),
+            password: password.unwrap_or_default(),
+        })
+    }
+}
+
+/// Register a member account.
+///
+/// Nobody becomes staff or admin by registering.
+#[utoipa::path(post, path = "/api/register", tag = "accounts",
+    request_body(content = Credentials, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new account", body = UserView,
+            headers(("Location" = String, description = "The account's URL"), ("ETag" = String))),
+        (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/register", data = "<body>")]
+async fn register(db: Db, body: JsonBody) -> Result<ApiJson<UserView>, Problem> {
+    let Credentials { email, password } = Credentials::read(body)?;
+    let user = accounts::register(&db, &email, password, Via::Api).await?;
+    let location = format!("/api/user/{}", user.id);
+    Ok(ApiJson::created(UserView::from(user), location))
+}
+
+/// Log in and receive a fresh access token and a refresh token.
+///
+/// An unknown email and a wrong password get the same answer. After 10
+/// failures in 15 minutes for an account, or 30 from one client, logins are
+/// refused with 429 until the window has passed.
+#[utoipa::path(post, path = "/api/login", tag = "accounts",
+    request_body(content = Credentials, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Tokens for the new session", body = TokenPairView, headers(("ETag" = String))),
+        (status = 401, description = "Invalid email or password", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String))),
+        (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
+    ))]
+#[post("/login", data = "<body>")]
+async fn login(
+    db: Db,
+    config: &State<AppConfig>,
+    keys: &State<TokenKeys>,
+    client: ClientAddress,
+    user_agent: UserAgent,
+    body: JsonBody,
+) -> Result<ApiJson<TokenPairView>, Problem> {
+    let Credentials { email, password } = Credentials::read(body)?;
+    let attempt = sessions::LoginAttempt {
+        email,
+        password,
+        client: client.0,
+        user_agent: user_agent.0,
+        kind: SessionKind::Api,
+    };
+    let (_, session) = sessions::login(&db, config, attempt).await?;
+    let (access_token, refresh_token) = sessions::tokens_for(keys, &session, true)?;
+    Ok(ApiJson::ok(TokenPairView {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: keys.access_lifetime.num_seconds(),
+    }))
+}
+
+/// Log out: revoke the session behind the access token, refresh token
+/// included (or the personal access token used).
+#[utoipa::path(post, path = "/api/logout", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/logout")]
+async fn logout(db: Db, user: ApiUser) -> Result<NoContent, Problem> {
+    let user_id = user.actor.user_id;
+    db.run(move |conn| sessions::logout(conn, user.credential, user_id))
+        .await?;
+    Ok(NoContent)
+}
+
+/// Exchange a refresh token for a new (not fresh) access token and a new
+/// refresh token. Each refresh token works once: presenting a used one
+/// revokes the whole session.
+#[utoipa::path(post, path = "/api/refresh", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "New tokens", body = TokenPairView, headers(("ETag" = String))),
+        (status = 401, description = "Not a valid, current refresh token", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/refresh")]
+async fn refresh(
+    db: Db,
+    keys: &State<TokenKeys>,
+    claims: RefreshClaims,
+) -> Result<ApiJson<TokenPairView>, Problem> {
+    let (_, session) = db
+        .run(move |conn| sessions::refresh(conn, &claims.0))
+        .await?;
+    let (access_token, refresh_token) = sessions::tokens_for(keys, &session, false)?;
+    Ok(ApiJson::ok(TokenPairView {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: keys.access_lifetime.num_seconds(),
+    }))
+}
+
+/// A user's account: yours, or anyone's for an admin.
+#[utoipa::path(get, path = "/api/user/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "User id")),
+    responses(
+        (status = 200, description = "The account", body = UserView, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/user/<id>")]
+async fn get_user(db: Db, user: ApiUser, id: Id) -> Result<ApiJson<UserView>, Problem> {
+    let found = db
+        .run(move |conn| accounts::get(conn, &user.actor, id.0))
+        .await?;
+    Ok(ApiJson::ok(UserView::from(found)))
+}
+
+/// Delete an account: your own with a fresh token, or anyone's as an admin.
+/// Its stores stay, without an owner.
+#[utoipa::path(delete, path = "/api/user/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token, or not a fresh one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/user/<id>")]
+async fn delete_user(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
+    db.run(move |conn| accounts::delete(conn, &user.actor, id.0))
+        .await?;
+    Ok(NoContent)
+}

@@ -1,0 +1,513 @@
+//! Items, and the links between items and tags.
+
+use chrono::{DateTime, Utc};
+use rocket::http::uri::Origin;
+use rocket::{delete, get, post, put, routes, FromForm, Route};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::guards::{ApiUser, Id, JsonBody};
+use super::pagination;
+use super::problem::Problem;
+use super::respond::{ApiJson, IfMatch, NoContent};
+use super::views::{ItemView, TagRefView};
+use crate::db::Db;
+use crate::error::{Error, FieldErrors};
+use crate::models::{ItemFilter, ItemSort, ItemSortField, ItemSortKey};
+use crate::price::Price;
+use crate::services::items::{self, ItemInput};
+use crate::services::tags;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        list_items,
+        create_item,
+        get_item,
+        update_item,
+        delete_item,
+        link_tags,
+        unlink_tag
+    ]
+}
+
+/// At most this many `tag_id` filters at once.
+const MAX_TAG_FILTERS: usize = 10;
+
+#[derive(Debug, FromForm)]
+pub struct ItemQuery {
+    store_id: Option<String>,
+    tag_id: Vec<String>,
+    q: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    sort: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Where a page of items ended, in the order it was sorted by.
+#[derive(Debug, Serialize, Deserialize)]
+struct ItemCursor {
+    sort: String,
+    key: serde_json::Value,
+    id: i64,
+}
+
+struct ItemListing {
+    filter: ItemFilter,
+    sort: ItemSort,
+    sort_name: String,
+    after: Option<(ItemSortKey, i64)>,
+    limit: i64,
+}
+
+fn parse_sort(raw: &str) -> Option<ItemSort> {
+    let (descending, field) = match raw.strip_prefix('-') {
+        Some(field) => (true, field),
+        None => (false, raw),
+    };
+    let field = match field {
+        "name" => ItemSortField::Name,
+        "price" => ItemSortField::Price,
+        "created_at" => ItemSortField::CreatedAt,
+        _ => return None,
+    };
+    Some(ItemSort { field, descending })
+}
+
+fn positive_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|&id| id > 0 && !raw.starts_with('+'))
+}
+
+fn sort_key_to_json(key: &ItemSortKey) -> serde_json::Value {
+    match key {
+        ItemSortKey::Name(name) => serde_json::Value::from(name.clone()),
+        ItemSortKey::Price(price) => serde_json::Value::from(price.cents()),
+        ItemSortKey::CreatedAt(at) => serde_json::Value::from(at.timestamp_micros()),
+    }
+}
+
+fn sort_key_from_json(field: ItemSortField, value: &serde_json::Value) -> Option<ItemSortKey> {
+    match field {
+        ItemSortField::Name => value.as_str().map(|s| ItemSortKey::Name(s.to_owned())),
+        ItemSortField::Price => value
+            .as_i64()
+            .and_then(Price::from_cents)
+            .map(ItemSortKey::Price),
+        ItemSortField::CreatedAt => value
+            .as_i64()
+            .and_then(DateTime::<Utc>::from_timestamp_micros)
+            .map(ItemSortKey::CreatedAt),
+    }
+}
+
+impl ItemQuery {
+    fn read(&self) -> Result<ItemListing, Error> {
+        let mut errors = FieldErrors::new();
+        let mut filter = ItemFilter::default();
+        if let Some(raw) = &self.store_id {
+            filter.store_id = positive_id(raw);
+            if filter.store_id.is_none() {
+                errors.insert("store_id".into(), "must be a positive integer id".into());
+            }
+        }
+        for raw in &self.tag_id {
+            match positive_id(raw) {
+                Some(id) if !filter.tag_ids.contains(&id) => filter.tag_ids.push(id),
+                Some(_) => {}
+                None => {
+                    errors.insert("tag_id".into(), "must be positive integer ids".into());
+                }
+            }
+        }
+        if filter.tag_ids.len() > MAX_TAG_FILTERS {
+            errors.insert(
+                "tag_id".into(),
+                format!("may be given at most {MAX_TAG_FILTERS} times"),
+            );
+        }
+        if let Some(raw) = &self.q {
+            let q = crate::text::normalize(raw);
+            if q.chars().count() > 80 {
+                errors.insert("q".into(), "must be at most 80 characters".into());
+            } else if q.chars().any(char::is_control) {
+                errors.insert("q".into(), "must not contain control characters".into());
+            } else if !q.is_empty() {
+                filter.name_contains = Some(q);
+            }
+        }
+        for (name, raw, slot) in [
+            ("min_price", &self.min_price, &mut filter.min_price),
+            ("max_price", &self.max_price, &mut filter.max_price),
+        ] {
+            if let Some(raw) = raw {
+                match Price::parse(raw) {
+                    Ok(price) => *slot = Some(price),
+                    Err(why) => {
+                        errors.insert(name.into(), why.to_string());
+                    }
+                }
+            }
+        }
+        if let (Some(min), Some(max)) = (filter.min_price, filter.max_price) {
+            if min > max {
+                errors.insert("max_price".into(), "must not be below min_price".into());
+            }
+        }
+        let sort_name = self.sort.clone().unwrap_or_else(|| "created_at".to_owned());
+        let sort = parse_sort(&sort_name).unwrap_or_else(|| {
+            errors.insert(
+                "sort".into(),
+                "must be one of name, -name, price, -price, created_at, -created_at".into(),
+            );
+            ItemSort::default()
+        });
+        let limit = pagination::limit(self.limit.as_deref(), &mut errors);
+        let after = pagination::decode::<ItemCursor>(self.cursor.as_deref(), &mut errors).and_then(
+            |cursor| {
+                let key = (cursor.sort == sort_name)
+                    .then(|| sort_key_from_json(sort.field, &cursor.key))
+                    .flatten();
+                if key.is_none() {
+                    errors.insert(
+                        "cursor".into(),
+                        "belongs to a list sorted another way".into(),
+                    );
+                }
+                key.map(|key| (key, cursor.id))
+            },
+        );
+        Error::check(errors)?;
+        Ok(ItemListing {
+            filter,
+            sort,
+            sort_name,
+            after,
+            limit,
+        })
+    }
+}
+
+/// A new item. The store must be yours, unless you are staff.
+#[derive(Debug, ToSchema)]
+pub struct NewItemInput {
+    #[schema(example = "Dune", min_length = 1, max_length = 80, pattern = r"\S")]
+    pub name: String,
+    pub price: PriceInput,
+    #[schema(example = 1, minimum = 1)]
+    pub store_id: i64,
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+}
+
+/// Changes to an item: any of its fields, at least one.
+#[derive(Debug, ToSchema)]
+pub struct ItemChangesInput {
+    #[schema(example = "Dune", min_length = 1, max_length = 80, pattern = r"\S")]
+    pub name: Option<String>,
+    pub price: Option<PriceInput>,
+    /// `null` removes the description.
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub description: Option<Option<String>>,
+}
+
+/// An exact amount with at most two decimals, from 0 to 9999999999.99, as
+/// a JSON number or a decimal string. Amounts that would need rounding are
+/// refused rather than rounded. Holds the text exactly as sent.
+#[derive(Debug)]
+pub struct PriceInput(pub String);
+
+impl utoipa::PartialSchema for PriceInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0))
+                    .maximum(Some(9_999_999_999.99))
+                    .multiple_of(Some(0.01)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$")),
+            )
+            .description(Some(
+                "An exact amount with at most two decimals: a JSON number or a decimal string.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PriceInput {}
+
+/// Tags to put on an item.
+#[derive(Debug, ToSchema)]
+pub struct TagIdsInput {
+    /// Tags of the item's store; 1 to 100.
+    #[schema(min_items = 1, max_items = 100)]
+    pub tag_ids: Vec<i64>,
+}
+
+impl TagIdsInput {
+    fn read(body: JsonBody) -> Result<TagIdsInput, Error> {
+        let mut reader = body.reader();
+        let tag_ids = reader.required_ids("tag_ids");
+        reader.finish()?;
+        Ok(TagIdsInput {
+            tag_ids: tag_ids.unwrap_or_default(),
+        })
+    }
+}
+
+impl NewItemInput {
+    fn read(body: JsonBody) -> Result<NewItemInput, Error> {
+        let mut reader = body.reader();
+        let store_id = reader.required_id("store_id");
+        let name = reader.required_string("name");
+        let price = reader.required_decimal_text("price");
+        let description = reader.string("description");
+        reader.finish()?;
+        Ok(NewItemInput {
+            name: name.unwrap_or_default(),
+            price: PriceInput(price.unwrap_or_default()),
+            store_id: store_id.unwrap_or_default(),
+            description,
+        })
+    }
+
+    fn into_service_input(self) -> (i64, ItemInput) {
+        let NewItemInput {
+            name,
+            price,
+            store_id,
+            description,
+        } = self;
+        (
+            store_id,
+            ItemInput {
+                name: Some(name),
+                price: Some(price.0),
+                description: Some(description),
+            },
+        )
+    }
+}
+
+impl ItemChangesInput {
+    fn read(body: JsonBody) -> Result<ItemChangesInput, Error> {
+        let mut reader = body.reader();
+        let name = reader.string("name");
+        let price = reader.decimal_text("price").map(PriceInput);
+        let description = reader.nullable_string("description");
+        reader.finish()?;
+        Ok(ItemChangesInput {
+            name,
+            price,
+            description,
+        })
+    }
+
+    fn into_service_input(self) -> ItemInput {
+        let ItemChangesInput {
+            name,
+            price,
+            description,
+        } = self;
+        ItemInput {
+            name,
+            price: price.map(|p| p.0),
+            description,
+        }
+    }
+}
+
+/// Items, filtered and sorted.
+///
+/// Filters combine: `tag_id` may repeat, and then lists items carrying all
+/// those tags. `q` finds names containing the text, ignoring case (`%` and
+/// `_` are matched literally).
+#[utoipa::path(get, path = "/api/items", tag = "items",
+    params(
+        ("store_id" = Option<i64>, Query, minimum = 1, description = "Only this store's items"),
+        ("tag_id" = Option<Vec<i64>>, Query, description = "Only items with all these tags (repeat the parameter)"),
+        ("q" = Option<String>, Query, max_length = 80, description = "Part of the name"),
+        ("min_price" = Option<String>, Query, description = "Lowest price, e.g. 5 or 5.50"),
+        ("max_price" = Option<String>, Query, description = "Highest price"),
+        ("sort" = Option<String>, Query, description = "name, -name, price, -price, created_at (default), -created_at"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size (default 50)"),
+        ("cursor" = Option<String>, Query, description = "From the previous page's `Link` header"),
+    ),
+    responses(
+        (status = 200, description = "A page of items", body = Vec<ItemView>, headers(
+            ("X-Total-Count" = i64, description = "Number of matching items"),
+            ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+            ("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+    ))]
+#[get("/items?<query..>")]
+async fn list_items(
+    db: Db,
+    query: ItemQuery,
+    uri: &Origin<'_>,
+) -> Result<ApiJson<Vec<ItemView>>, Problem> {
+    let ItemListing {
+        filter,
+        sort,
+        sort_name,
+        after,
+        limit,
+    } = query.read()?;
+    let (details, total) = db
+        .run(move |conn| items::list(conn, &filter, sort, after, limit))
+        .await?;
+    let next = match details.last() {
+        Some(last) if details.len() as i64 == limit => {
+            let key = ItemSortKey::of(&last.item, sort.field);
+            let cursor = ItemCursor {
+                sort: sort_name,
+                key: sort_key_to_json(&key),
+                id: last.item.id,
+            };
+            Some(pagination::next_url(uri, &pagination::encode(&cursor)))
+        }
+        _ => None,
+    };
+    Ok(ApiJson::page(
+        details.into_iter().map(ItemView::from).collect(),
+        total,
+        next,
+    ))
+}
+
+/// Add an item to a store you own (or any store, as staff).
+#[utoipa::path(post, path = "/api/items", tag = "items", security(("bearer" = [])),
+    request_body(content = NewItemInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new item", body = ItemView,
+            headers(("Location" = String, description = "The item's URL"), ("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/items", data = "<body>")]
+async fn create_item(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<ItemView>, Problem> {
+    let (store_id, input) = NewItemInput::read(body)?.into_service_input();
+    let detail = db
+        .run(move |conn| items::create(conn, &user.actor, store_id, input))
+        .await?;
+    let location = format!("/api/items/{}", detail.item.id);
+    Ok(ApiJson::created(ItemView::from(detail), location))
+}
+
+/// One item with its store and tags.
+#[utoipa::path(get, path = "/api/items/{id}", tag = "items",
+    params(("id" = i64, Path, minimum = 1, description = "Item id")),
+    responses(
+        (status = 200, description = "The item", body = ItemView, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/items/<id>")]
+async fn get_item(db: Db, id: Id) -> Result<ApiJson<ItemView>, Problem> {
+    let detail = db.run(move |conn| items::detail(conn, id.0)).await?;
+    Ok(ApiJson::ok(ItemView::from(detail)))
+}
+
+/// Change any of an item's name, price and description. Never creates.
+#[utoipa::path(put, path = "/api/items/{id}", tag = "items", security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, minimum = 1, description = "Item id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you read"),
+    ),
+    request_body(content = ItemChangesInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed item", body = ItemView, headers(("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store's item", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The item changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[put("/items/<id>", data = "<body>")]
+async fn update_item(
+    db: Db,
+    user: ApiUser,
+    id: Id,
+    if_match: IfMatch,
+    body: JsonBody,
+) -> Result<ApiJson<ItemView>, Problem> {
+    let input = ItemChangesInput::read(body)?.into_service_input();
+    let detail = db
+        .run(move |conn| {
+            items::update(conn, &user.actor, id.0, input, |current| {
+                if_match.check(&ItemView::from(current))
+            })
+        })
+        .await?;
+    Ok(ApiJson::ok(ItemView::from(detail)))
+}
+
+/// Delete an item; its tags stay.
+#[utoipa::path(delete, path = "/api/items/{id}", tag = "items", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "Item id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store's item", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/items/<id>")]
+async fn delete_item(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
+    db.run(move |conn| items::delete(conn, &user.actor, id.0))
+        .await?;
+    Ok(NoContent)
+}
+
+/// Put tags of the item's store on it: all of them or, if one is unknown or
+/// of another store, none. Tags already on it are left alone.
+#[utoipa::path(post, path = "/api/items/{id}/tags", tag = "tags", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "Item id")),
+    request_body(content = TagIdsInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "All the item's tags now", body = Vec<TagRefView>, headers(("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store's item", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/items/<id>/tags", data = "<body>")]
+async fn link_tags(
+    db: Db,
+    user: ApiUser,
+    id: Id,
+    body: JsonBody,
+) -> Result<ApiJson<Vec<TagRefView>>, Problem> {
+    let TagIdsInput { tag_ids } = TagIdsInput::read(body)?;
+    let tags = db
+        .run(move |conn| tags::link(conn, &user.actor, id.0, &tag_ids))
+        .await?;
+    Ok(ApiJson::ok(
+        tags.into_iter().map(TagRefView::from).collect(),
+    ))
+}
+
+/// Take a tag off an item.
+#[utoipa::path(delete, path = "/api/items/{item_id}/tags/{tag_id}", tag = "tags", security(("bearer" = [])),
+    params(
+        ("item_id" = i64, Path, minimum = 1, description = "Item id"),
+        ("tag_id" = i64, Path, minimum = 1, description = "Tag id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store's item", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item, or it does not carry the tag", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/items/<item_id>/tags/<tag_id>")]
+async fn unlink_tag(db: Db, user: ApiUser, item_id: Id, tag_id: Id) -> Result<NoContent, Problem> {
+    db.run(move |conn| tags::unlink(conn, &user.actor, item_id.0, tag_id.0))
+        .await?;
+    Ok(NoContent)
+}

@@ -1,0 +1,110 @@
+//! `limit` and `cursor` query parameters, opaque cursors and `Link` URLs.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rocket::http::uri::Origin;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::FieldErrors;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// Reads `limit`: 1 to 200, 50 when absent.
+pub fn limit(raw: Option<&str>, errors: &mut FieldErrors) -> i64 {
+    match raw.map(str::parse::<i64>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,
+        Some(_) => {
+            errors.insert(
+                "limit".into(),
+                format!("must be an integer from 1 to {MAX_LIMIT}"),
+            );
+            DEFAULT_LIMIT
+        }
+    }
+}
+
+/// Decodes a cursor made by [`encode`]; a foreign or damaged one is an error.
+pub fn decode<T: DeserializeOwned>(raw: Option<&str>, errors: &mut FieldErrors) -> Option<T> {
+    let raw = raw?;
+    let decoded = URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<T>(&bytes).ok());
+    if decoded.is_none() {
+        errors.insert("cursor".into(), "is not a cursor this list gave out".into());
+    }
+    decoded
+}
+
+pub fn encode<T: Serialize>(position: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).unwrap_or_default())
+}
+
+/// The request's own URL with `cursor` replaced, for `Link: <...>; rel="next"`.
+pub fn next_url(uri: &Origin<'_>, cursor: &str) -> String {
+    let mut query: Vec<String> = uri
+        .query()
+        .map(|q| {
+            q.as_str()
+                .split('&')
+                .filter(|pair| !pair.is_empty() && !pair.starts_with("cursor="))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    query.push(format!("cursor={cursor}"));
+    format!("{}?{}", uri.path(), query.join("&"))
+}
+
+/// The position after the last row of a page of ids, if the page was full.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct AfterId {
+    pub id: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_bounded() {
+        let mut errors = FieldErrors::new();
+        assert_eq!(limit(None, &mut errors), 50);
+        assert_eq!(limit(Some("200"), &mut errors), 200);
+        assert!(errors.is_empty());
+        for bad in ["0", "-1", "201", "abc", "1.5", ""] {
+            let mut errors = FieldErrors::new();
+            limit(Some(bad), &mut errors);
+            assert!(errors.contains_key("limit"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let mut errors = FieldErrors::new();
+        let cursor = encode(&AfterId { id: 42 });
+        assert_eq!(
+            decode::<AfterId>(Some(&cursor), &mut errors).map(|c| c.id),
+            Some(42)
+        );
+        assert_eq!(
+            decode::<AfterId>(Some("!!"), &mut errors).map(|c| c.id),
+            None
+        );
+        assert!(errors.contains_key("cursor"));
+    }
+
+    #[test]
+    fn next_url_replaces_the_cursor_and_keeps_filters() {
+        let uri = Origin::parse("/api/items?store_id=1&cursor=old&tag_id=2").unwrap();
+        assert_eq!(
+            next_url(&uri, "new"),
+            "/api/items?store_id=1&tag_id=2&cursor=new"
+        );
+        let bare = Origin::parse("/api/stores").unwrap();
+        assert_eq!(next_url(&bare, "c"), "/api/stores?cursor=c");
+    }
+}

@@ -1,0 +1,329 @@
+//! RFC 9457 problem details: the body of every error under `/api`, whether it
+//! comes from a handler, a guard or Rocket itself (through the catchers).
+
+use rocket::http::{ContentType, Header, Method, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket::{catch, catchers, Catcher};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{AuthFailure, Error, FieldErrors};
+
+/// Seconds a client should wait before retrying when the database is away.
+const UNAVAILABLE_RETRY_SECONDS: u64 = 5;
+
+/// An error response: `application/problem+json`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status and `code` say what happened.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The HTTP status phrase.
+    pub title: &'static str,
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// A stable machine-readable reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// On 422: each invalid field and what is wrong with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    pub errors: Option<FieldErrors>,
+    /// On 500: quote it when reporting the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip)]
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Problem {
+    pub fn new(status: Status, code: &'static str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "about:blank",
+            title: status.reason().unwrap_or("Error"),
+            status: status.code,
+            detail: detail.into(),
+            code: Some(code),
+            errors: None,
+            request_id: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Problem {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn status(&self) -> Status {
+        Status::new(self.status)
+    }
+
+    pub fn unauthenticated(why: AuthFailure) -> Problem {
+        let challenge = match why {
+            AuthFailure::Required | AuthFailure::InvalidCredentials => {
+                "Bearer realm=\"storefront\"".to_owned()
+            }
+            _ => format!(
+                "Bearer realm=\"storefront\", error=\"invalid_token\", error_description=\"{}\"",
+                why.message()
+            ),
+        };
+        Problem::new(Status::Unauthorized, why.code(), why.message())
+            .with_header("WWW-Authenticate", challenge)
+    }
+
+    pub fn invalid(errors: FieldErrors) -> Problem {
+        let mut problem = Problem::new(
+            Status::UnprocessableEntity,
+            "validation_failed",
+            "Some fields are not valid.",
+        );
+        problem.errors = Some(errors);
+        problem
+    }
+
+    pub fn unavailable() -> Problem {
+        Problem::new(
+            Status::ServiceUnavailable,
+            "unavailable",
+            "The service is temporarily unavailable. Try again shortly.",
+        )
+        .with_header("Retry-After", UNAVAILABLE_RETRY_SECONDS.to_string())
+    }
+
+    /// A 500 whose cause is logged under a fresh request id and never shown.
+    pub fn internal(cause: &str) -> Problem {
+        let request_id = crate::auth::random_token(9);
+        log::error!("request {request_id} failed: {cause}");
+        let mut problem = Problem::new(
+            Status::InternalServerError,
+            "internal_error",
+            format!(
+                "Something went wrong on our side. Quote request id {request_id} if you report it."
+            ),
+        );
+        problem.request_id = Some(request_id);
+        problem
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Problem {
+        match error {
+            Error::NotFound(what) => Problem::new(
+                Status::NotFound,
+                "not_found",
+                format!("The {what} does not exist."),
+            ),
+            Error::Invalid(errors) => Problem::invalid(errors),
+            Error::Conflict(why) => Problem::new(Status::Conflict, "conflict", why),
+            Error::Forbidden => {
+                Problem::new(Status::Forbidden, "forbidden", "You may not do this.")
+            }
+            Error::Unauthenticated(why) => Problem::unauthenticated(why),
+            Error::StaleVersion => Problem::new(
+                Status::PreconditionFailed,
+                "precondition_failed",
+                "The resource has changed since you read it. Fetch it again and retry.",
+            ),
+            Error::Throttled { retry_after_secs } => Problem::new(
+                Status::TooManyRequests,
+                "too_many_attempts",
+                "Too many failed attempts. Try again later.",
+            )
+            .with_header("Retry-After", retry_after_secs.to_string()),
+            Error::Unavailable => Problem::unavailable(),
+            Error::Internal(cause) => Problem::internal(&cause),
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Problem {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let body = serde_json::to_string(&self).map_err(|_| Status::InternalServerError)?;
+        let mut response = Response::build();
+        response
+            .status(self.status())
+            .header(ContentType::new("application", "problem+json"))
+            .header(Header::new("Cache-Control", "no-store"));
+        for (name, value) in self.headers {
+            response.header(Header::new(name, value));
+        }
+        if request.method() != Method::Head {
+            response.sized_body(body.len(), std::io::Cursor::new(body));
+        }
+        Ok(response.finalize())
+    }
+}
+
+/// The problem a guard failed with, kept for the catcher that renders it.
+struct Stashed(Option<Problem>);
+
+/// Keeps `problem` for the catcher and returns its status, for guards:
+/// `Outcome::Error((stash(request, problem), ()))`.
+pub fn stash(request: &Request<'_>, problem: Problem) -> Status {
+    let status = problem.status();
+    request.local_cache(|| Stashed(Some(problem)));
+    status
+}
+
+/// The JSON catchers of `/api`: nothing there ever answers with HTML.
+pub fn catchers() -> Vec<Catcher> {
+    catchers![not_found, default]
+}
+
+#[catch(404)]
+fn not_found(request: &Request<'_>) -> Problem {
+    if let Some(problem) = stashed(request) {
+        return problem;
+    }
+    let allowed = allowed_methods(request);
+    if allowed.is_empty() {
+        Problem::new(
+            Status::NotFound,
+            "not_found",
+            format!("Nothing is at {}.", request.uri().path()),
+        )
+    } else {
+        let list = allowed
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Problem::new(
+            Status::MethodNotAllowed,
+            "method_not_allowed",
+            format!("{} is not allowed here; use {list}.", request.method()),
+        )
+        .with_header("Allow", list)
+    }
+}
+
+#[catch(default)]
+fn default(status: Status, request: &Request<'_>) -> Problem {
+    if let Some(problem) = stashed(request) {
+        return problem;
+    }
+    match status.code {
+        400 => Problem::new(status, "bad_request", "The request is malformed."),
+        401 => Problem::unauthenticated(AuthFailure::Required),
+        413 => Problem::new(
+            status,
+            "payload_too_large",
+            "The request body is too large.",
+        ),
+        415 => Problem::new(
+            status,
+            "unsupported_media_type",
+            "Send the body as application/json.",
+        ),
+        422 => Problem::new(
+            status,
+            "invalid_parameter",
+            "A path or query parameter is not valid: ids are positive integers.",
+        ),
+        503 => Problem::unavailable(),
+        500..=599 => Problem::internal(&format!(
+            "unhandled {status} for {} {}",
+            request.method(),
+            request.uri()
+        )),
+        _ => Problem::new(
+            status,
+            "error",
+            status.reason().unwrap_or("The request failed."),
+        ),
+    }
+}
+
+fn stashed(request: &Request<'_>) -> Option<Problem> {
+    request.local_cache(|| Stashed(None)).0.clone()
+}
+
+/// The methods that have a route for the request's path: Rocket answers a
+/// wrong method with 404, and this turns it into 405 with `Allow`.
+fn allowed_methods(request: &Request<'_>) -> Vec<Method> {
+    let path: Vec<&str> = request.uri().path().segments().collect();
+    let mut methods: Vec<Method> = request
+        .rocket()
+        .routes()
+        .filter(|route| path_matches(route.uri.path(), &path))
+        .map(|route| route.method)
+        .collect();
+    if methods.contains(&Method::Get) {
+        methods.push(Method::Head);
+    }
+    methods.sort_by_key(|m| m.as_str());
+    methods.dedup();
+    methods
+}
+
+fn path_matches(route_path: &str, request: &[&str]) -> bool {
+    let pattern: Vec<&str> = route_path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut i = 0;
+    for segment in &pattern {
+        if segment.starts_with('<') && segment.ends_with("..>") {
+            return true;
+        }
+        match request.get(i) {
+            Some(actual) if segment.starts_with('<') || segment == actual => i += 1,
+            _ => return false,
+        }
+    }
+    i == request.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_patterns_match_whole_paths() {
+        assert!(path_matches("/api/stores/<id>", &["api", "stores", "7"]));
+        assert!(!path_matches("/api/stores/<id>", &["api", "stores"]));
+        assert!(!path_matches(
+            "/api/stores/<id>",
+            &["api", "stores", "7", "tags"]
+        ));
+        assert!(path_matches(
+            "/api/docs/<tail..>",
+            &["api", "docs", "a", "b"]
+        ));
+        assert!(path_matches("/api/stores", &["api", "stores"]));
+        assert!(!path_matches("/api/stores", &["api", "items"]));
+    }
+
+    #[test]
+    fn errors_map_to_statuses_once() {
+        let cases = [
+            (Error::NotFound("store"), 404),
+            (Error::invalid("name", "must not be empty"), 422),
+            (Error::Conflict("dup".into()), 409),
+            (Error::Forbidden, 403),
+            (Error::Unauthenticated(AuthFailure::Expired), 401),
+            (Error::StaleVersion, 412),
+            (
+                Error::Throttled {
+                    retry_after_secs: 3,
+                },
+                429,
+            ),
+            (Error::Unavailable, 503),
+            (Error::Internal("boom".into()), 500),
+        ];
+        for (error, status) in cases {
+            assert_eq!(Problem::from(error).status, status);
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let problem = Problem::from(Error::Internal("password_hash column broke".into()));
+        let body = serde_json::to_string(&problem).unwrap();
+        assert!(!body.contains("password_hash"));
+        assert!(body.contains(problem.request_id.as_deref().unwrap()));
+    }
+}

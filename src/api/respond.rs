@@ -1,0 +1,167 @@
+//! Successful API responses: JSON with a strong `ETag`, `304` on a matching
+//! `If-None-Match`, `Location` on creation and the paging headers of lists.
+
+use rocket::http::{ContentType, Header, Method, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::problem::Problem;
+use crate::error::Error;
+
+/// The strong entity tag of a representation: a hash of its JSON bytes.
+pub fn etag_of<T: Serialize>(value: &T) -> Result<String, Error> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;
+    Ok(etag_of_bytes(&bytes))
+}
+
+fn etag_of_bytes(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether an `If-None-Match` / `If-Match` header value lists `etag`.
+/// `weak` compares as `If-None-Match` does (ignoring `W/`).
+pub fn header_lists(header: &str, etag: &str, weak: bool) -> bool {
+    header.split(',').map(str::trim).any(|candidate| {
+        if candidate == "*" {
+            return true;
+        }
+        match candidate.strip_prefix("W/") {
+            Some(weak_tag) => weak && weak_tag == etag,
+            None => candidate == etag,
+        }
+    })
+}
+
+/// A JSON body and the headers that go with it.
+pub struct ApiJson<T> {
+    value: T,
+    status: Status,
+    headers: Vec<Header<'static>>,
+}
+
+impl<T: Serialize> ApiJson<T> {
+    pub fn ok(value: T) -> ApiJson<T> {
+        ApiJson {
+            value,
+            status: Status::Ok,
+            headers: Vec::new(),
+        }
+    }
+
+    /// 201 with the new resource's address.
+    pub fn created(value: T, location: String) -> ApiJson<T> {
+        ApiJson {
+            value,
+            status: Status::Created,
+            headers: vec![Header::new("Location", location)],
+        }
+    }
+
+    /// A page of a list: `X-Total-Count`, and `Link` to the next page if any.
+    pub fn page(value: T, total: i64, next: Option<String>) -> ApiJson<T> {
+        let mut headers = vec![Header::new("X-Total-Count", total.to_string())];
+        if let Some(next) = next {
+            headers.push(Header::new("Link", format!("<{next}>; rel=\"next\"")));
+        }
+        ApiJson {
+            value,
+            status: Status::Ok,
+            headers,
+        }
+    }
+}
+
+impl<'r, T: Serialize> Responder<'r, 'static> for ApiJson<T> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let body = match serde_json::to_vec(&self.value) {
+            Ok(body) => body,
+            Err(e) => {
+                return Problem::internal(&format!("serialization failed: {e}")).respond_to(request)
+            }
+        };
+        let etag = etag_of_bytes(&body);
+        let mut response = Response::build();
+        for header in self.headers {
+            response.header(header);
+        }
+        response.header(Header::new("ETag", etag.clone()));
+        let is_read = matches!(request.method(), Method::Get | Method::Head);
+        let not_modified = is_read
+            && request
+                .headers()
+                .get_one("If-None-Match")
+                .is_some_and(|header| header_lists(header, &etag, true));
+        if not_modified {
+            return Ok(response.status(Status::NotModified).finalize());
+        }
+        response.status(self.status).header(ContentType::JSON);
+        response.sized_body(body.len(), std::io::Cursor::new(body));
+        Ok(response.finalize())
+    }
+}
+
+/// `204 No Content`.
+pub struct NoContent;
+
+impl<'r> Responder<'r, 'static> for NoContent {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Ok(Response::build().status(Status::NoContent).finalize())
+    }
+}
+
+/// `If-Match` of a request, checked against the current representation.
+pub struct IfMatch(pub Option<String>);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for IfMatch {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::outcome::Outcome::Success(IfMatch(
+            request.headers().get_one("If-Match").map(str::to_owned),
+        ))
+    }
+}
+
+impl IfMatch {
+    /// `Err(StaleVersion)` when the header is present and does not list the
+    /// entity tag of `current`.
+    pub fn check<T: Serialize>(&self, current: &T) -> Result<(), Error> {
+        match &self.0 {
+            Some(header) if !header_lists(header, &etag_of(current)?, false) => {
+                Err(Error::StaleVersion)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_tags_are_strong_hashes_of_the_body() {
+        let a = etag_of(&serde_json::json!({"id": 1})).unwrap();
+        let b = etag_of(&serde_json::json!({"id": 2})).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 34);
+        assert!(a.starts_with('"') && a.ends_with('"'));
+    }
+
+    #[test]
+    fn header_lists_compares_strongly_unless_asked() {
+        let tag = "\"abc\"";
+        assert!(header_lists("\"abc\"", tag, false));
+        assert!(header_lists("\"x\", \"abc\"", tag, false));
+        assert!(header_lists("*", tag, false));
+        assert!(!header_lists("W/\"abc\"", tag, false));
+        assert!(header_lists("W/\"abc\"", tag, true));
+        assert!(!header_lists("\"abd\"", tag, true));
+    }
+}

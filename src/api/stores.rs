@@ -1,0 +1,199 @@
+//! Stores.
+
+use rocket::http::uri::Origin;
+use rocket::{delete, get, post, put, routes, FromForm, Route};
+use utoipa::ToSchema;
+
+use super::guards::{ApiUser, Id, JsonBody};
+use super::pagination::{self, AfterId};
+use super::problem::Problem;
+use super::respond::{ApiJson, IfMatch, NoContent};
+use super::views::StoreView;
+use crate::db::Db;
+use crate::error::{Error, FieldErrors};
+use crate::models::PageRequest;
+use crate::services::stores;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        list_stores,
+        create_store,
+        get_store,
+        update_store,
+        delete_store
+    ]
+}
+
+/// `limit` and `cursor` of a list ordered by id.
+#[derive(Debug, FromForm)]
+pub struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn read(&self) -> Result<PageRequest, Error> {
+        let mut errors = FieldErrors::new();
+        let limit = pagination::limit(self.limit.as_deref(), &mut errors);
+        let after = pagination::decode::<AfterId>(self.cursor.as_deref(), &mut errors);
+        Error::check(errors)?;
+        Ok(PageRequest {
+            limit,
+            after_id: after.map(|a| a.id),
+        })
+    }
+}
+
+/// The cursor of the page after `ids`, if `ids` filled a whole page.
+pub fn next_after(uri: &Origin<'_>, page: PageRequest, last_id: Option<i64>) -> Option<String> {
+    match last_id {
+        Some(id) if page.limit > 0 => Some(pagination::next_url(
+            uri,
+            &pagination::encode(&AfterId { id }),
+        )),
+        _ => None,
+    }
+}
+
+/// A store's name.
+#[derive(Debug, ToSchema)]
+pub struct StoreInput {
+    /// 1 to 80 characters, unique among stores ignoring case.
+    #[schema(
+        example = "Corner Books",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"\S"
+    )]
+    pub name: String,
+}
+
+impl StoreInput {
+    fn read(body: JsonBody) -> Result<StoreInput, Error> {
+        let mut reader = body.reader();
+        let name = reader.required_string("name");
+        reader.finish()?;
+        Ok(StoreInput {
+            name: name.unwrap_or_default(),
+        })
+    }
+}
+
+/// All stores, oldest first.
+#[utoipa::path(get, path = "/api/stores", tag = "stores",
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size (default 50)"),
+        ("cursor" = Option<String>, Query, description = "From the previous page's `Link` header"),
+    ),
+    responses(
+        (status = 200, description = "A page of stores", body = Vec<StoreView>, headers(
+            ("X-Total-Count" = i64, description = "Number of stores"),
+            ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+            ("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+    ))]
+#[get("/stores?<page..>")]
+async fn list_stores(
+    db: Db,
+    page: PageQuery,
+    uri: &Origin<'_>,
+) -> Result<ApiJson<Vec<StoreView>>, Problem> {
+    let page = page.read()?;
+    let (stores, total) = db.run(move |conn| stores::list(conn, page)).await?;
+    let full = stores.len() as i64 == page.limit;
+    let next = next_after(uri, page, stores.last().filter(|_| full).map(|s| s.id));
+    Ok(ApiJson::page(
+        stores.into_iter().map(StoreView::from).collect(),
+        total,
+        next,
+    ))
+}
+
+/// Open a store; you become its owner.
+#[utoipa::path(post, path = "/api/stores", tag = "stores", security(("bearer" = [])),
+    request_body(content = StoreInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new store", body = StoreView,
+            headers(("Location" = String, description = "The store's URL"), ("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A store with this name exists", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/stores", data = "<body>")]
+async fn create_store(
+    db: Db,
+    user: ApiUser,
+    body: JsonBody,
+) -> Result<ApiJson<StoreView>, Problem> {
+    let input = StoreInput::read(body)?;
+    let store = db
+        .run(move |conn| stores::create(conn, &user.actor, &input.name))
+        .await?;
+    let location = format!("/api/stores/{}", store.id);
+    Ok(ApiJson::created(StoreView::from(store), location))
+}
+
+/// One store.
+#[utoipa::path(get, path = "/api/stores/{id}", tag = "stores",
+    params(("id" = i64, Path, minimum = 1, description = "Store id")),
+    responses(
+        (status = 200, description = "The store", body = StoreView, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/stores/<id>")]
+async fn get_store(db: Db, id: Id) -> Result<ApiJson<StoreView>, Problem> {
+    let store = db.run(move |conn| stores::get(conn, id.0)).await?;
+    Ok(ApiJson::ok(StoreView::from(store)))
+}
+
+/// Rename a store: its owner or staff. Send `If-Match` with the ETag you
+/// read to be sure nobody changed it in between.
+#[utoipa::path(put, path = "/api/stores/{id}", tag = "stores", security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, minimum = 1, description = "Store id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you read"),
+    ),
+    request_body(content = StoreInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The renamed store", body = StoreView, headers(("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A store with this name exists", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The store changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[put("/stores/<id>", data = "<body>")]
+async fn update_store(
+    db: Db,
+    user: ApiUser,
+    id: Id,
+    if_match: IfMatch,
+    body: JsonBody,
+) -> Result<ApiJson<StoreView>, Problem> {
+    let input = StoreInput::read(body)?;
+    let store = db
+        .run(move |conn| {
+            stores::rename(conn, &user.actor, id.0, &input.name, |current| {
+                if_match.check(&StoreView::from(current.clone()))
+            })
+        })
+        .await?;
+    Ok(ApiJson::ok(StoreView::from(store)))
+}
+
+/// Delete a store with its items, tags and links: staff, or its owner with
+/// a fresh token.
+#[utoipa::path(delete, path = "/api/stores/{id}", tag = "stores", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "Store id")),
+    responses(
+        (status = 204, description = "Deleted, with everything in it"),
+        (status = 401, description = "No valid token, or the owner's token is not fresh", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/stores/<id>")]
+async fn delete_store(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
+    db.run(move |conn| stores::delete(conn, &user.actor, id.0))
+        .await?;
+    Ok(NoContent)
+}

@@ -1,0 +1,135 @@
+//! Tags of a store.
+
+use rocket::http::uri::Origin;
+use rocket::{delete, get, post, routes, Route};
+use utoipa::ToSchema;
+
+use super::guards::{ApiUser, Id, JsonBody};
+use super::problem::Problem;
+use super::respond::{ApiJson, NoContent};
+use super::stores::{next_after, PageQuery};
+use super::views::TagView;
+use crate::db::Db;
+use crate::error::Error;
+use crate::services::tags;
+
+pub fn routes() -> Vec<Route> {
+    routes![list_store_tags, create_tag, get_tag, delete_tag]
+}
+
+/// A tag's name.
+#[derive(Debug, ToSchema)]
+pub struct TagInput {
+    /// 1 to 40 characters, unique within the store ignoring case.
+    #[schema(
+        example = "science fiction",
+        min_length = 1,
+        max_length = 40,
+        pattern = r"\S"
+    )]
+    pub name: String,
+}
+
+impl TagInput {
+    fn read(body: JsonBody) -> Result<TagInput, Error> {
+        let mut reader = body.reader();
+        let name = reader.required_string("name");
+        reader.finish()?;
+        Ok(TagInput {
+            name: name.unwrap_or_default(),
+        })
+    }
+}
+
+/// A store's tags, oldest first.
+#[utoipa::path(get, path = "/api/stores/{id}/tags", tag = "tags",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "Store id"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size (default 50)"),
+        ("cursor" = Option<String>, Query, description = "From the previous page's `Link` header"),
+    ),
+    responses(
+        (status = 200, description = "A page of tags", body = Vec<TagView>, headers(
+            ("X-Total-Count" = i64, description = "Number of the store's tags"),
+            ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+            ("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/stores/<id>/tags?<page..>")]
+async fn list_store_tags(
+    db: Db,
+    id: Id,
+    page: PageQuery,
+    uri: &Origin<'_>,
+) -> Result<ApiJson<Vec<TagView>>, Problem> {
+    let page = page.read()?;
+    let tags::StoreTags { store, tags, total } = db
+        .run(move |conn| tags::list_in_store(conn, id.0, page))
+        .await?;
+    let full = tags.len() as i64 == page.limit;
+    let next = next_after(uri, page, tags.last().filter(|_| full).map(|(t, _)| t.id));
+    let views = tags
+        .into_iter()
+        .map(|(tag, count)| TagView::new(tag, store.name.clone(), count))
+        .collect();
+    Ok(ApiJson::page(views, total, next))
+}
+
+/// Create a tag in a store you own (or any store, as staff).
+#[utoipa::path(post, path = "/api/stores/{id}/tags", tag = "tags", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "Store id")),
+    request_body(content = TagInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new tag", body = TagView,
+            headers(("Location" = String, description = "The tag's URL"), ("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The store has a tag with this name", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/stores/<id>/tags", data = "<body>")]
+async fn create_tag(
+    db: Db,
+    user: ApiUser,
+    id: Id,
+    body: JsonBody,
+) -> Result<ApiJson<TagView>, Problem> {
+    let input = TagInput::read(body)?;
+    let detail = db
+        .run(move |conn| tags::create(conn, &user.actor, id.0, &input.name))
+        .await?;
+    let location = format!("/api/tags/{}", detail.tag.id);
+    Ok(ApiJson::created(TagView::from(detail), location))
+}
+
+/// One tag, with how many items carry it.
+#[utoipa::path(get, path = "/api/tags/{id}", tag = "tags",
+    params(("id" = i64, Path, minimum = 1, description = "Tag id")),
+    responses(
+        (status = 200, description = "The tag", body = TagView, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+        (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/tags/<id>")]
+async fn get_tag(db: Db, id: Id) -> Result<ApiJson<TagView>, Problem> {
+    let detail = db.run(move |conn| tags::detail(conn, id.0)).await?;
+    Ok(ApiJson::ok(TagView::from(detail)))
+}
+
+/// Delete a tag that no item carries.
+#[utoipa::path(delete, path = "/api/tags/{id}", tag = "tags", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "Tag id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your store's tag", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Items still carry the tag", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/tags/<id>")]
+async fn delete_tag(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
+    db.run(move |conn| tags::delete(conn, &user.actor, id.0))
+        .await?;
+    Ok(NoContent)
+}

@@ -1,0 +1,186 @@
+//! What the API shows of each model. Views are built by destructuring, so a
+//! field added to a model (a secret, say) never appears here by accident.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::models::{Role, Store, Tag, TagRef, User};
+use crate::price::Price;
+use crate::services::items::ItemDetail;
+use crate::services::tags::TagDetail;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> UserView {
+        let User {
+            id,
+            email,
+            role,
+            is_active,
+            created_at,
+            ..
+        } = user;
+        UserView {
+            id,
+            email,
+            role,
+            is_active,
+            created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreView {
+    pub id: i64,
+    pub name: String,
+    /// The member who opened the store; `null` once their account is gone.
+    pub owner_id: Option<i64>,
+    /// Grows by one with every change.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Store> for StoreView {
+    fn from(store: Store) -> StoreView {
+        let Store {
+            id,
+            name,
+            owner_id,
+            version,
+            created_at,
+            updated_at,
+        } = store;
+        StoreView {
+            id,
+            name,
+            owner_id,
+            version,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreRefView {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagRefView {
+    pub id: i64,
+    pub name: String,
+}
+
+impl From<TagRef> for TagRefView {
+    fn from(tag: TagRef) -> TagRefView {
+        let TagRef { id, name } = tag;
+        TagRefView { id, name }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemView {
+    pub id: i64,
+    pub name: String,
+    #[schema(value_type = f64, minimum = 0, maximum = 9999999999.99, example = 12.5)]
+    pub price: Price,
+    pub description: Option<String>,
+    pub store: StoreRefView,
+    /// By name.
+    pub tags: Vec<TagRefView>,
+    /// Grows by one with every change, tags included.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ItemDetail> for ItemView {
+    fn from(detail: ItemDetail) -> ItemView {
+        let ItemDetail {
+            item,
+            store_name,
+            tags,
+        } = detail;
+        ItemView {
+            id: item.id,
+            name: item.name,
+            price: item.price,
+            description: item.description,
+            store: StoreRefView {
+                id: item.store_id,
+                name: store_name,
+            },
+            tags: tags.into_iter().map(TagRefView::from).collect(),
+            version: item.version,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+        }
+    }
+}
+
+impl From<&ItemDetail> for ItemView {
+    fn from(detail: &ItemDetail) -> ItemView {
+        ItemView::from(detail.clone())
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagView {
+    pub id: i64,
+    pub name: String,
+    pub store: StoreRefView,
+    /// How many items carry the tag.
+    pub item_count: i64,
+}
+
+impl From<TagDetail> for TagView {
+    fn from(detail: TagDetail) -> TagView {
+        let TagDetail {
+            tag,
+            store_name,
+            item_count,
+        } = detail;
+        TagView::new(tag, store_name, item_count)
+    }
+}
+
+impl TagView {
+    pub fn new(tag: Tag, store_name: String, item_count: i64) -> TagView {
+        let Tag {
+            id, name, store_id, ..
+        } = tag;
+        TagView {
+            id,
+            name,
+            store: StoreRefView {
+                id: store_id,
+                name: store_name,
+            },
+            item_count,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPairView {
+    /// Send as `Authorization: Bearer ...`; valid for `expires_in` seconds.
+    pub access_token: String,
+    /// Exchange at `POST /api/refresh`; each one works once.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}

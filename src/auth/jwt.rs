@@ -1,0 +1,242 @@
+//! Signed API tokens: short-lived access tokens and long-lived refresh
+//! tokens, HS256 only. A valid signature is not enough: the session each
+//! token names must also still be live (see `services::sessions`).
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::AppConfig;
+use crate::error::{AuthFailure, Error};
+
+/// Clock skew tolerated between instances, in seconds.
+const LEEWAY_SECONDS: u64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's id.
+    pub sub: String,
+    /// The session (login) the token belongs to.
+    pub sid: i64,
+    pub typ: TokenType,
+    /// Access tokens: issued by a login rather than a refresh.
+    #[serde(default)]
+    pub fresh: bool,
+    /// Refresh tokens: the position in the session's refresh chain.
+    #[serde(default)]
+    pub gen: i32,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+impl Claims {
+    pub fn user_id(&self) -> Result<i64, Error> {
+        self.sub
+            .parse()
+            .map_err(|_| Error::Unauthenticated(AuthFailure::InvalidToken))
+    }
+
+    pub fn issued_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.iat, 0).unwrap_or_default()
+    }
+}
+
+/// Keys and lifetimes, built once from the configuration.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub access_lifetime: Duration,
+    pub refresh_lifetime: Duration,
+}
+
+impl TokenKeys {
+    pub fn new(config: &AppConfig) -> TokenKeys {
+        let secret = config.jwt_secret.as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub"]);
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            access_lifetime: Duration::minutes(config.access_token_minutes),
+            refresh_lifetime: Duration::days(config.refresh_token_days),
+        }
+    }
+
+    pub fn access_token(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        fresh: bool,
+    ) -> Result<String, Error> {
+        let now = Utc::now().timestamp();
+        self.sign(&Claims {
+            sub: user_id.to_string(),
+            sid: session_id,
+            typ: TokenType::Access,
+            fresh,
+            gen: 0,
+            iat: now,
+            nbf: now,
+            exp: now + self.access_lifetime.num_seconds(),
+        })
+    }
+
+    pub fn refresh_token(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        generation: i32,
+    ) -> Result<String, Error> {
+        let now = Utc::now().timestamp();
+        self.sign(&Claims {
+            sub: user_id.to_string(),
+            sid: session_id,
+            typ: TokenType::Refresh,
+            fresh: false,
+            gen: generation,
+            iat: now,
+            nbf: now,
+            exp: now + self.refresh_lifetime.num_seconds(),
+        })
+    }
+
+    pub fn sign(&self, claims: &Claims) -> Result<String, Error> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| Error::Internal(format!("token signing failed: {e}")))
+    }
+
+    /// Checks signature, algorithm, `exp`, `nbf`, `iat` and type.
+    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, Error> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => Error::Unauthenticated(AuthFailure::Expired),
+                _ => Error::Unauthenticated(AuthFailure::InvalidToken),
+            })?
+            .claims;
+        let issued_in_future = claims.iat > Utc::now().timestamp() + LEEWAY_SECONDS as i64;
+        if claims.typ != expected || issued_in_future {
+            return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    fn keys() -> TokenKeys {
+        let config: AppConfig = serde_json::from_value(serde_json::json!({
+            "jwt_secret": "a-test-secret-that-is-long-enough-for-hs256"
+        }))
+        .unwrap();
+        TokenKeys::new(&config)
+    }
+
+    fn failure(result: Result<Claims, Error>) -> AuthFailure {
+        match result {
+            Err(Error::Unauthenticated(why)) => why,
+            other => panic!("expected an authentication failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_verifies_as_its_own_type_only() {
+        let keys = keys();
+        let access = keys.access_token(7, 3, true).unwrap();
+        let claims = keys.verify(&access, TokenType::Access).unwrap();
+        assert_eq!(
+            (claims.user_id().unwrap(), claims.sid, claims.fresh),
+            (7, 3, true)
+        );
+        assert_eq!(
+            failure(keys.verify(&access, TokenType::Refresh)),
+            AuthFailure::InvalidToken
+        );
+        let refresh = keys.refresh_token(7, 3, 4).unwrap();
+        assert_eq!(keys.verify(&refresh, TokenType::Refresh).unwrap().gen, 4);
+        assert_eq!(
+            failure(keys.verify(&refresh, TokenType::Access)),
+            AuthFailure::InvalidToken
+        );
+    }
+
+    #[test]
+    fn expired_future_and_tampered_tokens_are_refused() {
+        let keys = keys();
+        let now = Utc::now().timestamp();
+        let claims = |iat: i64, nbf: i64, exp: i64| Claims {
+            sub: "1".into(),
+            sid: 1,
+            typ: TokenType::Access,
+            fresh: false,
+            gen: 0,
+            iat,
+            nbf,
+            exp,
+        };
+        let expired = keys.sign(&claims(now - 100, now - 100, now - 30)).unwrap();
+        assert_eq!(
+            failure(keys.verify(&expired, TokenType::Access)),
+            AuthFailure::Expired
+        );
+        let not_yet = keys.sign(&claims(now, now + 60, now + 120)).unwrap();
+        assert_eq!(
+            failure(keys.verify(&not_yet, TokenType::Access)),
+            AuthFailure::InvalidToken
+        );
+        let from_future = keys.sign(&claims(now + 60, now, now + 120)).unwrap();
+        assert_eq!(
+            failure(keys.verify(&from_future, TokenType::Access)),
+            AuthFailure::InvalidToken
+        );
+
+        let token = keys.access_token(1, 1, false).unwrap();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        payload["sub"] = "2".into();
+        parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
+        assert_eq!(
+            failure(keys.verify(&parts.join("."), TokenType::Access)),
+            AuthFailure::InvalidToken
+        );
+    }
+
+    #[test]
+    fn unsigned_and_other_algorithms_are_refused() {
+        let keys = keys();
+        let token = keys.access_token(1, 1, false).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        for header in [
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"HS512","typ":"JWT"}"#,
+        ] {
+            let forged = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(header));
+            assert_eq!(
+                failure(keys.verify(&forged, TokenType::Access)),
+                AuthFailure::InvalidToken
+            );
+        }
+        assert_eq!(
+            failure(keys.verify("not.a.token", TokenType::Access)),
+            AuthFailure::InvalidToken
+        );
+    }
+}

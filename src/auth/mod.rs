@@ -1,0 +1,18 @@
+//! Credentials: password hashing, signed API tokens (JWT) and personal access
+//! tokens. Pure functions and keys; the database checks live in
+//! `services::sessions`.
+
+pub mod jwt;
+pub mod password;
+pub mod personal_token;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// `bytes` random bytes from the operating system, URL-safe base64 encoded.
+pub fn random_token(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buffer);
+    URL_SAFE_NO_PAD.encode(buffer)
+}

@@ -1,0 +1,144 @@
+//! The operator's commands: serve (the default), migrate, create-admin and
+//! seed-demo. Each prints one clear line and exits non-zero when it fails.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use diesel::{Connection, PgConnection};
+
+use crate::config::AppConfig;
+use crate::db::{self, SetupError};
+use crate::models::{Role, Via};
+use crate::services::accounts;
+use crate::{demo, figment};
+
+const USAGE: &str = "usage: storefront [COMMAND]
+
+commands:
+  serve                  run the web server (the default)
+  migrate                create the database if needed and apply migrations
+  create-admin --email EMAIL
+                         create an admin account; asks for a password on a
+                         terminal, otherwise generates and prints one
+  seed-demo              load demo data into an empty database
+
+configuration: Rocket.toml, ROCKET_* variables and DATABASE_URL (see README.md)";
+
+pub fn run(args: Vec<String>) -> ExitCode {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let outcome = match args.as_slice() {
+        [] | ["serve"] => serve(),
+        ["migrate"] => migrate().map(|applied| println!("Applied {applied} migration(s).")),
+        ["create-admin", "--email", email] => create_admin(email),
+        ["seed-demo"] => seed_demo(),
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!(
+            "unknown command line: {}\n\n{USAGE}",
+            args.join(" ")
+        )),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn database_url() -> Result<String, String> {
+    figment()
+        .extract_inner::<String>("databases.main.url")
+        .map_err(|_| {
+            "no database URL: set DATABASE_URL or databases.main.url in Rocket.toml".to_owned()
+        })
+}
+
+/// Connects, creating the database if PostgreSQL is up but it is missing.
+fn connect() -> Result<PgConnection, String> {
+    let url = database_url()?;
+    let explain = |e: SetupError| match e {
+        SetupError::Unreachable(why) => format!(
+            "cannot reach PostgreSQL at {} ({}). Start PostgreSQL (for example \
+             `pg_ctlcluster 15 main start`) or set DATABASE_URL to a server that is running.",
+            db::redact(&url),
+            why.lines().next().unwrap_or("no answer")
+        ),
+        SetupError::Other(why) => why,
+    };
+    if db::ensure_database(&url).map_err(explain)? {
+        println!("Created database {}.", db::redact(&url));
+    }
+    PgConnection::establish(&url)
+        .map_err(|e| format!("cannot connect to {}: {e}", db::redact(&url)))
+}
+
+fn migrate() -> Result<usize, String> {
+    let mut conn = connect()?;
+    db::migrate(&mut conn).map_err(|e| format!("migrations failed: {e}"))
+}
+
+fn serve() -> Result<(), String> {
+    let figment = figment();
+    AppConfig::from_figment(&figment)?;
+    // Create the database before the pool tries to open connections to it.
+    connect()?;
+    rocket::execute(crate::rocket(figment).launch())
+        .map(|_| ())
+        .map_err(|e| format!("the server stopped: {e}"))
+}
+
+fn create_admin(raw_email: &str) -> Result<(), String> {
+    let (password, generated) = if std::io::stdin().is_terminal() {
+        let typed = rpassword::prompt_password("Password (leave empty to generate one): ")
+            .map_err(|e| e.to_string())?;
+        if typed.is_empty() {
+            (demo::generate_password(), true)
+        } else {
+            let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+            if again != typed {
+                return Err("the passwords differ".into());
+            }
+            (typed, false)
+        }
+    } else {
+        (demo::generate_password(), true)
+    };
+    let email = accounts::validate_new_account(raw_email, &password).map_err(|e| match e {
+        crate::error::Error::Invalid(errors) => errors
+            .iter()
+            .map(|(field, why)| format!("{field} {why}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })?;
+    migrate()?;
+    let mut conn = connect()?;
+    let hash = crate::auth::password::hash(&password).map_err(|e| e.to_string())?;
+    let user = accounts::create_user(&mut conn, &email, &hash, Role::Admin, Via::Cli, None)
+        .map_err(|e| e.to_string())?;
+    println!("Created admin {} (id {}).", user.email, user.id);
+    if generated {
+        println!("Password: {password}  (shown only now)");
+    }
+    Ok(())
+}
+
+fn seed_demo() -> Result<(), String> {
+    migrate()?;
+    let mut conn = connect()?;
+    if !demo::is_empty(&mut conn).map_err(|e| e.to_string())? {
+        return Err(
+            "the database already has users or stores; demo data goes only into an empty one"
+                .into(),
+        );
+    }
+    let password = demo::generate_password();
+    let hash = crate::auth::password::hash(&password).map_err(|e| e.to_string())?;
+    let seeded = demo::seed(&mut conn, &hash).map_err(|e| e.to_string())?;
+    demo::announce(&seeded, &password);
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Storefront: stores, their items and tags, served as a JSON API under
+//! `/api` from one Rocket application and one PostgreSQL database.
+//!
+//! [`rocket`] builds the application from a [`Figment`]; `main` and the
+//! tests build exactly the same one, each with its own configuration.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod models;
+pub mod policy;
+pub mod price;
+pub mod schema;
+pub mod services;
+pub mod text;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+
+use crate::auth::jwt::TokenKeys;
+use crate::config::AppConfig;
+
+/// Rocket's configuration (`Rocket.toml`, `ROCKET_*`), with `DATABASE_URL`
+/// taking precedence for the database.
+pub fn figment() -> Figment {
+    let mut figment = rocket::Config::figment();
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        figment = figment.merge(("databases.main.url", url));
+    }
+    if let Ok(url) = figment.extract_inner::<String>("databases.main.url") {
+        figment = figment.merge(("databases.main.url", db::with_connect_timeout(&url)));
+    }
+    figment
+}
+
+/// The whole application, ready to launch.
+pub fn rocket(figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
+        .attach(AdHoc::try_on_ignite("Configuration", |rocket| async {
+            match AppConfig::from_figment(rocket.figment()) {
+                Ok(config) => Ok(rocket.manage(TokenKeys::new(&config)).manage(config)),
+                Err(why) => {
+                    log::error!("{why}");
+                    Err(rocket)
+                }
+            }
+        }))
+        .attach(db::stage())
+        .attach(api::stage())
+}

@@ -1,0 +1,76 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use super::text_enum;
+use crate::schema::audit_log;
+
+/// The surface a change came through.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+pub enum Via {
+    Admin,
+    Api,
+    Web,
+    Cli,
+}
+
+text_enum!(Via { Admin => "admin", Api => "api", Web => "web", Cli => "cli" });
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub via: Via,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: i64,
+    pub changes: serde_json::Value,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry<'a> {
+    pub actor_id: Option<i64>,
+    pub via: Via,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: i64,
+    pub changes: serde_json::Value,
+}
+
+impl NewAuditEntry<'_> {
+    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<usize> {
+        diesel::insert_into(audit_log::table)
+            .values(self)
+            .execute(conn)
+    }
+}
+
+impl AuditEntry {
+    /// The history of one object, newest first.
+    pub fn of(
+        conn: &mut PgConnection,
+        entity: &str,
+        entity_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<AuditEntry>> {
+        audit_log::table
+            .filter(audit_log::entity.eq(entity))
+            .filter(audit_log::entity_id.eq(entity_id))
+            .order((audit_log::at.desc(), audit_log::id.desc()))
+            .limit(limit)
+            .select(AuditEntry::as_select())
+            .load(conn)
+    }
+}

@@ -1,0 +1,255 @@
+use chrono::{DateTime, Utc};
+use diesel::dsl::exists;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+
+use crate::price::Price;
+use crate::schema::{item_tags, items, stores};
+use crate::text::like_pattern_containing;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = items, check_for_backend(diesel::pg::Pg))]
+pub struct Item {
+    pub id: i64,
+    pub store_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub price: Price,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = items)]
+pub struct NewItem {
+    pub store_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub price: Price,
+}
+
+/// A partial update: `None` leaves a column as it is; `Some(None)` clears
+/// the description.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = items)]
+pub struct ItemChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub price: Option<Price>,
+}
+
+impl ItemChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.description.is_none() && self.price.is_none()
+    }
+}
+
+/// Which items a listing shows. Every field narrows it; the tags are all required.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter {
+    pub store_id: Option<i64>,
+    pub tag_ids: Vec<i64>,
+    pub name_contains: Option<String>,
+    pub min_price: Option<Price>,
+    pub max_price: Option<Price>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemSortField {
+    Name,
+    Price,
+    CreatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemSort {
+    pub field: ItemSortField,
+    pub descending: bool,
+}
+
+impl Default for ItemSort {
+    fn default() -> Self {
+        ItemSort {
+            field: ItemSortField::CreatedAt,
+            descending: false,
+        }
+    }
+}
+
+/// Where the previous page ended: the sort column's value and the id of its last item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemSortKey {
+    Name(String),
+    Price(Price),
+    CreatedAt(DateTime<Utc>),
+}
+
+impl ItemSortKey {
+    pub fn of(item: &Item, field: ItemSortField) -> ItemSortKey {
+        match field {
+            ItemSortField::Name => ItemSortKey::Name(item.name.clone()),
+            ItemSortField::Price => ItemSortKey::Price(item.price),
+            ItemSortField::CreatedAt => ItemSortKey::CreatedAt(item.created_at),
+        }
+    }
+}
+
+/// `(column, id) > (key, after)` or `<` for a descending sort, written out
+/// because diesel has no row comparison.
+macro_rules! after_key {
+    ($query:expr, $column:expr, $key:expr, $after:expr, $descending:expr) => {
+        if $descending {
+            $query.filter(
+                $column
+                    .lt($key.clone())
+                    .or($column.eq($key).and(items::id.lt($after))),
+            )
+        } else {
+            $query.filter(
+                $column
+                    .gt($key.clone())
+                    .or($column.eq($key).and(items::id.gt($after))),
+            )
+        }
+    };
+}
+
+macro_rules! ordered_by {
+    ($query:expr, $column:expr, $descending:expr) => {
+        if $descending {
+            $query.order(($column.desc(), items::id.desc()))
+        } else {
+            $query.order(($column.asc(), items::id.asc()))
+        }
+    };
+}
+
+impl Item {
+    pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Item> {
+        items::table.find(id).select(Item::as_select()).first(conn)
+    }
+
+    /// The item with its store's name, in one query.
+    pub fn find_with_store_name(conn: &mut PgConnection, id: i64) -> QueryResult<(Item, String)> {
+        items::table
+            .inner_join(stores::table)
+            .filter(items::id.eq(id))
+            .select((Item::as_select(), stores::name))
+            .first(conn)
+    }
+
+    /// Reads the item and locks it until the end of the transaction.
+    pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Item> {
+        items::table
+            .find(id)
+            .select(Item::as_select())
+            .for_update()
+            .first(conn)
+    }
+
+    fn filtered(filter: &ItemFilter) -> items::BoxedQuery<'static, Pg> {
+        let mut query = items::table.into_boxed();
+        if let Some(store_id) = filter.store_id {
+            query = query.filter(items::store_id.eq(store_id));
+        }
+        for &tag_id in &filter.tag_ids {
+            query = query.filter(exists(
+                item_tags::table
+                    .filter(item_tags::item_id.eq(items::id))
+                    .filter(item_tags::tag_id.eq(tag_id)),
+            ));
+        }
+        if let Some(needle) = &filter.name_contains {
+            query = query.filter(items::name.ilike(like_pattern_containing(needle)));
+        }
+        if let Some(min) = filter.min_price {
+            query = query.filter(items::price.ge(min));
+        }
+        if let Some(max) = filter.max_price {
+            query = query.filter(items::price.le(max));
+        }
+        query
+    }
+
+    pub fn count(conn: &mut PgConnection, filter: &ItemFilter) -> QueryResult<i64> {
+        Item::filtered(filter).count().get_result(conn)
+    }
+
+    /// One page of the filtered items with their stores' names, after `after`
+    /// in the order of `sort`.
+    pub fn page(
+        conn: &mut PgConnection,
+        filter: &ItemFilter,
+        sort: ItemSort,
+        after: Option<(ItemSortKey, i64)>,
+        limit: i64,
+    ) -> QueryResult<Vec<(Item, Option<String>)>> {
+        let mut query = Item::filtered(filter);
+        let desc = sort.descending;
+        if let Some((key, after_id)) = after {
+            query = match key {
+                ItemSortKey::Name(name) => after_key!(query, items::name, name, after_id, desc),
+                ItemSortKey::Price(price) => after_key!(query, items::price, price, after_id, desc),
+                ItemSortKey::CreatedAt(at) => {
+                    after_key!(query, items::created_at, at, after_id, desc)
+                }
+            };
+        }
+        query = match sort.field {
+            ItemSortField::Name => ordered_by!(query, items::name, desc),
+            ItemSortField::Price => ordered_by!(query, items::price, desc),
+            ItemSortField::CreatedAt => ordered_by!(query, items::created_at, desc),
+        };
+        let store_name = stores::table
+            .filter(stores::id.eq(items::store_id))
+            .select(stores::name)
+            .single_value();
+        query
+            .limit(limit)
+            .select((Item::as_select(), store_name))
+            .load(conn)
+    }
+
+    pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
+        items::table
+            .filter(items::store_id.eq(store_id))
+            .count()
+            .get_result(conn)
+    }
+
+    pub fn update(conn: &mut PgConnection, id: i64, changes: &ItemChanges) -> QueryResult<Item> {
+        diesel::update(items::table.find(id))
+            .set((
+                changes,
+                items::version.eq(items::version + 1),
+                items::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Item::as_returning())
+            .get_result(conn)
+    }
+
+    /// Records that something shown with the item (its tags) changed.
+    pub fn bump_version(conn: &mut PgConnection, id: i64) -> QueryResult<Item> {
+        diesel::update(items::table.find(id))
+            .set((
+                items::version.eq(items::version + 1),
+                items::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Item::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(items::table.find(id)).execute(conn)
+    }
+}
+
+impl NewItem {
+    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Item> {
+        diesel::insert_into(items::table)
+            .values(self)
+            .returning(Item::as_returning())
+            .get_result(conn)
+    }
+}

@@ -1,0 +1,81 @@
+//! Diesel models: one struct for reading each table, separate ones for
+//! inserting and changing, and the queries that belong to each table as plain
+//! functions over a connection, so several can share one transaction.
+//!
+//! Models do not derive `Serialize`: what leaves the process is built from
+//! them by the views of each surface.
+
+pub mod api_token;
+pub mod audit;
+pub mod item;
+pub mod login_failure;
+pub mod session;
+pub mod store;
+pub mod tag;
+pub mod user;
+
+pub use api_token::{ApiToken, NewApiToken};
+pub use audit::{AuditEntry, NewAuditEntry, Via};
+pub use item::{Item, ItemChanges, ItemFilter, ItemSort, ItemSortField, ItemSortKey, NewItem};
+pub use login_failure::{FailureCounts, LoginFailure};
+pub use session::{NewSession, Session, SessionKind};
+pub use store::{NewStore, Store};
+pub use tag::{ItemTag, NewTag, Tag, TagRef};
+pub use user::{NewUser, Role, User};
+
+/// Rows after `after` (exclusive) in the order of the listing, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after_id: Option<i64>,
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `lower(text)`, for the case-insensitive unique indexes.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Implements diesel's text conversions for a fieldless enum stored as one
+/// of a fixed set of words (the column has a matching `CHECK`).
+macro_rules! text_enum {
+    ($name:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+
+            pub fn parse(word: &str) -> Option<$name> {
+                match word { $($word => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.as_str(),
+                    &mut out.reborrow(),
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let word = <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    diesel::pg::Pg,
+                >>::from_sql(value)?;
+                $name::parse(&word).ok_or_else(|| format!("unknown {}: {word}", stringify!($name)).into())
+            }
+        }
+    };
+}
+pub(crate) use text_enum;

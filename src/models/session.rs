@@ -1,0 +1,128 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use super::text_enum;
+use crate::schema::sessions;
+
+/// Whether a login came through the web pages (cookie) or the API (tokens).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+pub enum SessionKind {
+    Web,
+    Api,
+}
+
+text_enum!(SessionKind { Web => "web", Api => "api" });
+
+/// One login. Tokens and cookies name their session, and every request
+/// checks that it is still live, so revoking it holds on every instance.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct Session {
+    pub id: i64,
+    pub user_id: i64,
+    pub kind: SessionKind,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub refresh_family: String,
+    pub refresh_generation: i32,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub kind: SessionKind,
+    pub expires_at: DateTime<Utc>,
+    pub refresh_family: &'a str,
+    pub user_agent: Option<&'a str>,
+}
+
+impl Session {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+
+    pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Session> {
+        sessions::table
+            .find(id)
+            .select(Session::as_select())
+            .first(conn)
+    }
+
+    /// Moves the refresh chain from `generation` to the next one, if nobody
+    /// else did first. Returns whether this call did it.
+    pub fn advance_refresh(conn: &mut PgConnection, id: i64, generation: i32) -> QueryResult<bool> {
+        let updated = diesel::update(
+            sessions::table
+                .find(id)
+                .filter(sessions::refresh_generation.eq(generation))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set((
+            sessions::refresh_generation.eq(generation + 1),
+            sessions::last_seen_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+        Ok(updated == 1)
+    }
+
+    /// Marks the session as seen, at most once a minute to spare writes.
+    pub fn touch(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+        let a_minute_ago = Utc::now() - chrono::Duration::minutes(1);
+        diesel::update(
+            sessions::table
+                .find(id)
+                .filter(sessions::last_seen_at.lt(a_minute_ago)),
+        )
+        .set(sessions::last_seen_at.eq(diesel::dsl::now))
+        .execute(conn)
+    }
+
+    pub fn revoke(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+        diesel::update(
+            sessions::table
+                .find(id)
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(diesel::dsl::now))
+        .execute(conn)
+    }
+
+    /// Ends every live session of the user, except `keep` if given.
+    pub fn revoke_all_of(
+        conn: &mut PgConnection,
+        user_id: i64,
+        keep: Option<i64>,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::id.ne(keep.unwrap_or(0)))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(diesel::dsl::now))
+        .execute(conn)
+    }
+}
+
+impl NewSession<'_> {
+    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Session> {
+        diesel::insert_into(sessions::table)
+            .values(self)
+            .returning(Session::as_returning())
+            .get_result(conn)
+    }
+}

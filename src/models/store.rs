@@ -1,0 +1,83 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::PageRequest;
+use crate::schema::stores;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = stores, check_for_backend(diesel::pg::Pg))]
+pub struct Store {
+    pub id: i64,
+    pub name: String,
+    pub owner_id: Option<i64>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = stores)]
+pub struct NewStore<'a> {
+    pub name: &'a str,
+    pub owner_id: Option<i64>,
+}
+
+/// The unique index behind "store names are unique, ignoring case".
+pub const NAME_KEY: &str = "stores_name_key";
+
+impl Store {
+    pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Store> {
+        stores::table
+            .find(id)
+            .select(Store::as_select())
+            .first(conn)
+    }
+
+    /// Reads the store and locks it until the end of the transaction.
+    pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Store> {
+        stores::table
+            .find(id)
+            .select(Store::as_select())
+            .for_update()
+            .first(conn)
+    }
+
+    /// Stores in the order they were created.
+    pub fn page(conn: &mut PgConnection, page: PageRequest) -> QueryResult<Vec<Store>> {
+        stores::table
+            .filter(stores::id.gt(page.after_id.unwrap_or(0)))
+            .order(stores::id.asc())
+            .limit(page.limit)
+            .select(Store::as_select())
+            .load(conn)
+    }
+
+    pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
+        stores::table.count().get_result(conn)
+    }
+
+    pub fn rename(conn: &mut PgConnection, id: i64, name: &str) -> QueryResult<Store> {
+        diesel::update(stores::table.find(id))
+            .set((
+                stores::name.eq(name),
+                stores::version.eq(stores::version + 1),
+                stores::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Store::as_returning())
+            .get_result(conn)
+    }
+
+    /// Deletes the store; its items, tags and links go with it.
+    pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(stores::table.find(id)).execute(conn)
+    }
+}
+
+impl NewStore<'_> {
+    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Store> {
+        diesel::insert_into(stores::table)
+            .values(self)
+            .returning(Store::as_returning())
+            .get_result(conn)
+    }
+}

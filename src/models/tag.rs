@@ -1,0 +1,179 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::PageRequest;
+use crate::schema::{item_tags, tags};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
+pub struct Tag {
+    pub id: i64,
+    pub store_id: i64,
+    pub name: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A tag as shown beside an item.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct TagRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = tags)]
+pub struct NewTag<'a> {
+    pub store_id: i64,
+    pub name: &'a str,
+}
+
+/// The unique index behind "tag names are unique within a store, ignoring case".
+pub const NAME_KEY: &str = "tags_store_name_key";
+
+impl Tag {
+    pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Tag> {
+        tags::table.find(id).select(Tag::as_select()).first(conn)
+    }
+
+    pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Tag> {
+        tags::table
+            .find(id)
+            .select(Tag::as_select())
+            .for_update()
+            .first(conn)
+    }
+
+    /// A store's tags in the order they were created, with how many items carry each.
+    pub fn page_in_store(
+        conn: &mut PgConnection,
+        store_id: i64,
+        page: PageRequest,
+    ) -> QueryResult<Vec<(Tag, i64)>> {
+        let tags = tags::table
+            .filter(tags::store_id.eq(store_id))
+            .filter(tags::id.gt(page.after_id.unwrap_or(0)))
+            .order(tags::id.asc())
+            .limit(page.limit)
+            .select(Tag::as_select())
+            .load(conn)?;
+        let ids: Vec<i64> = tags.iter().map(|t| t.id).collect();
+        let counts = ItemTag::counts(conn, &ids)?;
+        Ok(tags
+            .into_iter()
+            .map(|tag| {
+                let count = counts.get(&tag.id).copied().unwrap_or(0);
+                (tag, count)
+            })
+            .collect())
+    }
+
+    pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
+        tags::table
+            .filter(tags::store_id.eq(store_id))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Those of `ids` that are tags of `store_id`.
+    pub fn ids_in_store(
+        conn: &mut PgConnection,
+        store_id: i64,
+        ids: &[i64],
+    ) -> QueryResult<Vec<i64>> {
+        tags::table
+            .filter(tags::store_id.eq(store_id))
+            .filter(tags::id.eq_any(ids))
+            .select(tags::id)
+            .load(conn)
+    }
+
+    pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(tags::table.find(id)).execute(conn)
+    }
+}
+
+impl NewTag<'_> {
+    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Tag> {
+        diesel::insert_into(tags::table)
+            .values(self)
+            .returning(Tag::as_returning())
+            .get_result(conn)
+    }
+}
+
+/// The links between items and tags.
+pub struct ItemTag;
+
+impl ItemTag {
+    /// The tags of each of `item_ids`, by name, in one query.
+    pub fn tags_of(
+        conn: &mut PgConnection,
+        item_ids: &[i64],
+    ) -> QueryResult<HashMap<i64, Vec<TagRef>>> {
+        let rows: Vec<(i64, TagRef)> = item_tags::table
+            .inner_join(tags::table)
+            .filter(item_tags::item_id.eq_any(item_ids))
+            .order((tags::name.asc(), tags::id.asc()))
+            .select((item_tags::item_id, (tags::id, tags::name)))
+            .load(conn)?;
+        let mut by_item: HashMap<i64, Vec<TagRef>> = HashMap::new();
+        for (item_id, tag) in rows {
+            by_item.entry(item_id).or_default().push(tag);
+        }
+        Ok(by_item)
+    }
+
+    /// How many items carry each of `tag_ids`, in one query.
+    pub fn counts(conn: &mut PgConnection, tag_ids: &[i64]) -> QueryResult<HashMap<i64, i64>> {
+        let rows: Vec<(i64, i64)> = item_tags::table
+            .filter(item_tags::tag_id.eq_any(tag_ids))
+            .group_by(item_tags::tag_id)
+            .select((item_tags::tag_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Links the item to each tag; links that exist already are left alone.
+    /// Returns how many links are new.
+    pub fn link(
+        conn: &mut PgConnection,
+        item_id: i64,
+        store_id: i64,
+        tag_ids: &[i64],
+    ) -> QueryResult<usize> {
+        let rows: Vec<_> = tag_ids
+            .iter()
+            .map(|&tag_id| {
+                (
+                    item_tags::item_id.eq(item_id),
+                    item_tags::tag_id.eq(tag_id),
+                    item_tags::store_id.eq(store_id),
+                )
+            })
+            .collect();
+        diesel::insert_into(item_tags::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .execute(conn)
+    }
+
+    pub fn unlink(conn: &mut PgConnection, item_id: i64, tag_id: i64) -> QueryResult<usize> {
+        diesel::delete(
+            item_tags::table
+                .filter(item_tags::item_id.eq(item_id))
+                .filter(item_tags::tag_id.eq(tag_id)),
+        )
+        .execute(conn)
+    }
+
+    pub fn count_for_tag(conn: &mut PgConnection, tag_id: i64) -> QueryResult<i64> {
+        item_tags::table
+            .filter(item_tags::tag_id.eq(tag_id))
+            .count()
+            .get_result(conn)
+    }
+}

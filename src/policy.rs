@@ -1,0 +1,180 @@
+//! Who may do what: every authorization rule of the application, in one place.
+//! Services call these before they change anything; surfaces never decide.
+
+use crate::error::{AuthFailure, Error};
+use crate::models::{Role, Store, Via};
+
+/// The authenticated user behind a request, as the services see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Role,
+    pub via: Via,
+    /// Whether the credentials come from a login just now (not a refresh or
+    /// a personal access token). Destructive actions on one's own things need it.
+    pub fresh: bool,
+}
+
+impl Actor {
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Admin)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    fn owns(&self, store: &Store) -> bool {
+        store.owner_id == Some(self.user_id)
+    }
+}
+
+/// Any signed-in user may open a store and becomes its owner.
+pub fn create_store(_actor: &Actor) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Renaming a store, and creating, changing or deleting its items and tags:
+/// its owner, or staff.
+pub fn manage_store(actor: &Actor, store: &Store) -> Result<(), Error> {
+    if actor.is_staff() || actor.owns(store) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Deleting a store: staff, or its owner with a fresh login.
+pub fn delete_store(actor: &Actor, store: &Store) -> Result<(), Error> {
+    if actor.is_staff() {
+        Ok(())
+    } else if actor.owns(store) {
+        require_fresh(actor)
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Seeing an account: its owner, or an admin.
+pub fn view_user(actor: &Actor, user_id: i64) -> Result<(), Error> {
+    if actor.is_admin() || actor.user_id == user_id {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Deleting an account: an admin, or its owner with a fresh login.
+pub fn delete_user(actor: &Actor, user_id: i64) -> Result<(), Error> {
+    if actor.is_admin() {
+        Ok(())
+    } else if actor.user_id == user_id {
+        require_fresh(actor)
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Listing users, changing roles, deactivating: admins only.
+pub fn administer_users(actor: &Actor) -> Result<(), Error> {
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// The admin panel: staff only.
+pub fn use_admin_panel(actor: &Actor) -> Result<(), Error> {
+    if actor.is_staff() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+pub fn require_fresh(actor: &Actor) -> Result<(), Error> {
+    if actor.fresh {
+        Ok(())
+    } else {
+        Err(Error::Unauthenticated(AuthFailure::FreshRequired))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn actor(user_id: i64, role: Role, fresh: bool) -> Actor {
+        Actor {
+            user_id,
+            role,
+            via: Via::Api,
+            fresh,
+        }
+    }
+
+    fn store_owned_by(owner: Option<i64>) -> Store {
+        Store {
+            id: 1,
+            name: "S".into(),
+            owner_id: owner,
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn stores_are_managed_by_their_owner_and_staff() {
+        let store = store_owned_by(Some(1));
+        assert!(manage_store(&actor(1, Role::Member, false), &store).is_ok());
+        assert!(matches!(
+            manage_store(&actor(2, Role::Member, true), &store),
+            Err(Error::Forbidden)
+        ));
+        assert!(manage_store(&actor(3, Role::Staff, false), &store).is_ok());
+        assert!(manage_store(&actor(4, Role::Admin, false), &store).is_ok());
+        let orphan = store_owned_by(None);
+        assert!(matches!(
+            manage_store(&actor(1, Role::Member, true), &orphan),
+            Err(Error::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn owners_need_a_fresh_login_to_delete_a_store() {
+        let store = store_owned_by(Some(1));
+        assert!(matches!(
+            delete_store(&actor(1, Role::Member, false), &store),
+            Err(Error::Unauthenticated(AuthFailure::FreshRequired))
+        ));
+        assert!(delete_store(&actor(1, Role::Member, true), &store).is_ok());
+        assert!(delete_store(&actor(3, Role::Staff, false), &store).is_ok());
+        assert!(matches!(
+            delete_store(&actor(2, Role::Member, true), &store),
+            Err(Error::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn accounts_are_seen_by_their_owner_and_admins() {
+        assert!(view_user(&actor(1, Role::Member, false), 1).is_ok());
+        assert!(matches!(
+            view_user(&actor(1, Role::Staff, false), 2),
+            Err(Error::Forbidden)
+        ));
+        assert!(view_user(&actor(1, Role::Admin, false), 2).is_ok());
+        assert!(delete_user(&actor(1, Role::Member, true), 1).is_ok());
+        assert!(matches!(
+            delete_user(&actor(1, Role::Member, false), 1),
+            Err(Error::Unauthenticated(AuthFailure::FreshRequired))
+        ));
+        assert!(matches!(
+            delete_user(&actor(1, Role::Staff, true), 2),
+            Err(Error::Forbidden)
+        ));
+        assert!(delete_user(&actor(1, Role::Admin, false), 2).is_ok());
+    }
+}

@@ -1,0 +1,129 @@
+//! Diesel's description of the tables in `migrations/`.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        is_active -> Bool,
+        tokens_valid_after -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    stores (id) {
+        id -> BigInt,
+        name -> Text,
+        owner_id -> Nullable<BigInt>,
+        version -> Integer,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    items (id) {
+        id -> BigInt,
+        store_id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        price -> Numeric,
+        version -> Integer,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        store_id -> BigInt,
+        name -> Text,
+        version -> Integer,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    item_tags (item_id, tag_id) {
+        item_id -> BigInt,
+        tag_id -> BigInt,
+        store_id -> BigInt,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        refresh_family -> Text,
+        refresh_generation -> Integer,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        token_hash -> Bytea,
+        prefix -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamptz,
+        actor_id -> Nullable<BigInt>,
+        via -> Text,
+        action -> Text,
+        entity -> Text,
+        entity_id -> BigInt,
+        changes -> Jsonb,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        account -> Text,
+        client -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(stores -> users (owner_id));
+diesel::joinable!(items -> stores (store_id));
+diesel::joinable!(tags -> stores (store_id));
+diesel::joinable!(item_tags -> items (item_id));
+diesel::joinable!(item_tags -> tags (tag_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    stores,
+    items,
+    tags,
+    item_tags,
+    sessions,
+    api_tokens,
+    audit_log,
+    login_failures,
+);

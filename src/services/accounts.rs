@@ -1,0 +1,94 @@
+//! Accounts: registration, reading and deleting users.
+
+use diesel::prelude::*;
+
+use super::audit::{self, Changes};
+use super::{not_found_as, unique_or};
+use crate::auth::password;
+use crate::db::Db;
+use crate::error::{Error, FieldErrors};
+use crate::models::{user, NewUser, Role, User, Via};
+use crate::policy::{self, Actor};
+use crate::text;
+
+/// Checks an email and password for a new account; returns the email normalised.
+pub fn validate_new_account(raw_email: &str, password: &str) -> Result<String, Error> {
+    let mut errors = FieldErrors::new();
+    let email = text::email("email", raw_email, &mut errors);
+    password::check_strength("password", password, email.as_deref(), &mut errors);
+    Error::check(errors)?;
+    Ok(email.unwrap_or_default())
+}
+
+/// Inserts a user whose password is already hashed. The audit record names
+/// the new user as actor unless someone else (an admin, the command line) is.
+pub fn create_user(
+    conn: &mut PgConnection,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+    via: Via,
+    by: Option<&Actor>,
+) -> Result<User, Error> {
+    conn.transaction(|conn| {
+        let user = NewUser {
+            email,
+            password_hash,
+            role,
+        }
+        .insert(conn)
+        .map_err(|e| {
+            unique_or(e, user::EMAIL_KEY, || {
+                Error::Conflict("This email is already registered.".into())
+            })
+        })?;
+        let actor = by.copied().unwrap_or(Actor {
+            user_id: user.id,
+            role: user.role,
+            via,
+            fresh: true,
+        });
+        let changes = Changes::new()
+            .field("email", None, Some(&user.email))
+            .field("role", None, Some(user.role));
+        audit::record(conn, &actor, "create", "user", user.id, changes)?;
+        Ok(user)
+    })
+}
+
+/// Registers a member: validation, hashing on a blocking thread, insertion.
+/// Registration never grants more than `member`.
+pub async fn register(db: &Db, raw_email: &str, password: String, via: Via) -> Result<User, Error> {
+    let email = validate_new_account(raw_email, &password)?;
+    let hash = hash_password(password).await?;
+    db.run(move |conn| create_user(conn, &email, &hash, Role::Member, via, None))
+        .await
+}
+
+/// Hashes on a blocking thread, off the async workers.
+pub async fn hash_password(password: String) -> Result<String, Error> {
+    rocket::tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+}
+
+pub fn get(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<User, Error> {
+    policy::view_user(actor, id)?;
+    User::find(conn, id).map_err(not_found_as("user"))
+}
+
+/// Deletes an account; its sessions and tokens go with it, its stores stay
+/// without an owner.
+pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
+    policy::delete_user(actor, id)?;
+    conn.transaction(|conn| {
+        let user = User::find(conn, id).map_err(not_found_as("user"))?;
+        User::delete(conn, id)?;
+        let changes = Changes::new()
+            .field("email", Some(&user.email), None)
+            .field("role", Some(user.role), None);
+        // The actor may be the user just deleted: record them by id anyway.
+        audit::record(conn, actor, "delete", "user", id, changes)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,219 @@
+//! Items: the filtered listing, details with store and tags, and changes.
+
+use diesel::prelude::*;
+
+use super::audit::{self, Changes};
+use super::not_found_as;
+use crate::error::{Error, FieldErrors};
+use crate::models::{
+    Item, ItemChanges, ItemFilter, ItemSort, ItemSortKey, ItemTag, NewItem, Store, TagRef,
+};
+use crate::policy::{self, Actor};
+use crate::price::Price;
+use crate::text;
+
+/// An item with what is shown beside it.
+#[derive(Debug, Clone)]
+pub struct ItemDetail {
+    pub item: Item,
+    pub store_name: String,
+    pub tags: Vec<TagRef>,
+}
+
+/// An item as typed by a user, before validation. Prices are decimal text.
+#[derive(Debug, Clone, Default)]
+pub struct ItemInput {
+    pub name: Option<String>,
+    pub price: Option<String>,
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<String>>,
+}
+
+impl ItemInput {
+    /// Validates every given field at once; `required` fields must be given.
+    fn validate(&self, required: &[&str]) -> Result<ItemChanges, Error> {
+        let mut errors = FieldErrors::new();
+        for field in required {
+            let given = match *field {
+                "name" => self.name.is_some(),
+                "price" => self.price.is_some(),
+                _ => self.description.is_some(),
+            };
+            if !given {
+                errors.insert((*field).to_owned(), "is required".to_owned());
+            }
+        }
+        let name = self
+            .name
+            .as_deref()
+            .map(|raw| text::required_line("name", raw, text::ITEM_NAME_MAX, &mut errors));
+        let price = self.price.as_deref().map(|raw| match Price::parse(raw) {
+            Ok(price) => Some(price),
+            Err(why) => {
+                errors.insert("price".into(), why.to_string());
+                None
+            }
+        });
+        let description = self.description.as_ref().map(|raw| {
+            raw.as_deref().and_then(|raw| {
+                text::optional_paragraphs("description", raw, text::DESCRIPTION_MAX, &mut errors)
+            })
+        });
+        Error::check(errors)?;
+        Ok(ItemChanges {
+            name: name.flatten(),
+            price: price.flatten(),
+            description,
+        })
+    }
+}
+
+pub fn detail(conn: &mut PgConnection, id: i64) -> Result<ItemDetail, Error> {
+    let (item, store_name) = Item::find_with_store_name(conn, id).map_err(not_found_as("item"))?;
+    let tags = ItemTag::tags_of(conn, &[id])?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(ItemDetail {
+        item,
+        store_name,
+        tags,
+    })
+}
+
+/// One page of items and the number of all that match, in three queries
+/// whatever the page size.
+pub fn list(
+    conn: &mut PgConnection,
+    filter: &ItemFilter,
+    sort: ItemSort,
+    after: Option<(ItemSortKey, i64)>,
+    limit: i64,
+) -> Result<(Vec<ItemDetail>, i64), Error> {
+    let total = Item::count(conn, filter)?;
+    let rows = Item::page(conn, filter, sort, after, limit)?;
+    let ids: Vec<i64> = rows.iter().map(|(item, _)| item.id).collect();
+    let mut tags = ItemTag::tags_of(conn, &ids)?;
+    let details = rows
+        .into_iter()
+        .map(|(item, store_name)| ItemDetail {
+            tags: tags.remove(&item.id).unwrap_or_default(),
+            store_name: store_name.unwrap_or_default(),
+            item,
+        })
+        .collect();
+    Ok((details, total))
+}
+
+fn item_changes(before: Option<&Item>, after: Option<&Item>) -> Changes {
+    Changes::new()
+        .field("name", before.map(|i| &i.name), after.map(|i| &i.name))
+        .field(
+            "price",
+            before.map(|i| i.price.to_string()),
+            after.map(|i| i.price.to_string()),
+        )
+        .field(
+            "description",
+            before.map(|i| &i.description),
+            after.map(|i| &i.description),
+        )
+}
+
+/// Creates an item in a store the actor manages. Name and price are required.
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    store_id: i64,
+    input: ItemInput,
+) -> Result<ItemDetail, Error> {
+    conn.transaction(|conn| {
+        let store = Store::find(conn, store_id).map_err(not_found_as("store"))?;
+        policy::manage_store(actor, &store)?;
+        let changes = input.validate(&["name", "price"])?;
+        let (Some(name), Some(price)) = (changes.name, changes.price) else {
+            return Err(Error::Internal(
+                "validated item without name or price".into(),
+            ));
+        };
+        let item = NewItem {
+            store_id,
+            name,
+            price,
+            description: changes.description.flatten(),
+        }
+        .insert(conn)?;
+        audit::record(
+            conn,
+            actor,
+            "create",
+            "item",
+            item.id,
+            item_changes(None, Some(&item)),
+        )?;
+        Ok(ItemDetail {
+            item,
+            store_name: store.name,
+            tags: Vec::new(),
+        })
+    })
+}
+
+/// Changes the given fields of an item. `precondition` sees the current
+/// item, locked, and may refuse the change.
+pub fn update(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    input: ItemInput,
+    precondition: impl FnOnce(&ItemDetail) -> Result<(), Error>,
+) -> Result<ItemDetail, Error> {
+    conn.transaction(|conn| {
+        let current = Item::lock(conn, id).map_err(not_found_as("item"))?;
+        let store = Store::find(conn, current.store_id)?;
+        policy::manage_store(actor, &store)?;
+        let changes = input.validate(&[])?;
+        let tags = ItemTag::tags_of(conn, &[id])?
+            .remove(&id)
+            .unwrap_or_default();
+        let before = ItemDetail {
+            item: current,
+            store_name: store.name,
+            tags,
+        };
+        precondition(&before)?;
+        if changes.is_empty() {
+            return Err(Error::invalid(
+                "body",
+                "must change at least one of name, price, description",
+            ));
+        }
+        let item = Item::update(conn, id, &changes)?;
+        audit::record(
+            conn,
+            actor,
+            "update",
+            "item",
+            id,
+            item_changes(Some(&before.item), Some(&item)),
+        )?;
+        Ok(ItemDetail { item, ..before })
+    })
+}
+
+pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        let item = Item::lock(conn, id).map_err(not_found_as("item"))?;
+        let store = Store::find(conn, item.store_id)?;
+        policy::manage_store(actor, &store)?;
+        Item::delete(conn, id)?;
+        audit::record(
+            conn,
+            actor,
+            "delete",
+            "item",
+            id,
+            item_changes(Some(&item), None),
+        )?;
+        Ok(())
+    })
+}

@@ -1,0 +1,249 @@
+//! Logins and the credentials they lead to. Every request's credentials are
+//! checked here against the database, so that logging out, deactivation,
+//! deletion and password changes hold at once on every instance.
+
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+
+use crate::auth::jwt::{Claims, TokenKeys};
+use crate::auth::{password, personal_token};
+use crate::config::AppConfig;
+use crate::db::Db;
+use crate::error::{AuthFailure, Error};
+use crate::models::{ApiToken, LoginFailure, NewApiToken, NewSession, Session, SessionKind, User};
+
+/// A signed-in user and the login or token they proved it with.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: User,
+    pub credential: Credential,
+    pub fresh: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Session(i64),
+    PersonalToken(i64),
+}
+
+/// Where a login attempt comes from, for throttling and the sessions list.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    pub email: String,
+    pub password: String,
+    /// The client's address as the deployment trusts it, or `"unknown"`.
+    pub client: String,
+    pub user_agent: Option<String>,
+    pub kind: SessionKind,
+}
+
+/// Verifies an email and password and opens a session. The answer and the
+/// time it takes are the same for an unknown email and a wrong password;
+/// repeated failures per account and per client are refused for a while.
+pub async fn login(
+    db: &Db,
+    config: &AppConfig,
+    attempt: LoginAttempt,
+) -> Result<(User, Session), Error> {
+    let account = attempt.email.trim().to_lowercase();
+    let window = Duration::minutes(config.login_window_minutes);
+    let (limit_account, limit_client) = (
+        config.login_failures_per_account,
+        config.login_failures_per_client,
+    );
+    let (key, client) = (account.clone(), attempt.client.clone());
+    let user = db
+        .run(move |conn| {
+            let now = Utc::now();
+            let counts = LoginFailure::count_since(conn, &key, &client, now - window)?;
+            let oldest = if counts.account_count >= limit_account {
+                counts.account_oldest
+            } else if counts.client_count >= limit_client {
+                counts.client_oldest
+            } else {
+                None
+            };
+            if let Some(oldest) = oldest {
+                let retry_after = (oldest + window - now).num_seconds().max(1) as u64;
+                return Err(Error::Throttled {
+                    retry_after_secs: retry_after,
+                });
+            }
+            Ok(User::find_by_email(conn, &key)?)
+        })
+        .await?;
+
+    let password = attempt.password;
+    let candidate = user.clone();
+    let verified = rocket::tokio::task::spawn_blocking(move || match &candidate {
+        Some(user) => password::verify(&password, user.password_hash()) && user.is_active,
+        None => {
+            password::verify_against_dummy(&password);
+            false
+        }
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
+
+    let refresh_lifetime = Duration::days(config.refresh_token_days);
+    let user_agent = attempt.user_agent.map(|ua| {
+        ua.chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect::<String>()
+    });
+    let client = attempt.client;
+    let kind = attempt.kind;
+    db.run(move |conn| match user {
+        Some(user) if verified => conn.transaction(|conn| {
+            LoginFailure::forget(conn, Some(&account), Utc::now() - window)?;
+            let family = crate::auth::random_token(16);
+            let session = NewSession {
+                user_id: user.id,
+                kind,
+                expires_at: Utc::now() + refresh_lifetime,
+                refresh_family: &family,
+                user_agent: user_agent.as_deref(),
+            }
+            .insert(conn)?;
+            Ok((user, session))
+        }),
+        _ => {
+            LoginFailure::record(conn, &account, &client)?;
+            Err(Error::Unauthenticated(AuthFailure::InvalidCredentials))
+        }
+    })
+    .await
+}
+
+fn revoked() -> Error {
+    Error::Unauthenticated(AuthFailure::Revoked)
+}
+
+/// Whether the user may still use credentials issued at `issued_at`.
+fn check_user(user: &User, issued_at: chrono::DateTime<Utc>) -> Result<(), Error> {
+    // Tokens carry whole seconds, so compare at that precision.
+    if !user.is_active || issued_at.timestamp() < user.tokens_valid_after.timestamp() {
+        return Err(revoked());
+    }
+    Ok(())
+}
+
+fn load_session(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Session), Error> {
+    let session = Session::find(conn, claims.sid).map_err(|e| match e {
+        diesel::result::Error::NotFound => revoked(),
+        other => other.into(),
+    })?;
+    if session.user_id != claims.user_id()? || session.kind != SessionKind::Api {
+        return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
+    }
+    if !session.is_live(Utc::now()) {
+        return Err(revoked());
+    }
+    let user = User::find(conn, session.user_id).map_err(|_| revoked())?;
+    check_user(&user, claims.issued_at())?;
+    Ok((user, session))
+}
+
+/// The user behind a verified access token, if its session still holds.
+pub fn authenticate_access(
+    conn: &mut PgConnection,
+    claims: &Claims,
+) -> Result<Authenticated, Error> {
+    let (user, session) = load_session(conn, claims)?;
+    Session::touch(conn, session.id)?;
+    Ok(Authenticated {
+        user,
+        credential: Credential::Session(session.id),
+        fresh: claims.fresh,
+    })
+}
+
+/// The user behind a personal access token. Such tokens are never fresh.
+pub fn authenticate_personal_token(
+    conn: &mut PgConnection,
+    secret: &str,
+) -> Result<Authenticated, Error> {
+    let invalid = || Error::Unauthenticated(AuthFailure::InvalidToken);
+    let token = ApiToken::find_by_hash(conn, &personal_token::hash(secret))?.ok_or_else(invalid)?;
+    let now = Utc::now();
+    if !token.is_live(now) {
+        return Err(if token.revoked_at.is_none() {
+            Error::Unauthenticated(AuthFailure::Expired)
+        } else {
+            revoked()
+        });
+    }
+    let user = User::find(conn, token.user_id).map_err(|_| revoked())?;
+    check_user(&user, token.created_at)?;
+    ApiToken::touch(conn, token.id)?;
+    Ok(Authenticated {
+        user,
+        credential: Credential::PersonalToken(token.id),
+        fresh: false,
+    })
+}
+
+/// Rotates a refresh token: returns the user and the session's new refresh
+/// generation. Presenting any but the newest generation revokes the session,
+/// since it means the chain was copied.
+pub fn refresh(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Session), Error> {
+    let (user, session) = load_session(conn, claims)?;
+    if session.refresh_family.is_empty() {
+        return Err(revoked());
+    }
+    if !Session::advance_refresh(conn, session.id, claims.gen)? {
+        Session::revoke(conn, session.id)?;
+        log::warn!(
+            "refresh token replayed for session {}; session revoked",
+            session.id
+        );
+        return Err(revoked());
+    }
+    let session = Session::find(conn, session.id)?;
+    Ok((user, session))
+}
+
+/// Ends the login behind the credential (or revokes the personal token).
+pub fn logout(conn: &mut PgConnection, credential: Credential, user_id: i64) -> Result<(), Error> {
+    match credential {
+        Credential::Session(id) => Session::revoke(conn, id)?,
+        Credential::PersonalToken(id) => usize::from(ApiToken::revoke(conn, user_id, id)?),
+    };
+    Ok(())
+}
+
+/// Issues the access and refresh tokens of a session.
+pub fn tokens_for(
+    keys: &TokenKeys,
+    session: &Session,
+    fresh: bool,
+) -> Result<(String, String), Error> {
+    let access = keys.access_token(session.user_id, session.id, fresh)?;
+    let refresh = keys.refresh_token(session.user_id, session.id, session.refresh_generation)?;
+    Ok((access, refresh))
+}
+
+/// Creates a personal access token for the user. The secret is returned
+/// once and only its hash is kept.
+pub fn create_personal_token(
+    conn: &mut PgConnection,
+    user_id: i64,
+    raw_name: &str,
+    expires_at: Option<chrono::DateTime<Utc>>,
+) -> Result<(ApiToken, String), Error> {
+    let mut errors = crate::error::FieldErrors::new();
+    let name =
+        crate::text::required_line("name", raw_name, crate::text::TOKEN_NAME_MAX, &mut errors);
+    Error::check(errors)?;
+    let generated = personal_token::generate();
+    let token = NewApiToken {
+        user_id,
+        name: &name.unwrap_or_default(),
+        token_hash: &generated.hash,
+        prefix: &generated.prefix,
+        expires_at,
+    }
+    .insert(conn)?;
+    Ok((token, generated.secret))
+}

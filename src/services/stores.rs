@@ -1,0 +1,108 @@
+//! Stores: listing, creating, renaming and deleting.
+
+use diesel::prelude::*;
+
+use super::audit::{self, Changes};
+use super::{not_found_as, unique_or};
+use crate::error::{Error, FieldErrors};
+use crate::models::{store, Item, NewStore, PageRequest, Store, Tag};
+use crate::policy::{self, Actor};
+use crate::text;
+
+pub fn list(conn: &mut PgConnection, page: PageRequest) -> Result<(Vec<Store>, i64), Error> {
+    let stores = Store::page(conn, page)?;
+    let total = Store::count(conn)?;
+    Ok((stores, total))
+}
+
+pub fn get(conn: &mut PgConnection, id: i64) -> Result<Store, Error> {
+    Store::find(conn, id).map_err(not_found_as("store"))
+}
+
+fn valid_name(raw: &str) -> Result<String, Error> {
+    let mut errors = FieldErrors::new();
+    let name = text::required_line("name", raw, text::STORE_NAME_MAX, &mut errors);
+    Error::check(errors)?;
+    Ok(name.unwrap_or_default())
+}
+
+fn duplicate(name: &str) -> impl FnOnce() -> Error + '_ {
+    move || {
+        Error::Conflict(format!(
+            "A store named \u{201c}{name}\u{201d} already exists."
+        ))
+    }
+}
+
+/// Opens a store owned by the actor.
+pub fn create(conn: &mut PgConnection, actor: &Actor, raw_name: &str) -> Result<Store, Error> {
+    policy::create_store(actor)?;
+    let name = valid_name(raw_name)?;
+    conn.transaction(|conn| {
+        let store = NewStore {
+            name: &name,
+            owner_id: Some(actor.user_id),
+        }
+        .insert(conn)
+        .map_err(|e| unique_or(e, store::NAME_KEY, duplicate(&name)))?;
+        let changes = Changes::new().field("name", None, Some(&store.name)).field(
+            "owner_id",
+            None,
+            Some(store.owner_id),
+        );
+        audit::record(conn, actor, "create", "store", store.id, changes)?;
+        Ok(store)
+    })
+}
+
+/// Renames a store. `precondition` sees the current store, locked, and may
+/// refuse the change (a stale version or `If-Match`).
+pub fn rename(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    raw_name: &str,
+    precondition: impl FnOnce(&Store) -> Result<(), Error>,
+) -> Result<Store, Error> {
+    conn.transaction(|conn| {
+        let current = Store::lock(conn, id).map_err(not_found_as("store"))?;
+        policy::manage_store(actor, &current)?;
+        let name = valid_name(raw_name)?;
+        precondition(&current)?;
+        let store = Store::rename(conn, id, &name)
+            .map_err(|e| unique_or(e, store::NAME_KEY, duplicate(&name)))?;
+        let changes = Changes::new().field("name", Some(&current.name), Some(&store.name));
+        audit::record(conn, actor, "update", "store", id, changes)?;
+        Ok(store)
+    })
+}
+
+/// What deleting a store takes with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreContents {
+    pub items: i64,
+    pub tags: i64,
+}
+
+pub fn contents(conn: &mut PgConnection, id: i64) -> Result<StoreContents, Error> {
+    Ok(StoreContents {
+        items: Item::count_in_store(conn, id)?,
+        tags: Tag::count_in_store(conn, id)?,
+    })
+}
+
+/// Deletes a store with its items, tags and links.
+pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<StoreContents, Error> {
+    conn.transaction(|conn| {
+        let store = Store::lock(conn, id).map_err(not_found_as("store"))?;
+        policy::delete_store(actor, &store)?;
+        let contents = contents(conn, id)?;
+        Store::delete(conn, id)?;
+        let changes = Changes::new()
+            .field("name", Some(&store.name), None)
+            .field("items", Some(contents.items), None)
+            .field("tags", Some(contents.tags), None);
+        audit::record(conn, actor, "delete", "store", id, changes)?;
+        Ok(contents)
+    })
+}

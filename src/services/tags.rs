@@ -1,0 +1,214 @@
+//! Tags: a store's labels for its items, and the links between them.
+
+use diesel::prelude::*;
+
+use super::audit::{self, Changes};
+use super::{not_found_as, unique_or};
+use crate::error::{Error, FieldErrors};
+use crate::models::{tag, Item, ItemTag, NewTag, PageRequest, Store, Tag, TagRef};
+use crate::policy::{self, Actor};
+use crate::text;
+
+/// How many tags one request may link at once.
+pub const MAX_LINKS_PER_REQUEST: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct TagDetail {
+    pub tag: Tag,
+    pub store_name: String,
+    pub item_count: i64,
+}
+
+pub fn detail(conn: &mut PgConnection, id: i64) -> Result<TagDetail, Error> {
+    let tag = Tag::find(conn, id).map_err(not_found_as("tag"))?;
+    let store = Store::find(conn, tag.store_id)?;
+    let item_count = ItemTag::count_for_tag(conn, id)?;
+    Ok(TagDetail {
+        tag,
+        store_name: store.name,
+        item_count,
+    })
+}
+
+/// A page of a store's tags, each with how many items carry it.
+pub struct StoreTags {
+    pub store: Store,
+    pub tags: Vec<(Tag, i64)>,
+    /// All the store's tags, not only this page's.
+    pub total: i64,
+}
+
+pub fn list_in_store(
+    conn: &mut PgConnection,
+    store_id: i64,
+    page: PageRequest,
+) -> Result<StoreTags, Error> {
+    let store = Store::find(conn, store_id).map_err(not_found_as("store"))?;
+    let tags = Tag::page_in_store(conn, store_id, page)?;
+    let total = Tag::count_in_store(conn, store_id)?;
+    Ok(StoreTags { store, tags, total })
+}
+
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    store_id: i64,
+    raw_name: &str,
+) -> Result<TagDetail, Error> {
+    conn.transaction(|conn| {
+        let store = Store::find(conn, store_id).map_err(not_found_as("store"))?;
+        policy::manage_store(actor, &store)?;
+        let mut errors = FieldErrors::new();
+        let name = text::required_line("name", raw_name, text::TAG_NAME_MAX, &mut errors);
+        Error::check(errors)?;
+        let name = name.unwrap_or_default();
+        let tag = NewTag {
+            store_id,
+            name: &name,
+        }
+        .insert(conn)
+        .map_err(|e| {
+            unique_or(e, tag::NAME_KEY, || {
+                Error::Conflict(format!(
+                    "This store already has a tag named \u{201c}{name}\u{201d}."
+                ))
+            })
+        })?;
+        let changes = Changes::new().field("name", None, Some(&tag.name)).field(
+            "store_id",
+            None,
+            Some(store_id),
+        );
+        audit::record(conn, actor, "create", "tag", tag.id, changes)?;
+        Ok(TagDetail {
+            tag,
+            store_name: store.name,
+            item_count: 0,
+        })
+    })
+}
+
+/// Deletes a tag that no item carries.
+pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        let tag = Tag::lock(conn, id).map_err(not_found_as("tag"))?;
+        let store = Store::find(conn, tag.store_id)?;
+        policy::manage_store(actor, &store)?;
+        let linked = ItemTag::count_for_tag(conn, id)?;
+        if linked > 0 {
+            let items = if linked == 1 {
+                "1 item".to_owned()
+            } else {
+                format!("{linked} items")
+            };
+            return Err(Error::Conflict(format!(
+                "The tag is still on {items}; remove it from them first."
+            )));
+        }
+        Tag::delete(conn, id)?;
+        audit::record(
+            conn,
+            actor,
+            "delete",
+            "tag",
+            id,
+            Changes::new().field("name", Some(&tag.name), None),
+        )?;
+        Ok(())
+    })
+}
+
+/// Links the item to all the tags or, if any is unknown or of another store,
+/// to none. Linking twice is harmless. Returns the item's tags.
+pub fn link(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    item_id: i64,
+    tag_ids: &[i64],
+) -> Result<Vec<TagRef>, Error> {
+    let mut wanted: Vec<i64> = tag_ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Err(Error::invalid("tag_ids", "must list at least one tag"));
+    }
+    if wanted.len() > MAX_LINKS_PER_REQUEST {
+        return Err(Error::invalid(
+            "tag_ids",
+            format!("must list at most {MAX_LINKS_PER_REQUEST} tags"),
+        ));
+    }
+    conn.transaction(|conn| {
+        let item = Item::lock(conn, item_id).map_err(not_found_as("item"))?;
+        let store = Store::find(conn, item.store_id)?;
+        policy::manage_store(actor, &store)?;
+        let found = Tag::ids_in_store(conn, item.store_id, &wanted)?;
+        let unknown: Vec<String> = wanted
+            .iter()
+            .filter(|id| !found.contains(id))
+            .map(i64::to_string)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::invalid(
+                "tag_ids",
+                format!("not tags of this item's store: {}", unknown.join(", ")),
+            ));
+        }
+        let before: Vec<i64> = current_tag_ids(conn, item_id)?;
+        let added = ItemTag::link(conn, item_id, item.store_id, &wanted)?;
+        let tags = ItemTag::tags_of(conn, &[item_id])?
+            .remove(&item_id)
+            .unwrap_or_default();
+        if added > 0 {
+            Item::bump_version(conn, item_id)?;
+            let after: Vec<i64> = tags.iter().map(|t| t.id).collect();
+            audit::record(
+                conn,
+                actor,
+                "link",
+                "item",
+                item_id,
+                Changes::new().field("tag_ids", Some(before), Some(after)),
+            )?;
+        }
+        Ok(tags)
+    })
+}
+
+fn current_tag_ids(conn: &mut PgConnection, item_id: i64) -> Result<Vec<i64>, Error> {
+    Ok(ItemTag::tags_of(conn, &[item_id])?
+        .remove(&item_id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.id)
+        .collect())
+}
+
+/// Removes one link; 404 when the item does not carry the tag.
+pub fn unlink(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    item_id: i64,
+    tag_id: i64,
+) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        let item = Item::lock(conn, item_id).map_err(not_found_as("item"))?;
+        let store = Store::find(conn, item.store_id)?;
+        policy::manage_store(actor, &store)?;
+        let before = current_tag_ids(conn, item_id)?;
+        if ItemTag::unlink(conn, item_id, tag_id)? == 0 {
+            return Err(Error::NotFound("link between this item and tag"));
+        }
+        Item::bump_version(conn, item_id)?;
+        let after: Vec<i64> = before.iter().copied().filter(|&id| id != tag_id).collect();
+        audit::record(
+            conn,
+            actor,
+            "unlink",
+            "item",
+            item_id,
+            Changes::new().field("tag_ids", Some(before), Some(after)),
+        )?;
+        Ok(())
+    })
+}
