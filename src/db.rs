@@ -1,6 +1,7 @@
 //! The connection pool, a request guard that never waits forever, embedded
 //! migrations, and creating the database on first run.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -24,11 +25,14 @@ const MIGRATION_LOCK: i64 = 0x5354_4f52_4546_524e;
 #[database("main")]
 pub struct DbPool(PgConnection);
 
-/// A pooled connection for one request. Getting it and every `run` on it are
-/// bounded by the database budget: a database that is down or frozen gives
-/// `Error::Unavailable` (503) instead of a request that hangs.
+/// The pooled connection of one request, shared by every guard and the
+/// handler of that request (so a request never holds two). Getting it and
+/// every `run` on it are bounded by the database budget: a database that is
+/// down or frozen gives `Error::Unavailable` (503) instead of a request that
+/// hangs.
+#[derive(Clone)]
 pub struct Db {
-    pool: DbPool,
+    connection: Arc<DbPool>,
     budget: Duration,
 }
 
@@ -37,10 +41,21 @@ impl<'r> FromRequest<'r> for Db {
     type Error = Error;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let budget = budget_of(request.rocket());
-        match timeout(budget, DbPool::get_one(request.rocket())).await {
-            Ok(Some(pool)) => Outcome::Success(Db { pool, budget }),
-            _ => Outcome::Error((Status::ServiceUnavailable, Error::Unavailable)),
+        let cached: &Option<Db> = request
+            .local_cache_async(async {
+                let budget = budget_of(request.rocket());
+                match timeout(budget, DbPool::get_one(request.rocket())).await {
+                    Ok(Some(connection)) => Some(Db {
+                        connection: Arc::new(connection),
+                        budget,
+                    }),
+                    _ => None,
+                }
+            })
+            .await;
+        match cached {
+            Some(db) => Outcome::Success(db.clone()),
+            None => Outcome::Error((Status::ServiceUnavailable, Error::Unavailable)),
         }
     }
 }
@@ -60,7 +75,7 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        match timeout(self.budget, self.pool.run(work)).await {
+        match timeout(self.budget, self.connection.run(work)).await {
             Ok(result) => result,
             Err(_) => {
                 log::warn!("database did not answer within {:?}", self.budget);

@@ -83,12 +83,13 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
     policy::delete_user(actor, id)?;
     conn.transaction(|conn| {
         let user = User::find(conn, id).map_err(not_found_as("user"))?;
-        User::delete(conn, id)?;
         let changes = Changes::new()
             .field("email", Some(&user.email), None)
             .field("role", Some(user.role), None);
-        // The actor may be the user just deleted: record them by id anyway.
+        // Recorded before the deletion: users deleting themselves cannot be
+        // named as the actor afterwards, and the deletion clears the reference.
         audit::record(conn, actor, "delete", "user", id, changes)?;
+        User::delete(conn, id)?;
         Ok(())
     })
 }

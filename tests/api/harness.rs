@@ -1,0 +1,472 @@
+//! The test harness: each test gets its own database, cloned from a template
+//! that is migrated once, and the real application on top of it through
+//! Rocket's local client. The database is dropped when the test ends.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
+use diesel::prelude::*;
+use rocket::figment::Figment;
+use rocket::http::{Header, Method, Status};
+use rocket::local::asynchronous::Client;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use storefront::models::Role;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+fn server_url() -> String {
+    std::env::var("TEST_DATABASE_SERVER")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+fn database_url(name: &str) -> String {
+    format!("{}/{name}?connect_timeout=5", server_url())
+}
+
+fn maintenance() -> PgConnection {
+    PgConnection::establish(&database_url("postgres"))
+        .expect("PostgreSQL must be running for the tests")
+}
+
+/// The migrated template, named after the migrations it holds so that a
+/// change to them makes a new one.
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let mut hasher = Sha256::new();
+        let mut entries: Vec<_> = walk("migrations");
+        entries.sort();
+        for path in entries {
+            hasher.update(path.as_bytes());
+            hasher.update(std::fs::read(&path).expect("readable migration"));
+        }
+        let digest: String = hasher.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let name = format!("storefront_test_template_{digest}");
+        let mut conn = maintenance();
+        // Test processes may start together: one builds, the others wait.
+        diesel::sql_query("SELECT pg_advisory_lock(4242)")
+            .execute(&mut conn)
+            .expect("lock");
+        let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
+        )))
+        .get_result(&mut conn)
+        .expect("query pg_database");
+        if !exists {
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create template");
+            let mut template =
+                PgConnection::establish(&database_url(&name)).expect("connect to template");
+            storefront::db::migrate(&mut template).expect("migrate template");
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(4242)")
+            .execute(&mut conn)
+            .expect("unlock");
+        name
+    })
+}
+
+fn walk(dir: &str) -> Vec<String> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("migrations folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path.to_string_lossy()));
+        } else {
+            files.push(path.to_string_lossy().into_owned());
+        }
+    }
+    files
+}
+
+/// Counts the SQL statements each test database receives.
+#[derive(Default)]
+struct QueryCounter {
+    database: Option<String>,
+}
+
+fn query_counts() -> &'static Mutex<HashMap<String, usize>> {
+    static COUNTS: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+    COUNTS.get_or_init(Default::default)
+}
+
+impl Instrumentation for QueryCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartEstablishConnection { url, .. } => {
+                let name = url
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .split('?')
+                    .next()
+                    .unwrap_or("");
+                self.database = Some(name.to_owned());
+            }
+            InstrumentationEvent::StartQuery { .. } => {
+                if let Some(database) = &self.database {
+                    if let Ok(mut counts) = query_counts().lock() {
+                        *counts.entry(database.clone()).or_default() += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn install_query_counter() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        set_default_instrumentation(|| Some(Box::new(QueryCounter::default())))
+            .expect("instrumentation");
+    });
+}
+
+/// The application on a database of its own.
+pub struct TestApp {
+    pub client: Client,
+    pub database: String,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        TestApp::configured(|figment| figment).await
+    }
+
+    /// With configuration of the test's own merged over the defaults.
+    pub async fn configured(configure: impl FnOnce(Figment) -> Figment) -> TestApp {
+        let database = TestApp::create_database();
+        let url = database_url(&database);
+        TestApp::launch_on(database, &url, configure).await
+    }
+
+    /// A fresh database, named for the caller to use.
+    pub fn create_database() -> String {
+        install_query_counter();
+        let template = template();
+        let database = format!(
+            "storefront_test_{}",
+            storefront::auth::random_token(9)
+                .to_lowercase()
+                .replace(['-', '_'], "x")
+        );
+        diesel::sql_query(format!("CREATE DATABASE {database} TEMPLATE {template}"))
+            .execute(&mut maintenance())
+            .expect("create test database");
+        database
+    }
+
+    pub async fn launch_on(
+        database: String,
+        url: &str,
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> TestApp {
+        let figment = storefront::figment()
+            .merge(("databases.main.url", url))
+            .merge(("databases.main.pool_size", 6))
+            .merge(("databases.main.timeout", 3))
+            .merge(("seed_demo_data", false))
+            .merge(("log_level", "off"));
+        let client = Client::tracked(storefront::rocket(configure(figment)))
+            .await
+            .expect("the app launches");
+        TestApp { client, database }
+    }
+
+    pub fn url(&self) -> String {
+        database_url(&self.database)
+    }
+
+    /// A direct connection, to arrange and inspect what the API cannot.
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.url()).expect("connect to test database")
+    }
+
+    /// How many SQL statements the app has sent to this test's database.
+    pub fn queries(&self) -> usize {
+        query_counts()
+            .lock()
+            .map(|c| c.get(&self.database).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> Call<'_> {
+        Call {
+            app: self,
+            method,
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Call<'_> {
+        self.request(Method::Get, path)
+    }
+
+    pub fn post(&self, path: &str) -> Call<'_> {
+        self.request(Method::Post, path)
+    }
+
+    pub fn put(&self, path: &str) -> Call<'_> {
+        self.request(Method::Put, path)
+    }
+
+    pub fn delete(&self, path: &str) -> Call<'_> {
+        self.request(Method::Delete, path)
+    }
+
+    /// A user with the given role and a fresh login.
+    pub async fn user(&self, role: Role) -> TestUser {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let email = format!("{}{n}@example.org", role.as_str());
+        let id = self.insert_user(&email, role);
+        let login = self.login(&email, PASSWORD).await;
+        assert_eq!(login.status, 200, "login of {email}: {}", login.text);
+        let body = login.json();
+        TestUser {
+            id,
+            email,
+            access: body["access_token"].as_str().unwrap_or_default().to_owned(),
+            refresh: body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    /// Inserts a user with [`PASSWORD`] straight into the database.
+    pub fn insert_user(&self, email: &str, role: Role) -> i64 {
+        static HASH: OnceLock<String> = OnceLock::new();
+        let hash = HASH.get_or_init(|| storefront::auth::password::hash(PASSWORD).expect("hash"));
+        let mut conn = self.conn();
+        storefront::models::NewUser {
+            email,
+            password_hash: hash,
+            role,
+        }
+        .insert(&mut conn)
+        .expect("insert user")
+        .id
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("/api/login")
+            .json(serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+    }
+
+    /// Creates a store as `owner` and returns its id.
+    pub async fn store(&self, owner: &TestUser, name: &str) -> i64 {
+        let reply = self
+            .post("/api/stores")
+            .bearer(&owner.access)
+            .json(serde_json::json!({"name": name}))
+            .send()
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()["id"].as_i64().unwrap_or_default()
+    }
+
+    pub async fn item(&self, owner: &TestUser, store_id: i64, name: &str, price: &str) -> i64 {
+        let body = serde_json::json!({"name": name, "price": price, "store_id": store_id});
+        let reply = self
+            .post("/api/items")
+            .bearer(&owner.access)
+            .json(body)
+            .send()
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()["id"].as_i64().unwrap_or_default()
+    }
+
+    pub async fn tag(&self, owner: &TestUser, store_id: i64, name: &str) -> i64 {
+        let reply = self
+            .post(&format!("/api/stores/{store_id}/tags"))
+            .bearer(&owner.access)
+            .json(serde_json::json!({"name": name}))
+            .send()
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()["id"].as_i64().unwrap_or_default()
+    }
+
+    pub async fn link(&self, owner: &TestUser, item_id: i64, tag_ids: &[i64]) {
+        let reply = self
+            .post(&format!("/api/items/{item_id}/tags"))
+            .bearer(&owner.access)
+            .json(serde_json::json!({"tag_ids": tag_ids}))
+            .send()
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+
+    /// Counts rows of a table, for cascade checks.
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<Count>(&mut self.conn())
+            .expect("count rows")
+            .n
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let database = self.database.clone();
+        // Dropping in a thread of its own keeps the async test runtime free.
+        let _ = std::thread::spawn(move || {
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                .execute(&mut maintenance())
+        })
+        .join();
+    }
+}
+
+/// A signed-in user of the test.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// A request being built.
+pub struct Call<'a> {
+    app: &'a TestApp,
+    method: Method,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+}
+
+impl Call<'_> {
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("Authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn json(self, body: Value) -> Self {
+        self.raw(Some("application/json"), &body.to_string())
+    }
+
+    /// A body sent as is, with the given content type (or none).
+    pub fn raw(mut self, content_type: Option<&str>, body: &str) -> Self {
+        if let Some(content_type) = content_type {
+            self = self.header("Content-Type", content_type);
+        }
+        self.body = Some(body.to_owned());
+        self
+    }
+
+    pub async fn send(self) -> Reply {
+        let mut request = self.app.client.req(self.method, self.path.clone());
+        for (name, value) in self.headers {
+            request = request.header(Header::new(name, value));
+        }
+        if let Some(body) = self.body {
+            request = request.body(body);
+        }
+        let response = request.dispatch().await;
+        let status = response.status();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|h| (h.name().as_str().to_lowercase(), h.value().to_owned()))
+            .collect();
+        let text = response.into_string().await.unwrap_or_default();
+        Reply {
+            status: status.code,
+            headers,
+            text,
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns it.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        assert_eq!(body["type"], "about:blank");
+        assert!(
+            body["title"].is_string() && body["detail"].is_string(),
+            "{body}"
+        );
+        body
+    }
+
+    pub fn status(&self) -> Status {
+        Status::new(self.status)
+    }
+}
+
+/// Runs the futures concurrently on this task and collects their outputs in order.
+pub async fn join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+    let mut pending: Vec<_> = handles.into_iter().enumerate().collect();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|(index, future)| match future.as_mut().poll(cx) {
+            std::task::Poll::Ready(output) => {
+                outputs[*index] = Some(output);
+                false
+            }
+            std::task::Poll::Pending => true,
+        });
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
