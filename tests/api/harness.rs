@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
 use diesel::prelude::*;
 use rocket::figment::Figment;
-use rocket::http::{Header, Method, Status};
+use rocket::http::{Header, Method};
 use rocket::local::asynchronous::Client;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -439,10 +439,6 @@ impl Reply {
             "{body}"
         );
         body
-    }
-
-    pub fn status(&self) -> Status {
-        Status::new(self.status)
     }
 }
 
