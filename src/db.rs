@@ -211,15 +211,13 @@ pub fn redact(url: &str) -> String {
     let authority_end = url[scheme_end..]
         .find(['/', '?'])
         .map_or(url.len(), |at| scheme_end + at);
-    match url[scheme_end..authority_end].rfind('@') {
-        Some(at) => {
-            let userinfo = &url[scheme_end..scheme_end + at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!(
-                "{}{user}:***@{}",
-                &url[..scheme_end],
-                &url[scheme_end + at + 1..]
-            )
+    let userinfo = url[scheme_end..authority_end]
+        .rfind('@')
+        .map(|at| &url[scheme_end..scheme_end + at]);
+    match userinfo.and_then(|info| info.split_once(':')) {
+        Some((user, _password)) => {
+            let rest = &url[scheme_end + userinfo.map_or(0, str::len) + 1..];
+            format!("{}{user}:***@{rest}", &url[..scheme_end])
         }
         None => url.to_owned(),
     }

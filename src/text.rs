@@ -41,14 +41,14 @@ pub fn required_line(
 }
 
 /// Like [`required_line`] for optional multi-line text: line breaks and tabs
-/// are kept, an empty text becomes `None`.
+/// are kept (`\r\n` becomes `\n`), an empty text becomes `None`.
 pub fn optional_paragraphs(
     field: &str,
     raw: &str,
     max: usize,
     errors: &mut FieldErrors,
 ) -> Option<String> {
-    let text = normalize(raw).replace("\r\n", "\n");
+    let text = normalize(raw).replace("\r\n", "\n").replace('\r', "\n");
     let problem = if text.chars().count() > max {
         Some(format!("must be at most {max} characters"))
     } else if text
@@ -150,8 +150,8 @@ mod tests {
     fn paragraphs_keep_line_breaks_but_not_nul() {
         let mut errors = FieldErrors::new();
         assert_eq!(
-            optional_paragraphs("d", "one\r\ntwo", 100, &mut errors),
-            Some("one\ntwo".to_owned())
+            optional_paragraphs("d", "one\r\ntwo\rthree", 100, &mut errors),
+            Some("one\ntwo\nthree".to_owned())
         );
         assert_eq!(optional_paragraphs("d", "  ", 100, &mut errors), None);
         assert!(errors.is_empty());

@@ -139,6 +139,50 @@ impl<'r> FromRequest<'r> for ClientAddress {
     }
 }
 
+/// The query string's parameters, percent-decoded. An empty value counts as
+/// absent, as HTML forms send it; a parameter given twice where one is
+/// expected is an error rather than a silent pick.
+pub struct QueryParams(BTreeMap<String, Vec<String>>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for QueryParams {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if let Some(query) = request.uri().query() {
+            for (name, value) in query.segments() {
+                if !value.is_empty() {
+                    params
+                        .entry(name.to_owned())
+                        .or_default()
+                        .push(value.to_owned());
+                }
+            }
+        }
+        Outcome::Success(QueryParams(params))
+    }
+}
+
+impl QueryParams {
+    /// A parameter that may be given once.
+    pub fn single(&self, name: &str, errors: &mut FieldErrors) -> Option<&str> {
+        match self.0.get(name).map(Vec::as_slice) {
+            None | Some([]) => None,
+            Some([value]) => Some(value),
+            Some(_) => {
+                errors.insert(name.to_owned(), "must be given at most once".to_owned());
+                None
+            }
+        }
+    }
+
+    /// Every value of a repeatable parameter.
+    pub fn all(&self, name: &str) -> &[String] {
+        self.0.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// The `User-Agent` header, if any.
 pub struct UserAgent(pub Option<String>);
 
@@ -243,11 +287,11 @@ impl BodyReader {
         None
     }
 
-    /// An optional string member; `null` counts as absent.
+    /// An optional string member.
     pub fn string(&mut self, name: &str) -> Option<String> {
         let raw = self.take(name)?;
-        match serde_json::from_str::<Option<String>>(raw.get()) {
-            Ok(value) => value,
+        match serde_json::from_str::<String>(raw.get()) {
+            Ok(value) => Some(value),
             Err(_) => self.fail(name, "must be a string"),
         }
     }
@@ -257,11 +301,7 @@ impl BodyReader {
         if !self.fields.contains_key(name) {
             return self.fail(name, "is required");
         }
-        match self.string(name) {
-            Some(value) => Some(value),
-            None if self.errors.contains_key(name) => None,
-            None => self.fail(name, "must be a string"),
-        }
+        self.string(name)
     }
 
     /// A string that may be `null` to clear it: absent → `None`, `null` →
@@ -275,13 +315,14 @@ impl BodyReader {
     }
 
     /// A decimal given as a JSON number or a string, returned as its exact
-    /// text for `Price::parse`.
+    /// text for `Price::parse`. Strings must be plain decimals (`12.50`).
     pub fn decimal_text(&mut self, name: &str) -> Option<String> {
         let raw = self.take(name)?;
         let text = raw.get();
         if text.starts_with('"') {
             match serde_json::from_str::<String>(text) {
-                Ok(value) => Some(value),
+                Ok(value) if is_plain_decimal(&value) => Some(value),
+                Ok(_) => self.fail(name, "must be a decimal string such as 12.50"),
                 Err(_) => self.fail(name, "must be a number or a decimal string"),
             }
         } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
@@ -304,9 +345,9 @@ impl BodyReader {
         let Some(raw) = self.take(name) else {
             return self.fail(name, "is required");
         };
-        match serde_json::from_str::<i64>(raw.get()) {
-            Ok(id) if id > 0 => Some(id),
-            _ => self.fail(name, "must be a positive integer id"),
+        match positive_integer(&raw) {
+            Some(id) => Some(id),
+            None => self.fail(name, "must be a positive integer id"),
         }
     }
 
@@ -315,9 +356,17 @@ impl BodyReader {
         let Some(raw) = self.take(name) else {
             return self.fail(name, "is required");
         };
-        match serde_json::from_str::<Vec<i64>>(raw.get()) {
-            Ok(ids) if ids.iter().all(|&id| id > 0) => Some(ids),
-            _ => self.fail(name, "must be an array of positive integer ids"),
+        let ids = serde_json::from_str::<Vec<Box<RawValue>>>(raw.get())
+            .ok()
+            .and_then(|values| {
+                values
+                    .iter()
+                    .map(|v| positive_integer(v))
+                    .collect::<Option<Vec<i64>>>()
+            });
+        match ids {
+            Some(ids) => Some(ids),
+            None => self.fail(name, "must be an array of positive integer ids"),
         }
     }
 
@@ -328,5 +377,98 @@ impl BodyReader {
             self.errors.insert(name, "is not a known field".to_owned());
         }
         Error::check(self.errors)
+    }
+}
+
+/// A JSON number that is a positive integer. As in JSON Schema, `7.0` is
+/// the integer 7; fractions, and values past the range of ids, are not.
+fn positive_integer(raw: &RawValue) -> Option<i64> {
+    let text = raw.get();
+    let integer = match text.parse::<i64>() {
+        Ok(value) => Some(value),
+        Err(_) => match text.split_once('.') {
+            Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => {
+                whole.parse().ok()
+            }
+            // Exponent notation (`1e3`): exact as a float up to 2^53.
+            _ if text.contains(['e', 'E']) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0)
+                .map(|v| v as i64),
+            _ => None,
+        },
+    };
+    integer.filter(|&id| id > 0)
+}
+
+/// `0`, `12`, `12.5`, `12.50`: at most ten whole digits without leading
+/// zeros and two decimals. The form of prices as text (JSON strings, query
+/// parameters); JSON numbers may use any notation.
+pub fn is_plain_decimal(text: &str) -> bool {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole)
+        && whole.len() <= 10
+        && (whole == "0" || !whole.starts_with('0'))
+        && fraction.is_none_or(|f| digits(f) && f.len() <= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_are_what_the_schema_pattern_says() {
+        for ok in ["0", "0.5", "12", "12.50", "9999999999.99"] {
+            assert!(is_plain_decimal(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "01",
+            "1.",
+            ".5",
+            "1.005",
+            "1e2",
+            "-1",
+            "+1",
+            "12345678901",
+            "1,5",
+            " 1",
+            "NaN",
+        ] {
+            assert!(!is_plain_decimal(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_integers_may_carry_a_zero_fraction() {
+        let raw = |text: &str| serde_json::from_str::<Box<RawValue>>(text).unwrap();
+        assert_eq!(positive_integer(&raw("7")), Some(7));
+        assert_eq!(positive_integer(&raw("7.000")), Some(7));
+        assert_eq!(positive_integer(&raw("1e2")), Some(100));
+        for bad in [
+            "0",
+            "-7",
+            "7.5",
+            "\"7\"",
+            "1.5e0",
+            "1e300",
+            "99999999999999999999",
+            "true",
+        ] {
+            assert_eq!(positive_integer(&raw(bad)), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_positive_integers() {
+        assert_eq!(Id::from_param("7"), Ok(Id(7)));
+        for bad in ["0", "-1", "+1", "abc", "1.0", "99999999999999999999"] {
+            assert!(Id::from_param(bad).is_err(), "{bad}");
+        }
     }
 }

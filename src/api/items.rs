@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use rocket::http::uri::Origin;
-use rocket::{delete, get, post, put, routes, FromForm, Route};
+use rocket::{delete, get, post, put, routes, Route};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::guards::{ApiUser, Id, JsonBody};
+use super::guards::{is_plain_decimal, ApiUser, Id, JsonBody, QueryParams};
 use super::pagination;
 use super::problem::Problem;
 use super::respond::{ApiJson, IfMatch, NoContent};
@@ -32,18 +32,6 @@ pub fn routes() -> Vec<Route> {
 
 /// At most this many `tag_id` filters at once.
 const MAX_TAG_FILTERS: usize = 10;
-
-#[derive(Debug, FromForm)]
-pub struct ItemQuery {
-    store_id: Option<String>,
-    tag_id: Vec<String>,
-    q: Option<String>,
-    min_price: Option<String>,
-    max_price: Option<String>,
-    sort: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
-}
 
 /// Where a page of items ended, in the order it was sorted by.
 #[derive(Debug, Serialize, Deserialize)]
@@ -103,113 +91,142 @@ fn sort_key_from_json(field: ItemSortField, value: &serde_json::Value) -> Option
     }
 }
 
-impl ItemQuery {
-    fn read(&self) -> Result<ItemListing, Error> {
-        let mut errors = FieldErrors::new();
-        let mut filter = ItemFilter::default();
-        if let Some(raw) = &self.store_id {
-            filter.store_id = positive_id(raw);
-            if filter.store_id.is_none() {
-                errors.insert("store_id".into(), "must be a positive integer id".into());
-            }
+/// Reads the filters, sort and page of `GET /api/items`, naming every bad parameter.
+fn item_listing(params: &QueryParams) -> Result<ItemListing, Error> {
+    let mut errors = FieldErrors::new();
+    let mut filter = ItemFilter::default();
+    if let Some(raw) = params.single("store_id", &mut errors) {
+        filter.store_id = positive_id(raw);
+        if filter.store_id.is_none() {
+            errors.insert("store_id".into(), "must be a positive integer id".into());
         }
-        for raw in &self.tag_id {
-            match positive_id(raw) {
-                Some(id) if !filter.tag_ids.contains(&id) => filter.tag_ids.push(id),
-                Some(_) => {}
-                None => {
-                    errors.insert("tag_id".into(), "must be positive integer ids".into());
-                }
-            }
-        }
-        if filter.tag_ids.len() > MAX_TAG_FILTERS {
-            errors.insert(
-                "tag_id".into(),
-                format!("may be given at most {MAX_TAG_FILTERS} times"),
-            );
-        }
-        if let Some(raw) = &self.q {
-            let q = crate::text::normalize(raw);
-            if q.chars().count() > 80 {
-                errors.insert("q".into(), "must be at most 80 characters".into());
-            } else if q.chars().any(char::is_control) {
-                errors.insert("q".into(), "must not contain control characters".into());
-            } else if !q.is_empty() {
-                filter.name_contains = Some(q);
-            }
-        }
-        for (name, raw, slot) in [
-            ("min_price", &self.min_price, &mut filter.min_price),
-            ("max_price", &self.max_price, &mut filter.max_price),
-        ] {
-            if let Some(raw) = raw {
-                match Price::parse(raw) {
-                    Ok(price) => *slot = Some(price),
-                    Err(why) => {
-                        errors.insert(name.into(), why.to_string());
-                    }
-                }
-            }
-        }
-        if let (Some(min), Some(max)) = (filter.min_price, filter.max_price) {
-            if min > max {
-                errors.insert("max_price".into(), "must not be below min_price".into());
-            }
-        }
-        let sort_name = self.sort.clone().unwrap_or_else(|| "created_at".to_owned());
-        let sort = parse_sort(&sort_name).unwrap_or_else(|| {
-            errors.insert(
-                "sort".into(),
-                "must be one of name, -name, price, -price, created_at, -created_at".into(),
-            );
-            ItemSort::default()
-        });
-        let limit = pagination::limit(self.limit.as_deref(), &mut errors);
-        let after = pagination::decode::<ItemCursor>(self.cursor.as_deref(), &mut errors).and_then(
-            |cursor| {
-                let key = (cursor.sort == sort_name)
-                    .then(|| sort_key_from_json(sort.field, &cursor.key))
-                    .flatten();
-                if key.is_none() {
-                    errors.insert(
-                        "cursor".into(),
-                        "belongs to a list sorted another way".into(),
-                    );
-                }
-                key.map(|key| (key, cursor.id))
-            },
-        );
-        Error::check(errors)?;
-        Ok(ItemListing {
-            filter,
-            sort,
-            sort_name,
-            after,
-            limit,
-        })
     }
+    for raw in params.all("tag_id") {
+        match positive_id(raw) {
+            Some(id) if !filter.tag_ids.contains(&id) => filter.tag_ids.push(id),
+            Some(_) => {}
+            None => {
+                errors.insert("tag_id".into(), "must be positive integer ids".into());
+            }
+        }
+    }
+    if filter.tag_ids.len() > MAX_TAG_FILTERS {
+        errors.insert(
+            "tag_id".into(),
+            format!("may be given at most {MAX_TAG_FILTERS} times"),
+        );
+    }
+    if let Some(raw) = params.single("q", &mut errors) {
+        let q = crate::text::normalize(raw);
+        if raw.chars().count() > 80 {
+            errors.insert("q".into(), "must be at most 80 characters".into());
+        } else if q.chars().any(char::is_control) {
+            errors.insert("q".into(), "must not contain control characters".into());
+        } else if !q.is_empty() {
+            filter.name_contains = Some(q);
+        }
+    }
+    for name in ["min_price", "max_price"] {
+        if let Some(raw) = params.single(name, &mut errors) {
+            let price = if is_plain_decimal(raw) {
+                Price::parse(raw).ok()
+            } else {
+                None
+            };
+            match price {
+                Some(price) if name == "min_price" => filter.min_price = Some(price),
+                Some(price) => filter.max_price = Some(price),
+                None => {
+                    errors.insert(name.into(), "must be a decimal such as 12.50".into());
+                }
+            }
+        }
+    }
+    if let (Some(min), Some(max)) = (filter.min_price, filter.max_price) {
+        if min > max {
+            errors.insert("max_price".into(), "must not be below min_price".into());
+        }
+    }
+    let sort_name = params
+        .single("sort", &mut errors)
+        .unwrap_or("created_at")
+        .to_owned();
+    let sort = parse_sort(&sort_name).unwrap_or_else(|| {
+        errors.insert(
+            "sort".into(),
+            format!("must be one of {}", SORTS.join(", ")),
+        );
+        ItemSort::default()
+    });
+    let limit = pagination::limit(params.single("limit", &mut errors), &mut errors);
+    let cursor = params.single("cursor", &mut errors);
+    let after = pagination::decode::<ItemCursor>(cursor, &mut errors).and_then(|cursor| {
+        let key = (cursor.sort == sort_name)
+            .then(|| sort_key_from_json(sort.field, &cursor.key))
+            .flatten();
+        if key.is_none() {
+            errors.insert(
+                "cursor".into(),
+                "belongs to a list sorted another way".into(),
+            );
+        }
+        key.map(|key| (key, cursor.id))
+    });
+    Error::check(errors)?;
+    Ok(ItemListing {
+        filter,
+        sort,
+        sort_name,
+        after,
+        limit,
+    })
 }
+
+/// The orders `sort` may ask for.
+const SORTS: [&str; 6] = [
+    "name",
+    "-name",
+    "price",
+    "-price",
+    "created_at",
+    "-created_at",
+];
 
 /// A new item. The store must be yours, unless you are staff.
 #[derive(Debug, ToSchema)]
 pub struct NewItemInput {
-    #[schema(example = "Dune", min_length = 1, max_length = 80, pattern = r"\S")]
+    #[schema(
+        example = "Dune",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     pub price: PriceInput,
     #[schema(example = 1, minimum = 1)]
     pub store_id: i64,
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: Option<String>,
 }
 
 /// Changes to an item: any of its fields, at least one.
 #[derive(Debug, ToSchema)]
 pub struct ItemChangesInput {
-    #[schema(example = "Dune", min_length = 1, max_length = 80, pattern = r"\S")]
+    #[schema(
+        nullable = false,
+        example = "Dune",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(nullable = false)]
     pub price: Option<PriceInput>,
     /// `null` removes the description.
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub description: Option<Option<String>>,
 }
 
@@ -269,7 +286,7 @@ impl NewItemInput {
         let store_id = reader.required_id("store_id");
         let name = reader.required_string("name");
         let price = reader.required_decimal_text("price");
-        let description = reader.string("description");
+        let description = reader.nullable_string("description").flatten();
         reader.finish()?;
         Ok(NewItemInput {
             name: name.unwrap_or_default(),
@@ -348,10 +365,10 @@ impl ItemChangesInput {
             ("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
     ))]
-#[get("/items?<query..>")]
+#[get("/items")]
 async fn list_items(
     db: Db,
-    query: ItemQuery,
+    params: QueryParams,
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<ItemView>>, Problem> {
     let ItemListing {
@@ -360,7 +377,7 @@ async fn list_items(
         sort_name,
         after,
         limit,
-    } = query.read()?;
+    } = item_listing(&params)?;
     let (details, total) = db
         .run(move |conn| items::list(conn, &filter, sort, after, limit))
         .await?;

@@ -180,26 +180,22 @@ fn not_found(request: &Request<'_>) -> Problem {
     if let Some(problem) = stashed(request) {
         return problem;
     }
-    let allowed = allowed_methods(request);
-    if allowed.is_empty() {
-        Problem::new(
-            Status::NotFound,
-            "not_found",
-            format!("Nothing is at {}.", request.uri().path()),
-        )
+    if allowed_methods(request).is_empty() {
+        let detail = format!("Nothing is at {}.", request.uri().path());
+        Problem::new(Status::NotFound, "not_found", detail)
     } else {
-        let list = allowed
-            .iter()
-            .map(|m| m.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        Problem::new(
-            Status::MethodNotAllowed,
-            "method_not_allowed",
-            format!("{} is not allowed here; use {list}.", request.method()),
-        )
-        .with_header("Allow", list)
+        method_not_allowed(request)
     }
+}
+
+fn method_not_allowed(request: &Request<'_>) -> Problem {
+    let allowed: Vec<&str> = allowed_methods(request)
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    let list = allowed.join(", ");
+    let detail = format!("This method is not allowed here; use {list}.");
+    Problem::new(Status::MethodNotAllowed, "method_not_allowed", detail).with_header("Allow", list)
 }
 
 #[catch(default)]
@@ -208,6 +204,10 @@ fn default(status: Status, request: &Request<'_>) -> Problem {
         return problem;
     }
     match status.code {
+        // Rocket answers a method it does not know (QUERY, say) with 400 before
+        // routing; nothing else reaches here as a bare 400 (JSON errors are
+        // stashed), so where the path has routes this is a wrong method.
+        400 if !allowed_methods(request).is_empty() => method_not_allowed(request),
         400 => Problem::new(status, "bad_request", "The request is malformed."),
         401 => Problem::unauthenticated(AuthFailure::Required),
         413 => Problem::new(

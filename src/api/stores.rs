@@ -1,10 +1,10 @@
 //! Stores.
 
 use rocket::http::uri::Origin;
-use rocket::{delete, get, post, put, routes, FromForm, Route};
+use rocket::{delete, get, post, put, routes, Route};
 use utoipa::ToSchema;
 
-use super::guards::{ApiUser, Id, JsonBody};
+use super::guards::{ApiUser, Id, JsonBody, QueryParams};
 use super::pagination::{self, AfterId};
 use super::problem::Problem;
 use super::respond::{ApiJson, IfMatch, NoContent};
@@ -25,23 +25,15 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// `limit` and `cursor` of a list ordered by id.
-#[derive(Debug, FromForm)]
-pub struct PageQuery {
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-impl PageQuery {
-    pub fn read(&self) -> Result<PageRequest, Error> {
-        let mut errors = FieldErrors::new();
-        let limit = pagination::limit(self.limit.as_deref(), &mut errors);
-        let after = pagination::decode::<AfterId>(self.cursor.as_deref(), &mut errors);
-        Error::check(errors)?;
-        Ok(PageRequest {
-            limit,
-            after_id: after.map(|a| a.id),
-        })
-    }
+pub fn page_request(params: &QueryParams) -> Result<PageRequest, Error> {
+    let mut errors = FieldErrors::new();
+    let limit = pagination::limit(params.single("limit", &mut errors), &mut errors);
+    let after = pagination::decode::<AfterId>(params.single("cursor", &mut errors), &mut errors);
+    Error::check(errors)?;
+    Ok(PageRequest {
+        limit,
+        after_id: after.map(|a| a.id),
+    })
 }
 
 /// The cursor of the page after `ids`, if `ids` filled a whole page.
@@ -63,7 +55,7 @@ pub struct StoreInput {
         example = "Corner Books",
         min_length = 1,
         max_length = 80,
-        pattern = r"\S"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: String,
 }
@@ -92,13 +84,13 @@ impl StoreInput {
             ("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
     ))]
-#[get("/stores?<page..>")]
+#[get("/stores")]
 async fn list_stores(
     db: Db,
-    page: PageQuery,
+    params: QueryParams,
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<StoreView>>, Problem> {
-    let page = page.read()?;
+    let page = page_request(&params)?;
     let (stores, total) = db.run(move |conn| stores::list(conn, page)).await?;
     let full = stores.len() as i64 == page.limit;
     let next = next_after(uri, page, stores.last().filter(|_| full).map(|s| s.id));

@@ -4,10 +4,10 @@ use rocket::http::uri::Origin;
 use rocket::{delete, get, post, routes, Route};
 use utoipa::ToSchema;
 
-use super::guards::{ApiUser, Id, JsonBody};
+use super::guards::{ApiUser, Id, JsonBody, QueryParams};
 use super::problem::Problem;
 use super::respond::{ApiJson, NoContent};
-use super::stores::{next_after, PageQuery};
+use super::stores::{next_after, page_request};
 use super::views::TagView;
 use crate::db::Db;
 use crate::error::Error;
@@ -25,7 +25,7 @@ pub struct TagInput {
         example = "science fiction",
         min_length = 1,
         max_length = 40,
-        pattern = r"\S"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: String,
 }
@@ -56,14 +56,14 @@ impl TagInput {
         (status = 304, description = "Not modified since the given ETag"),
         (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
     ))]
-#[get("/stores/<id>/tags?<page..>")]
+#[get("/stores/<id>/tags")]
 async fn list_store_tags(
     db: Db,
     id: Id,
-    page: PageQuery,
+    params: QueryParams,
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<TagView>>, Problem> {
-    let page = page.read()?;
+    let page = page_request(&params)?;
     let tags::StoreTags { store, tags, total } = db
         .run(move |conn| tags::list_in_store(conn, id.0, page))
         .await?;

@@ -45,7 +45,16 @@ pub async fn login(
     config: &AppConfig,
     attempt: LoginAttempt,
 ) -> Result<(User, Session), Error> {
-    let account = attempt.email.trim().to_lowercase();
+    // The key failures are counted under. Whatever was typed, it is stored
+    // without control characters (PostgreSQL refuses NUL) and bounded.
+    let typed = crate::text::normalize(&attempt.email).to_lowercase();
+    let account: String = typed
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(254)
+        .collect();
+    // Such an email cannot belong to anyone: no need to look it up.
+    let may_exist = account == typed;
     let window = Duration::minutes(config.login_window_minutes);
     let (limit_account, limit_client) = (
         config.login_failures_per_account,
@@ -69,7 +78,11 @@ pub async fn login(
                     retry_after_secs: retry_after,
                 });
             }
-            Ok(User::find_by_email(conn, &key)?)
+            if may_exist {
+                Ok(User::find_by_email(conn, &key)?)
+            } else {
+                Ok(None)
+            }
         })
         .await?;
 

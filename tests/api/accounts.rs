@@ -316,3 +316,31 @@ async fn accounts_are_deleted_by_their_owner_with_a_fresh_token_or_by_an_admin()
     );
     assert_eq!(app.count("sessions"), 2);
 }
+
+#[rocket::async_test]
+async fn hostile_login_input_is_refused_without_a_server_error() {
+    let app = TestApp::new().await;
+    for email in [
+        "nul\u{0}byte@example.org".to_owned(),
+        "x".repeat(10_000),
+        "\u{1b}[31m@example.org".to_owned(),
+    ] {
+        let reply = app.login(&email, "whatever-password").await;
+        assert_eq!(reply.problem(401)["code"], "invalid_credentials");
+    }
+    let missing = app
+        .post("/api/login")
+        .json(json!({"email": "a@example.org"}))
+        .send()
+        .await;
+    assert_eq!(missing.problem(422)["errors"]["password"], "is required");
+    let wrong_type = app
+        .post("/api/login")
+        .json(json!({"email": ["a"], "password": 1}))
+        .send()
+        .await;
+    assert_eq!(
+        wrong_type.problem(422)["errors"],
+        json!({"email": "must be a string", "password": "must be a string"})
+    );
+}
