@@ -322,7 +322,14 @@ impl BodyReader {
         if text.starts_with('"') {
             match serde_json::from_str::<String>(text) {
                 Ok(value) if is_plain_decimal(&value) => Some(value),
-                Ok(_) => self.fail(name, "must be a decimal string such as 12.50"),
+                Ok(value) => {
+                    // Say what is wrong with the amount when there is something.
+                    let message = match crate::price::Price::parse(&value) {
+                        Err(why) => why.0,
+                        Ok(_) => "must be written as a plain decimal such as 12.50",
+                    };
+                    self.fail(name, message)
+                }
                 Err(_) => self.fail(name, "must be a number or a decimal string"),
             }
         } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {

@@ -344,3 +344,33 @@ async fn hostile_login_input_is_refused_without_a_server_error() {
         json!({"email": "must be a string", "password": "must be a string"})
     );
 }
+
+#[rocket::async_test]
+async fn an_unknown_email_costs_as_much_time_as_a_wrong_password() {
+    let app = TestApp::new().await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for n in 0..5 {
+        let user = app.insert_user(&format!("timing{n}@example.org"), Role::Member);
+        assert!(user > 0);
+        let started = std::time::Instant::now();
+        app.login(&format!("timing{n}@example.org"), "wrong-password")
+            .await
+            .problem(401);
+        known.push(started.elapsed());
+        let started = std::time::Instant::now();
+        app.login(&format!("absent{n}@example.org"), "wrong-password")
+            .await
+            .problem(401);
+        unknown.push(started.elapsed());
+    }
+    known.sort();
+    unknown.sort();
+    let (known, unknown) = (known[2].as_secs_f64(), unknown[2].as_secs_f64());
+    // Both verify an argon2 hash; without the dummy hash the unknown email
+    // would answer in a small fraction of the time.
+    assert!(
+        unknown > known * 0.5 && unknown < known * 2.0,
+        "median known {known:.4}s, unknown {unknown:.4}s"
+    );
+}

@@ -21,12 +21,8 @@ fn server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
-fn database_url(name: &str) -> String {
-    format!("{}/{name}?connect_timeout=5", server_url())
-}
-
 fn maintenance() -> PgConnection {
-    PgConnection::establish(&database_url("postgres"))
+    PgConnection::establish(&TestApp::database_url("postgres"))
         .expect("PostgreSQL must be running for the tests")
 }
 
@@ -61,8 +57,8 @@ fn template() -> &'static str {
             diesel::sql_query(format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .expect("create template");
-            let mut template =
-                PgConnection::establish(&database_url(&name)).expect("connect to template");
+            let mut template = PgConnection::establish(&TestApp::database_url(&name))
+                .expect("connect to template");
             storefront::db::migrate(&mut template).expect("migrate template");
         }
         diesel::sql_query("SELECT pg_advisory_unlock(4242)")
@@ -143,7 +139,7 @@ impl TestApp {
     /// With configuration of the test's own merged over the defaults.
     pub async fn configured(configure: impl FnOnce(Figment) -> Figment) -> TestApp {
         let database = TestApp::create_database();
-        let url = database_url(&database);
+        let url = TestApp::database_url(&database);
         TestApp::launch_on(database, &url, configure).await
     }
 
@@ -181,7 +177,19 @@ impl TestApp {
     }
 
     pub fn url(&self) -> String {
-        database_url(&self.database)
+        TestApp::database_url(&self.database)
+    }
+
+    pub fn database_url(name: &str) -> String {
+        format!("{}/{name}?connect_timeout=5", server_url())
+    }
+
+    pub fn drop_database(name: &str) {
+        let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        // In a thread of its own, to keep an async test's runtime free.
+        let _ =
+            std::thread::spawn(move || diesel::sql_query(statement).execute(&mut maintenance()))
+                .join();
     }
 
     /// A direct connection, to arrange and inspect what the API cannot.
@@ -326,13 +334,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let database = self.database.clone();
-        // Dropping in a thread of its own keeps the async test runtime free.
-        let _ = std::thread::spawn(move || {
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                .execute(&mut maintenance())
-        })
-        .join();
+        TestApp::drop_database(&self.database);
     }
 }
 

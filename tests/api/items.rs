@@ -145,7 +145,7 @@ async fn creation_names_every_bad_field_at_once() {
     let problem = reply.problem(422);
     assert_eq!(
         problem["errors"],
-        json!({"price": "is required", "description": "must be a string"})
+        json!({"price": "is required", "description": "must be a string or null"})
     );
     let reply = app
         .post("/api/items")

@@ -4,6 +4,7 @@
 mod harness;
 
 mod accounts;
+mod docs;
 mod errors;
 mod items;
 mod stores;

@@ -1,0 +1,114 @@
+//! The OpenAPI document, the Swagger UI, and the migrations behind it all.
+
+use diesel::prelude::*;
+use diesel_migrations::MigrationHarness;
+
+use crate::harness::TestApp;
+
+#[rocket::async_test]
+async fn the_openapi_document_describes_every_route() {
+    let app = TestApp::new().await;
+
+    let reply = app.get("/api/openapi.json").send().await;
+
+    assert_eq!(reply.status, 200);
+    let doc = reply.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let expected = [
+        ("/api/register", vec!["post"]),
+        ("/api/login", vec!["post"]),
+        ("/api/logout", vec!["post"]),
+        ("/api/refresh", vec!["post"]),
+        ("/api/user/{id}", vec!["delete", "get"]),
+        ("/api/stores", vec!["get", "post"]),
+        ("/api/stores/{id}", vec!["delete", "get", "put"]),
+        ("/api/stores/{id}/tags", vec!["get", "post"]),
+        ("/api/items", vec!["get", "post"]),
+        ("/api/items/{id}", vec!["delete", "get", "put"]),
+        ("/api/items/{id}/tags", vec!["post"]),
+        ("/api/items/{item_id}/tags/{tag_id}", vec!["delete"]),
+        ("/api/tags/{id}", vec!["delete", "get"]),
+    ];
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), expected.len());
+    for (path, methods) in expected {
+        let mut documented: Vec<&str> = paths[path]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        documented.sort();
+        assert_eq!(documented, methods, "{path}");
+        for method in methods {
+            let operation = &paths[path][method];
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.contains_key("500") && responses.contains_key("503"),
+                "{method} {path}"
+            );
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            if operation.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+            }
+        }
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    assert_eq!(
+        doc["components"]["schemas"]["StoreInput"]["additionalProperties"],
+        false
+    );
+}
+
+#[rocket::async_test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let app = TestApp::new().await;
+    let redirect = app.get("/api/docs").send().await;
+    assert_eq!(redirect.status, 302);
+    assert_eq!(redirect.header("location"), Some("/api/docs/"));
+
+    let page = app.get("/api/docs/").send().await;
+
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    assert!(
+        !page.text.contains("cdn") && !page.text.contains("unpkg"),
+        "{}",
+        page.text
+    );
+    let script = app.get("/api/docs/swagger-ui-bundle.js").send().await;
+    assert_eq!(script.status, 200);
+    assert!(script.text.len() > 100_000);
+}
+
+#[test]
+fn every_migration_reverts_and_reapplies() {
+    let database = TestApp::create_database();
+    let url = TestApp::database_url(&database);
+    let mut conn = PgConnection::establish(&url).unwrap();
+
+    let reverted = conn
+        .revert_all_migrations(storefront::db::MIGRATIONS)
+        .unwrap();
+    assert_eq!(reverted.len(), 7);
+    let tables: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(tables, 0);
+    assert_eq!(storefront::db::migrate(&mut conn).unwrap(), 7);
+    drop(conn);
+    TestApp::drop_database(&database);
+}
