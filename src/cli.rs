@@ -35,10 +35,7 @@ pub fn run(args: Vec<String>) -> ExitCode {
             println!("{USAGE}");
             Ok(())
         }
-        _ => Err(format!(
-            "unknown command line: {}\n\n{USAGE}",
-            args.join(" ")
-        )),
+        _ => Err(format!("unknown command line: {}\n\n{USAGE}", args.join(" "))),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -52,9 +49,7 @@ pub fn run(args: Vec<String>) -> ExitCode {
 fn database_url() -> Result<String, String> {
     figment()
         .extract_inner::<String>("databases.main.url")
-        .map_err(|_| {
-            "no database URL: set DATABASE_URL or databases.main.url in Rocket.toml".to_owned()
-        })
+        .map_err(|_| "no database URL: set DATABASE_URL or databases.main.url in Rocket.toml".to_owned())
 }
 
 /// Connects, creating the database if PostgreSQL is up but it is missing.
@@ -72,8 +67,7 @@ fn connect() -> Result<PgConnection, String> {
     if db::ensure_database(&url).map_err(explain)? {
         println!("Created database {}.", db::redact(&url));
     }
-    PgConnection::establish(&url)
-        .map_err(|e| format!("cannot connect to {}: {e}", db::redact(&url)))
+    PgConnection::establish(&url).map_err(|e| format!("cannot connect to {}: {e}", db::redact(&url)))
 }
 
 fn migrate() -> Result<usize, String> {
@@ -108,11 +102,9 @@ fn create_admin(raw_email: &str) -> Result<(), String> {
         (demo::generate_password(), true)
     };
     let email = accounts::validate_new_account(raw_email, &password).map_err(|e| match e {
-        crate::error::Error::Invalid(errors) => errors
-            .iter()
-            .map(|(field, why)| format!("{field} {why}"))
-            .collect::<Vec<_>>()
-            .join("; "),
+        crate::error::Error::Invalid(errors) => {
+            errors.iter().map(|(field, why)| format!("{field} {why}")).collect::<Vec<_>>().join("; ")
+        }
         other => other.to_string(),
     })?;
     migrate()?;
@@ -131,10 +123,7 @@ fn seed_demo() -> Result<(), String> {
     migrate()?;
     let mut conn = connect()?;
     if !demo::is_empty(&mut conn).map_err(|e| e.to_string())? {
-        return Err(
-            "the database already has users or stores; demo data goes only into an empty one"
-                .into(),
-        );
+        return Err("the database already has users or stores; demo data goes only into an empty one".into());
     }
     let password = demo::generate_password();
     let hash = crate::auth::password::hash(&password).map_err(|e| e.to_string())?;

@@ -9,8 +9,7 @@ use serde::Deserialize;
 /// the repository, so the release profile refuses it.
 pub const DEBUG_JWT_SECRET: &str = "debug-only-jwt-secret-0123456789abcdef-not-for-production";
 /// Likewise for the cookie key of the debug profile.
-pub const DEBUG_SECRET_KEY: &str =
-    "da98fe6f98f3b72a3914cec3bc8cb0c7d042cb8a6c6fc621ac4d300e5467c59a";
+pub const DEBUG_SECRET_KEY: &str = "da98fe6f98f3b72a3914cec3bc8cb0c7d042cb8a6c6fc621ac4d300e5467c59a";
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -63,9 +62,7 @@ impl AppConfig {
     /// Reads the settings and checks the secrets. In the release profile a
     /// missing, short or published secret is an error, not a warning.
     pub fn from_figment(figment: &Figment) -> Result<AppConfig, String> {
-        let config: AppConfig = figment
-            .extract()
-            .map_err(|e| format!("invalid configuration: {e}"))?;
+        let config: AppConfig = figment.extract().map_err(|e| format!("invalid configuration: {e}"))?;
         if config.jwt_secret.len() < MIN_JWT_SECRET_BYTES {
             return Err(format!(
                 "ROCKET_JWT_SECRET must be set to at least {MIN_JWT_SECRET_BYTES} bytes \
@@ -74,11 +71,9 @@ impl AppConfig {
         }
         if figment.profile() == rocket::Config::RELEASE_PROFILE {
             if config.jwt_secret == DEBUG_JWT_SECRET {
-                return Err(
-                    "ROCKET_JWT_SECRET is the published debug value; set a secret of your own \
+                return Err("ROCKET_JWT_SECRET is the published debug value; set a secret of your own \
                             (openssl rand -base64 48)"
-                        .into(),
-                );
+                    .into());
             }
             let secret_key: Option<String> = figment.extract_inner("secret_key").ok();
             match secret_key.as_deref() {
@@ -88,11 +83,9 @@ impl AppConfig {
                         .into())
                 }
                 Some(DEBUG_SECRET_KEY) => {
-                    return Err(
-                        "ROCKET_SECRET_KEY is the published debug value; set a key of your own \
+                    return Err("ROCKET_SECRET_KEY is the published debug value; set a key of your own \
                                 (openssl rand -base64 32)"
-                            .into(),
-                    )
+                        .into())
                 }
                 Some(_) => {}
             }
@@ -119,8 +112,7 @@ mod tests {
 
     #[test]
     fn debug_accepts_the_debug_secret() {
-        let config =
-            AppConfig::from_figment(&figment("debug", &[("jwt_secret", DEBUG_JWT_SECRET)]));
+        let config = AppConfig::from_figment(&figment("debug", &[("jwt_secret", DEBUG_JWT_SECRET)]));
         assert_eq!(config.unwrap().access_token_minutes, 15);
     }
 
@@ -135,23 +127,13 @@ mod tests {
         let own_jwt = "an-operator-chosen-secret-of-at-least-32-bytes";
         let own_key = "hPRYyVRiMyxpw5sBB1XeCMN1kFsDCqKvBi2QJxBVHQk=";
         let cases = [
-            (
-                vec![("jwt_secret", DEBUG_JWT_SECRET), ("secret_key", own_key)],
-                false,
-            ),
+            (vec![("jwt_secret", DEBUG_JWT_SECRET), ("secret_key", own_key)], false),
             (vec![("jwt_secret", own_jwt)], false),
-            (
-                vec![("jwt_secret", own_jwt), ("secret_key", DEBUG_SECRET_KEY)],
-                false,
-            ),
+            (vec![("jwt_secret", own_jwt), ("secret_key", DEBUG_SECRET_KEY)], false),
             (vec![("jwt_secret", own_jwt), ("secret_key", own_key)], true),
         ];
         for (values, ok) in cases {
-            assert_eq!(
-                AppConfig::from_figment(&figment("release", &values)).is_ok(),
-                ok,
-                "{values:?}"
-            );
+            assert_eq!(AppConfig::from_figment(&figment("release", &values)).is_ok(), ok, "{values:?}");
         }
     }
 }

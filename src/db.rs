@@ -45,10 +45,7 @@ impl<'r> FromRequest<'r> for Db {
             .local_cache_async(async {
                 let budget = budget_of(request.rocket());
                 match timeout(budget, DbPool::get_one(request.rocket())).await {
-                    Ok(Some(connection)) => Some(Db {
-                        connection: Arc::new(connection),
-                        budget,
-                    }),
+                    Ok(Some(connection)) => Some(Db { connection: Arc::new(connection), budget }),
                     _ => None,
                 }
             })
@@ -61,10 +58,7 @@ impl<'r> FromRequest<'r> for Db {
 }
 
 fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
-    let seconds = rocket
-        .state::<AppConfig>()
-        .map(|config| config.database_budget_seconds)
-        .unwrap_or(5);
+    let seconds = rocket.state::<AppConfig>().map(|config| config.database_budget_seconds).unwrap_or(5);
     Duration::from_secs(seconds)
 }
 
@@ -121,12 +115,9 @@ pub fn migrate(conn: &mut PgConnection) -> Result<usize, String> {
     diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .execute(conn)
         .map_err(|e| e.to_string())?;
-    let result = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map(|applied| applied.len())
-        .map_err(|e| e.to_string());
-    let unlocked =
-        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn);
+    let result =
+        conn.run_pending_migrations(MIGRATIONS).map(|applied| applied.len()).map_err(|e| e.to_string());
+    let unlocked = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn);
     let applied = result?;
     unlocked.map_err(|e| e.to_string())?;
     Ok(applied)
@@ -157,8 +148,8 @@ pub fn ensure_database(url: &str) -> Result<bool, SetupError> {
             let (server_url, name) = split_database_url(url).ok_or_else(|| {
                 SetupError::Other(format!("cannot read the database name in {}", redact(url)))
             })?;
-            let mut conn = PgConnection::establish(&server_url)
-                .map_err(|e| SetupError::Unreachable(e.to_string()))?;
+            let mut conn =
+                PgConnection::establish(&server_url).map_err(|e| SetupError::Unreachable(e.to_string()))?;
             let quoted = format!("\"{}\"", name.replace('"', "\"\""));
             diesel::sql_query(format!("CREATE DATABASE {quoted}"))
                 .execute(&mut conn)
@@ -208,12 +199,8 @@ pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|at| at + 3) else {
         return url.to_owned();
     };
-    let authority_end = url[scheme_end..]
-        .find(['/', '?'])
-        .map_or(url.len(), |at| scheme_end + at);
-    let userinfo = url[scheme_end..authority_end]
-        .rfind('@')
-        .map(|at| &url[scheme_end..scheme_end + at]);
+    let authority_end = url[scheme_end..].find(['/', '?']).map_or(url.len(), |at| scheme_end + at);
+    let userinfo = url[scheme_end..authority_end].rfind('@').map(|at| &url[scheme_end..scheme_end + at]);
     match userinfo.and_then(|info| info.split_once(':')) {
         Some((user, _password)) => {
             let rest = &url[scheme_end + userinfo.map_or(0, str::len) + 1..];
@@ -250,10 +237,7 @@ mod tests {
         );
         assert_eq!(
             split_database_url("postgres://localhost/my%20db"),
-            Some((
-                "postgres://localhost/postgres".to_owned(),
-                "my db".to_owned()
-            ))
+            Some(("postgres://localhost/postgres".to_owned(), "my db".to_owned()))
         );
         assert_eq!(split_database_url("postgres://localhost"), None);
         assert_eq!(split_database_url("postgres://localhost/"), None);
@@ -261,24 +245,15 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            redact("postgres://ann:secret@db:5432/x"),
-            "postgres://ann:***@db:5432/x"
-        );
+        assert_eq!(redact("postgres://ann:secret@db:5432/x"), "postgres://ann:***@db:5432/x");
         assert_eq!(redact("postgres://db/x"), "postgres://db/x");
         assert_eq!(redact("postgres://ann@db/x"), "postgres://ann@db/x");
     }
 
     #[test]
     fn adds_a_connect_timeout_once() {
-        assert_eq!(
-            with_connect_timeout("postgres://db/x"),
-            "postgres://db/x?connect_timeout=5"
-        );
-        assert_eq!(
-            with_connect_timeout("postgres://db/x?a=b"),
-            "postgres://db/x?a=b&connect_timeout=5"
-        );
+        assert_eq!(with_connect_timeout("postgres://db/x"), "postgres://db/x?connect_timeout=5");
+        assert_eq!(with_connect_timeout("postgres://db/x?a=b"), "postgres://db/x?a=b&connect_timeout=5");
         assert_eq!(
             with_connect_timeout("postgres://db/x?connect_timeout=2"),
             "postgres://db/x?connect_timeout=2"

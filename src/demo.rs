@@ -93,20 +93,9 @@ pub fn is_empty(conn: &mut PgConnection) -> Result<bool, Error> {
 pub fn seed(conn: &mut PgConnection, admin_password_hash: &str) -> Result<Seeded, Error> {
     use diesel::Connection;
     conn.transaction(|conn| {
-        let admin = accounts::create_user(
-            conn,
-            ADMIN_EMAIL,
-            admin_password_hash,
-            Role::Admin,
-            Via::Cli,
-            None,
-        )?;
-        let actor = Actor {
-            user_id: admin.id,
-            role: admin.role,
-            via: Via::Cli,
-            fresh: true,
-        };
+        let admin =
+            accounts::create_user(conn, ADMIN_EMAIL, admin_password_hash, Role::Admin, Via::Cli, None)?;
+        let actor = Actor { user_id: admin.id, role: admin.role, via: Via::Cli, fresh: true };
         let mut item_count = 0;
         for (store_name, tag_names, store_items) in STORES {
             let store = stores::create(conn, &actor, store_name)?;
@@ -126,11 +115,7 @@ pub fn seed(conn: &mut PgConnection, admin_password_hash: &str) -> Result<Seeded
                 item_count += 1;
             }
         }
-        Ok(Seeded {
-            admin_email: admin.email,
-            stores: STORES.len(),
-            items: item_count,
-        })
+        Ok(Seeded { admin_email: admin.email, stores: STORES.len(), items: item_count })
     })
 }
 
@@ -152,9 +137,7 @@ pub fn announce(seeded: &Seeded, password: &str) {
 /// is on (the debug profile).
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("Demo data", |rocket| async {
-        let wanted = rocket
-            .state::<AppConfig>()
-            .is_some_and(|c| c.seed_demo_data);
+        let wanted = rocket.state::<AppConfig>().is_some_and(|c| c.seed_demo_data);
         if !wanted {
             return Ok(rocket);
         }
@@ -169,15 +152,8 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
-        let outcome = conn
-            .run(move |conn| {
-                if is_empty(conn)? {
-                    seed(conn, &hash).map(Some)
-                } else {
-                    Ok(None)
-                }
-            })
-            .await;
+        let outcome =
+            conn.run(move |conn| if is_empty(conn)? { seed(conn, &hash).map(Some) } else { Ok(None) }).await;
         match outcome {
             Ok(Some(seeded)) => {
                 announce(&seeded, &password);

@@ -123,10 +123,7 @@ impl From<DieselError> for Error {
                     Error::Conflict("The change would leave a dangling reference.".into())
                 }
                 DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
-                    Error::Internal(format!(
-                        "unvalidated input reached the database: {}",
-                        info.message()
-                    ))
+                    Error::Internal(format!("unvalidated input reached the database: {}", info.message()))
                 }
                 DatabaseErrorKind::ClosedConnection
                 | DatabaseErrorKind::UnableToSendCommand
@@ -192,43 +189,25 @@ mod tests {
 
     #[test]
     fn not_found_maps_to_not_found() {
-        assert!(matches!(
-            Error::from(DieselError::NotFound),
-            Error::NotFound(_)
-        ));
+        assert!(matches!(Error::from(DieselError::NotFound), Error::NotFound(_)));
     }
 
     #[test]
     fn lost_connections_map_to_unavailable() {
+        assert!(matches!(db_error(DatabaseErrorKind::ClosedConnection, "x"), Error::Unavailable));
         assert!(matches!(
-            db_error(DatabaseErrorKind::ClosedConnection, "x"),
+            db_error(DatabaseErrorKind::Unknown, "server closed the connection unexpectedly"),
             Error::Unavailable
         ));
         assert!(matches!(
-            db_error(
-                DatabaseErrorKind::Unknown,
-                "server closed the connection unexpectedly"
-            ),
-            Error::Unavailable
-        ));
-        assert!(matches!(
-            db_error(
-                DatabaseErrorKind::Unknown,
-                "canceling statement due to statement timeout"
-            ),
+            db_error(DatabaseErrorKind::Unknown, "canceling statement due to statement timeout"),
             Error::Unavailable
         ));
     }
 
     #[test]
     fn duplicates_map_to_conflict_and_the_rest_to_internal() {
-        assert!(matches!(
-            db_error(DatabaseErrorKind::UniqueViolation, "dup"),
-            Error::Conflict(_)
-        ));
-        assert!(matches!(
-            db_error(DatabaseErrorKind::Unknown, "syntax error"),
-            Error::Internal(_)
-        ));
+        assert!(matches!(db_error(DatabaseErrorKind::UniqueViolation, "dup"), Error::Conflict(_)));
+        assert!(matches!(db_error(DatabaseErrorKind::Unknown, "syntax error"), Error::Internal(_)));
     }
 }

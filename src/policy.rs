@@ -107,12 +107,7 @@ mod tests {
     use chrono::Utc;
 
     fn actor(user_id: i64, role: Role, fresh: bool) -> Actor {
-        Actor {
-            user_id,
-            role,
-            via: Via::Api,
-            fresh,
-        }
+        Actor { user_id, role, via: Via::Api, fresh }
     }
 
     fn store_owned_by(owner: Option<i64>) -> Store {
@@ -130,17 +125,11 @@ mod tests {
     fn stores_are_managed_by_their_owner_and_staff() {
         let store = store_owned_by(Some(1));
         assert!(manage_store(&actor(1, Role::Member, false), &store).is_ok());
-        assert!(matches!(
-            manage_store(&actor(2, Role::Member, true), &store),
-            Err(Error::Forbidden)
-        ));
+        assert!(matches!(manage_store(&actor(2, Role::Member, true), &store), Err(Error::Forbidden)));
         assert!(manage_store(&actor(3, Role::Staff, false), &store).is_ok());
         assert!(manage_store(&actor(4, Role::Admin, false), &store).is_ok());
         let orphan = store_owned_by(None);
-        assert!(matches!(
-            manage_store(&actor(1, Role::Member, true), &orphan),
-            Err(Error::Forbidden)
-        ));
+        assert!(matches!(manage_store(&actor(1, Role::Member, true), &orphan), Err(Error::Forbidden)));
     }
 
     #[test]
@@ -152,29 +141,20 @@ mod tests {
         ));
         assert!(delete_store(&actor(1, Role::Member, true), &store).is_ok());
         assert!(delete_store(&actor(3, Role::Staff, false), &store).is_ok());
-        assert!(matches!(
-            delete_store(&actor(2, Role::Member, true), &store),
-            Err(Error::Forbidden)
-        ));
+        assert!(matches!(delete_store(&actor(2, Role::Member, true), &store), Err(Error::Forbidden)));
     }
 
     #[test]
     fn accounts_are_seen_by_their_owner_and_admins() {
         assert!(view_user(&actor(1, Role::Member, false), 1).is_ok());
-        assert!(matches!(
-            view_user(&actor(1, Role::Staff, false), 2),
-            Err(Error::Forbidden)
-        ));
+        assert!(matches!(view_user(&actor(1, Role::Staff, false), 2), Err(Error::Forbidden)));
         assert!(view_user(&actor(1, Role::Admin, false), 2).is_ok());
         assert!(delete_user(&actor(1, Role::Member, true), 1).is_ok());
         assert!(matches!(
             delete_user(&actor(1, Role::Member, false), 1),
             Err(Error::Unauthenticated(AuthFailure::FreshRequired))
         ));
-        assert!(matches!(
-            delete_user(&actor(1, Role::Staff, true), 2),
-            Err(Error::Forbidden)
-        ));
+        assert!(matches!(delete_user(&actor(1, Role::Staff, true), 2), Err(Error::Forbidden)));
         assert!(delete_user(&actor(1, Role::Admin, false), 2).is_ok());
     }
 }

@@ -101,9 +101,7 @@ impl Price {
         } else {
             let drop = (-shift) as usize;
             if drop >= significant.len()
-                || !significant[significant.len() - drop..]
-                    .bytes()
-                    .all(|b| b == b'0')
+                || !significant[significant.len() - drop..].bytes().all(|b| b == b'0')
             {
                 return Err(TOO_PRECISE);
             }
@@ -124,8 +122,7 @@ impl fmt::Display for Price {
 impl Serialize for Price {
     /// A JSON number written from the exact decimal text, e.g. `12.50`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw =
-            serde_json::value::RawValue::from_string(self.to_string()).map_err(S::Error::custom)?;
+        let raw = serde_json::value::RawValue::from_string(self.to_string()).map_err(S::Error::custom)?;
         raw.serialize(serializer)
     }
 }
@@ -146,11 +143,7 @@ impl Price {
         if fraction != 0 {
             digits.push(fraction * 100);
         }
-        PgNumeric::Positive {
-            weight,
-            scale: 2,
-            digits,
-        }
+        PgNumeric::Positive { weight, scale: 2, digits }
     }
 
     fn from_pg_numeric(numeric: PgNumeric) -> Result<Price, &'static str> {
@@ -227,24 +220,8 @@ mod tests {
         assert_eq!(cents("1.005"), Err("must have at most two decimal places"));
         assert_eq!(cents("-1"), Err("must not be negative"));
         assert_eq!(cents("10000000000"), Err("must be at most 9999999999.99"));
-        for text in [
-            "NaN",
-            "Infinity",
-            "-Infinity",
-            "",
-            ".5",
-            "5.",
-            "1,5",
-            " 1",
-            "0x10",
-            "1e",
-            "+1",
-        ] {
-            assert_eq!(
-                cents(text),
-                Err("must be a decimal number such as 12.50"),
-                "{text:?}"
-            );
+        for text in ["NaN", "Infinity", "-Infinity", "", ".5", "5.", "1,5", " 1", "0x10", "1e", "+1"] {
+            assert_eq!(cents(text), Err("must be a decimal number such as 12.50"), "{text:?}");
         }
     }
 
@@ -257,38 +234,14 @@ mod tests {
 
     #[test]
     fn round_trips_the_numeric_wire_format() {
-        for text in [
-            "0",
-            "0.01",
-            "0.5",
-            "1",
-            "12.34",
-            "10000",
-            "123456789.01",
-            "9999999999.99",
-        ] {
+        for text in ["0", "0.01", "0.5", "1", "12.34", "10000", "123456789.01", "9999999999.99"] {
             let price = Price::parse(text).unwrap();
-            assert_eq!(
-                Price::from_pg_numeric(price.to_pg_numeric()),
-                Ok(price),
-                "{text}"
-            );
+            assert_eq!(Price::from_pg_numeric(price.to_pg_numeric()), Ok(price), "{text}");
         }
         let digits = vec![12, 3456, 7800];
-        let numeric = PgNumeric::Positive {
-            weight: 1,
-            scale: 2,
-            digits,
-        };
-        assert_eq!(
-            Price::from_pg_numeric(numeric).map(Price::cents),
-            Ok(12_345_678)
-        );
-        let third_decimal = PgNumeric::Positive {
-            weight: -1,
-            scale: 3,
-            digits: vec![10],
-        };
+        let numeric = PgNumeric::Positive { weight: 1, scale: 2, digits };
+        assert_eq!(Price::from_pg_numeric(numeric).map(Price::cents), Ok(12_345_678));
+        let third_decimal = PgNumeric::Positive { weight: -1, scale: 3, digits: vec![10] };
         assert!(Price::from_pg_numeric(third_decimal).is_err());
     }
 }

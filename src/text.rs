@@ -15,12 +15,7 @@ pub const TOKEN_NAME_MAX: usize = 80;
 /// Normalises `raw` and checks it as a required single-line text of at most
 /// `max` characters. Records a message under `field` and returns `None` when
 /// the text is not acceptable.
-pub fn required_line(
-    field: &str,
-    raw: &str,
-    max: usize,
-    errors: &mut FieldErrors,
-) -> Option<String> {
+pub fn required_line(field: &str, raw: &str, max: usize, errors: &mut FieldErrors) -> Option<String> {
     let text = normalize(raw);
     let problem = if text.is_empty() {
         Some("must not be empty".to_owned())
@@ -42,19 +37,11 @@ pub fn required_line(
 
 /// Like [`required_line`] for optional multi-line text: line breaks and tabs
 /// are kept (`\r\n` becomes `\n`), an empty text becomes `None`.
-pub fn optional_paragraphs(
-    field: &str,
-    raw: &str,
-    max: usize,
-    errors: &mut FieldErrors,
-) -> Option<String> {
+pub fn optional_paragraphs(field: &str, raw: &str, max: usize, errors: &mut FieldErrors) -> Option<String> {
     let text = normalize(raw).replace("\r\n", "\n").replace('\r', "\n");
     let problem = if text.chars().count() > max {
         Some(format!("must be at most {max} characters"))
-    } else if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    } else if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         Some("must not contain control characters".to_owned())
     } else {
         None
@@ -127,18 +114,9 @@ mod tests {
     #[test]
     fn refuses_empty_long_and_control_characters() {
         assert_eq!(check("   ", 10), Err("must not be empty".to_owned()));
-        assert_eq!(
-            check(&"x".repeat(11), 10),
-            Err("must be at most 10 characters".to_owned())
-        );
-        assert_eq!(
-            check("a\u{0}b", 10),
-            Err("must not contain control characters".to_owned())
-        );
-        assert_eq!(
-            check("a\nb", 10),
-            Err("must not contain control characters".to_owned())
-        );
+        assert_eq!(check(&"x".repeat(11), 10), Err("must be at most 10 characters".to_owned()));
+        assert_eq!(check("a\u{0}b", 10), Err("must not contain control characters".to_owned()));
+        assert_eq!(check("a\nb", 10), Err("must not contain control characters".to_owned()));
     }
 
     #[test]
@@ -167,18 +145,8 @@ mod tests {
     #[test]
     fn email_needs_a_local_part_and_a_dotted_domain() {
         let mut errors = FieldErrors::new();
-        assert_eq!(
-            email("e", " Ann@Example.org ", &mut errors),
-            Some("Ann@Example.org".into())
-        );
-        for bad in [
-            "ann",
-            "@example.org",
-            "ann@",
-            "ann@example",
-            "a b@example.org",
-            "a@b@c.org",
-        ] {
+        assert_eq!(email("e", " Ann@Example.org ", &mut errors), Some("Ann@Example.org".into()));
+        for bad in ["ann", "@example.org", "ann@", "ann@example", "a b@example.org", "a@b@c.org"] {
             assert_eq!(email("e", bad, &mut errors), None, "{bad}");
         }
     }

@@ -34,10 +34,7 @@ impl Credentials {
         let email = reader.required_string("email");
         let password = reader.required_string("password");
         reader.finish()?;
-        Ok(Credentials {
-            email: email.unwrap_or_default(),
-            password: password.unwrap_or_default(),
-        })
+        Ok(Credentials { email: email.unwrap_or_default(), password: password.unwrap_or_default() })
     }
 }
 
@@ -110,8 +107,7 @@ async fn login(
 #[post("/logout")]
 async fn logout(db: Db, user: ApiUser) -> Result<NoContent, Problem> {
     let user_id = user.actor.user_id;
-    db.run(move |conn| sessions::logout(conn, user.credential, user_id))
-        .await?;
+    db.run(move |conn| sessions::logout(conn, user.credential, user_id)).await?;
     Ok(NoContent)
 }
 
@@ -129,9 +125,7 @@ async fn refresh(
     keys: &State<TokenKeys>,
     claims: RefreshClaims,
 ) -> Result<ApiJson<TokenPairView>, Problem> {
-    let (_, session) = db
-        .run(move |conn| sessions::refresh(conn, &claims.0))
-        .await?;
+    let (_, session) = db.run(move |conn| sessions::refresh(conn, &claims.0)).await?;
     let (access_token, refresh_token) = sessions::tokens_for(keys, &session, false)?;
     Ok(ApiJson::ok(TokenPairView {
         access_token,
@@ -153,9 +147,7 @@ async fn refresh(
     ))]
 #[get("/user/<id>")]
 async fn get_user(db: Db, user: ApiUser, id: Id) -> Result<ApiJson<UserView>, Problem> {
-    let found = db
-        .run(move |conn| accounts::get(conn, &user.actor, id.0))
-        .await?;
+    let found = db.run(move |conn| accounts::get(conn, &user.actor, id.0)).await?;
     Ok(ApiJson::ok(UserView::from(found)))
 }
 
@@ -171,7 +163,6 @@ async fn get_user(db: Db, user: ApiUser, id: Id) -> Result<ApiJson<UserView>, Pr
     ))]
 #[delete("/user/<id>")]
 async fn delete_user(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
-    db.run(move |conn| accounts::delete(conn, &user.actor, id.0))
-        .await?;
+    db.run(move |conn| accounts::delete(conn, &user.actor, id.0)).await?;
     Ok(NoContent)
 }

@@ -44,16 +44,12 @@ pub struct ApiUser {
 
 fn bearer<'r>(request: &'r Request<'_>) -> Result<&'r str, Error> {
     let mut values = request.headers().get("Authorization");
-    let value = values
-        .next()
-        .ok_or(Error::Unauthenticated(AuthFailure::Required))?;
+    let value = values.next().ok_or(Error::Unauthenticated(AuthFailure::Required))?;
     if values.next().is_some() {
         return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
     }
     match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(token.trim())
         }
         _ => Err(Error::Unauthenticated(AuthFailure::InvalidToken)),
@@ -61,10 +57,7 @@ fn bearer<'r>(request: &'r Request<'_>) -> Result<&'r str, Error> {
 }
 
 fn keys<'r>(request: &'r Request<'_>) -> Result<&'r TokenKeys, Error> {
-    request
-        .rocket()
-        .state::<TokenKeys>()
-        .ok_or_else(|| Error::Internal("token keys are not managed".into()))
+    request.rocket().state::<TokenKeys>().ok_or_else(|| Error::Internal("token keys are not managed".into()))
 }
 
 async fn authenticate(request: &Request<'_>) -> Result<ApiUser, Error> {
@@ -74,21 +67,14 @@ async fn authenticate(request: &Request<'_>) -> Result<ApiUser, Error> {
         _ => return Err(Error::Unavailable),
     };
     let authenticated = if personal_token::is_personal_token(&token) {
-        db.run(move |conn| sessions::authenticate_personal_token(conn, &token))
-            .await?
+        db.run(move |conn| sessions::authenticate_personal_token(conn, &token)).await?
     } else {
         let claims = keys(request)?.verify(&token, TokenType::Access)?;
-        db.run(move |conn| sessions::authenticate_access(conn, &claims))
-            .await?
+        db.run(move |conn| sessions::authenticate_access(conn, &claims)).await?
     };
     let user = &authenticated.user;
     Ok(ApiUser {
-        actor: Actor {
-            user_id: user.id,
-            role: user.role,
-            via: Via::Api,
-            fresh: authenticated.fresh,
-        },
+        actor: Actor { user_id: user.id, role: user.role, via: Via::Api, fresh: authenticated.fresh },
         credential: authenticated.credential,
     })
 }
@@ -114,8 +100,7 @@ impl<'r> FromRequest<'r> for RefreshClaims {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let verified =
-            bearer(request).and_then(|token| keys(request)?.verify(token, TokenType::Refresh));
+        let verified = bearer(request).and_then(|token| keys(request)?.verify(token, TokenType::Refresh));
         match verified {
             Ok(claims) => Outcome::Success(RefreshClaims(claims)),
             Err(error) => Outcome::Error((stash(request, error.into()), ())),
@@ -132,9 +117,7 @@ impl<'r> FromRequest<'r> for ClientAddress {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let address = request
-            .client_ip()
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let address = request.client_ip().map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         Outcome::Success(ClientAddress(address))
     }
 }
@@ -153,10 +136,7 @@ impl<'r> FromRequest<'r> for QueryParams {
         if let Some(query) = request.uri().query() {
             for (name, value) in query.segments() {
                 if !value.is_empty() {
-                    params
-                        .entry(name.to_owned())
-                        .or_default()
-                        .push(value.to_owned());
+                    params.entry(name.to_owned()).or_default().push(value.to_owned());
                 }
             }
         }
@@ -191,9 +171,7 @@ impl<'r> FromRequest<'r> for UserAgent {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        Outcome::Success(UserAgent(
-            request.headers().get_one("User-Agent").map(str::to_owned),
-        ))
+        Outcome::Success(UserAgent(request.headers().get_one("User-Agent").map(str::to_owned)))
     }
 }
 
@@ -218,8 +196,7 @@ impl<'r> FromData<'r> for JsonBody {
 async fn read_json_object(request: &Request<'_>, data: Data<'_>) -> Result<JsonBody, Problem> {
     let is_json = request.content_type().is_some_and(|ct| {
         let media = ct.media_type();
-        media.top() == "application"
-            && (media.sub() == "json" || media.sub().as_str().ends_with("+json"))
+        media.top() == "application" && (media.sub() == "json" || media.sub().as_str().ends_with("+json"))
     });
     if !is_json {
         return Err(Problem::new(
@@ -230,11 +207,7 @@ async fn read_json_object(request: &Request<'_>, data: Data<'_>) -> Result<JsonB
     }
     let limit = request.limits().get("json").unwrap_or(64.kibibytes());
     let text = data.open(limit).into_string().await.map_err(|_| {
-        Problem::new(
-            Status::BadRequest,
-            "malformed_json",
-            "The body is not valid UTF-8 text.",
-        )
+        Problem::new(Status::BadRequest, "malformed_json", "The body is not valid UTF-8 text.")
     })?;
     if !text.is_complete() {
         return Err(Problem::new(
@@ -243,30 +216,18 @@ async fn read_json_object(request: &Request<'_>, data: Data<'_>) -> Result<JsonB
             format!("The body is larger than {limit}."),
         ));
     }
-    serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(&text)
-        .map(JsonBody)
-        .map_err(|e| {
-            if e.is_data() {
-                Problem::invalid(FieldErrors::from([(
-                    "body".to_owned(),
-                    "must be a JSON object".to_owned(),
-                )]))
-            } else {
-                Problem::new(
-                    Status::BadRequest,
-                    "malformed_json",
-                    format!("The body is not valid JSON: {e}."),
-                )
-            }
-        })
+    serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(&text).map(JsonBody).map_err(|e| {
+        if e.is_data() {
+            Problem::invalid(FieldErrors::from([("body".to_owned(), "must be a JSON object".to_owned())]))
+        } else {
+            Problem::new(Status::BadRequest, "malformed_json", format!("The body is not valid JSON: {e}."))
+        }
+    })
 }
 
 impl JsonBody {
     pub fn reader(self) -> BodyReader {
-        BodyReader {
-            fields: self.0,
-            errors: FieldErrors::new(),
-        }
+        BodyReader { fields: self.0, errors: FieldErrors::new() }
     }
 }
 
@@ -365,12 +326,7 @@ impl BodyReader {
         };
         let ids = serde_json::from_str::<Vec<Box<RawValue>>>(raw.get())
             .ok()
-            .and_then(|values| {
-                values
-                    .iter()
-                    .map(|v| positive_integer(v))
-                    .collect::<Option<Vec<i64>>>()
-            });
+            .and_then(|values| values.iter().map(|v| positive_integer(v)).collect::<Option<Vec<i64>>>());
         match ids {
             Some(ids) => Some(ids),
             None => self.fail(name, "must be an array of positive integer ids"),
@@ -433,20 +389,7 @@ mod tests {
         for ok in ["0", "0.5", "12", "12.50", "9999999999.99"] {
             assert!(is_plain_decimal(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "01",
-            "1.",
-            ".5",
-            "1.005",
-            "1e2",
-            "-1",
-            "+1",
-            "12345678901",
-            "1,5",
-            " 1",
-            "NaN",
-        ] {
+        for bad in ["", "01", "1.", ".5", "1.005", "1e2", "-1", "+1", "12345678901", "1,5", " 1", "NaN"] {
             assert!(!is_plain_decimal(bad), "{bad}");
         }
     }
@@ -457,16 +400,7 @@ mod tests {
         assert_eq!(positive_integer(&raw("7")), Some(7));
         assert_eq!(positive_integer(&raw("7.000")), Some(7));
         assert_eq!(positive_integer(&raw("1e2")), Some(100));
-        for bad in [
-            "0",
-            "-7",
-            "7.5",
-            "\"7\"",
-            "1.5e0",
-            "1e300",
-            "99999999999999999999",
-            "true",
-        ] {
+        for bad in ["0", "-7", "7.5", "\"7\"", "1.5e0", "1e300", "99999999999999999999", "true"] {
             assert_eq!(positive_integer(&raw(bad)), None, "{bad}");
         }
     }

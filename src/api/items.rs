@@ -19,15 +19,7 @@ use crate::services::items::{self, ItemInput};
 use crate::services::tags;
 
 pub fn routes() -> Vec<Route> {
-    routes![
-        list_items,
-        create_item,
-        get_item,
-        update_item,
-        delete_item,
-        link_tags,
-        unlink_tag
-    ]
+    routes![list_items, create_item, get_item, update_item, delete_item, link_tags, unlink_tag]
 }
 
 /// At most this many `tag_id` filters at once.
@@ -64,9 +56,7 @@ fn parse_sort(raw: &str) -> Option<ItemSort> {
 }
 
 fn positive_id(raw: &str) -> Option<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|&id| id > 0 && !raw.starts_with('+'))
+    raw.parse::<i64>().ok().filter(|&id| id > 0 && !raw.starts_with('+'))
 }
 
 fn sort_key_to_json(key: &ItemSortKey) -> serde_json::Value {
@@ -80,14 +70,10 @@ fn sort_key_to_json(key: &ItemSortKey) -> serde_json::Value {
 fn sort_key_from_json(field: ItemSortField, value: &serde_json::Value) -> Option<ItemSortKey> {
     match field {
         ItemSortField::Name => value.as_str().map(|s| ItemSortKey::Name(s.to_owned())),
-        ItemSortField::Price => value
-            .as_i64()
-            .and_then(Price::from_cents)
-            .map(ItemSortKey::Price),
-        ItemSortField::CreatedAt => value
-            .as_i64()
-            .and_then(DateTime::<Utc>::from_timestamp_micros)
-            .map(ItemSortKey::CreatedAt),
+        ItemSortField::Price => value.as_i64().and_then(Price::from_cents).map(ItemSortKey::Price),
+        ItemSortField::CreatedAt => {
+            value.as_i64().and_then(DateTime::<Utc>::from_timestamp_micros).map(ItemSortKey::CreatedAt)
+        }
     }
 }
 
@@ -111,10 +97,7 @@ fn item_listing(params: &QueryParams) -> Result<ItemListing, Error> {
         }
     }
     if filter.tag_ids.len() > MAX_TAG_FILTERS {
-        errors.insert(
-            "tag_id".into(),
-            format!("may be given at most {MAX_TAG_FILTERS} times"),
-        );
+        errors.insert("tag_id".into(), format!("may be given at most {MAX_TAG_FILTERS} times"));
     }
     if let Some(raw) = params.single("q", &mut errors) {
         let q = crate::text::normalize(raw);
@@ -128,11 +111,7 @@ fn item_listing(params: &QueryParams) -> Result<ItemListing, Error> {
     }
     for name in ["min_price", "max_price"] {
         if let Some(raw) = params.single(name, &mut errors) {
-            let price = if is_plain_decimal(raw) {
-                Price::parse(raw).ok()
-            } else {
-                None
-            };
+            let price = if is_plain_decimal(raw) { Price::parse(raw).ok() } else { None };
             match price {
                 Some(price) if name == "min_price" => filter.min_price = Some(price),
                 Some(price) => filter.max_price = Some(price),
@@ -147,50 +126,26 @@ fn item_listing(params: &QueryParams) -> Result<ItemListing, Error> {
             errors.insert("max_price".into(), "must not be below min_price".into());
         }
     }
-    let sort_name = params
-        .single("sort", &mut errors)
-        .unwrap_or("created_at")
-        .to_owned();
+    let sort_name = params.single("sort", &mut errors).unwrap_or("created_at").to_owned();
     let sort = parse_sort(&sort_name).unwrap_or_else(|| {
-        errors.insert(
-            "sort".into(),
-            format!("must be one of {}", SORTS.join(", ")),
-        );
+        errors.insert("sort".into(), format!("must be one of {}", SORTS.join(", ")));
         ItemSort::default()
     });
     let limit = pagination::limit(params.single("limit", &mut errors), &mut errors);
     let cursor = params.single("cursor", &mut errors);
     let after = pagination::decode::<ItemCursor>(cursor, &mut errors).and_then(|cursor| {
-        let key = (cursor.sort == sort_name)
-            .then(|| sort_key_from_json(sort.field, &cursor.key))
-            .flatten();
+        let key = (cursor.sort == sort_name).then(|| sort_key_from_json(sort.field, &cursor.key)).flatten();
         if key.is_none() {
-            errors.insert(
-                "cursor".into(),
-                "belongs to a list sorted another way".into(),
-            );
+            errors.insert("cursor".into(), "belongs to a list sorted another way".into());
         }
         key.map(|key| (key, cursor.id))
     });
     Error::check(errors)?;
-    Ok(ItemListing {
-        filter,
-        sort,
-        sort_name,
-        after,
-        limit,
-    })
+    Ok(ItemListing { filter, sort, sort_name, after, limit })
 }
 
 /// The orders `sort` may ask for.
-const SORTS: [&str; 6] = [
-    "name",
-    "-name",
-    "price",
-    "-price",
-    "created_at",
-    "-created_at",
-];
+const SORTS: [&str; 6] = ["name", "-name", "price", "-price", "created_at", "-created_at"];
 
 /// A new item. The store must be yours, unless you are staff.
 #[derive(Debug, ToSchema)]
@@ -205,10 +160,7 @@ pub struct NewItemInput {
     pub price: PriceInput,
     #[schema(example = 1, minimum = 1)]
     pub store_id: i64,
-    #[schema(
-        max_length = 2000,
-        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-    )]
+    #[schema(max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub description: Option<String>,
 }
 
@@ -274,9 +226,7 @@ impl TagIdsInput {
         let mut reader = body.reader();
         let tag_ids = reader.required_ids("tag_ids");
         reader.finish()?;
-        Ok(TagIdsInput {
-            tag_ids: tag_ids.unwrap_or_default(),
-        })
+        Ok(TagIdsInput { tag_ids: tag_ids.unwrap_or_default() })
     }
 }
 
@@ -297,20 +247,8 @@ impl NewItemInput {
     }
 
     fn into_service_input(self) -> (i64, ItemInput) {
-        let NewItemInput {
-            name,
-            price,
-            store_id,
-            description,
-        } = self;
-        (
-            store_id,
-            ItemInput {
-                name: Some(name),
-                price: Some(price.0),
-                description: Some(description),
-            },
-        )
+        let NewItemInput { name, price, store_id, description } = self;
+        (store_id, ItemInput { name: Some(name), price: Some(price.0), description: Some(description) })
     }
 }
 
@@ -321,24 +259,12 @@ impl ItemChangesInput {
         let price = reader.decimal_text("price").map(PriceInput);
         let description = reader.nullable_string("description");
         reader.finish()?;
-        Ok(ItemChangesInput {
-            name,
-            price,
-            description,
-        })
+        Ok(ItemChangesInput { name, price, description })
     }
 
     fn into_service_input(self) -> ItemInput {
-        let ItemChangesInput {
-            name,
-            price,
-            description,
-        } = self;
-        ItemInput {
-            name,
-            price: price.map(|p| p.0),
-            description,
-        }
+        let ItemChangesInput { name, price, description } = self;
+        ItemInput { name, price: price.map(|p| p.0), description }
     }
 }
 
@@ -371,33 +297,17 @@ async fn list_items(
     params: QueryParams,
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<ItemView>>, Problem> {
-    let ItemListing {
-        filter,
-        sort,
-        sort_name,
-        after,
-        limit,
-    } = item_listing(&params)?;
-    let (details, total) = db
-        .run(move |conn| items::list(conn, &filter, sort, after, limit))
-        .await?;
+    let ItemListing { filter, sort, sort_name, after, limit } = item_listing(&params)?;
+    let (details, total) = db.run(move |conn| items::list(conn, &filter, sort, after, limit)).await?;
     let next = match details.last() {
         Some(last) if details.len() as i64 == limit => {
             let key = ItemSortKey::of(&last.item, sort.field);
-            let cursor = ItemCursor {
-                sort: sort_name,
-                key: sort_key_to_json(&key),
-                id: last.item.id,
-            };
+            let cursor = ItemCursor { sort: sort_name, key: sort_key_to_json(&key), id: last.item.id };
             Some(pagination::next_url(uri, &pagination::encode(&cursor)))
         }
         _ => None,
     };
-    Ok(ApiJson::page(
-        details.into_iter().map(ItemView::from).collect(),
-        total,
-        next,
-    ))
+    Ok(ApiJson::page(details.into_iter().map(ItemView::from).collect(), total, next))
 }
 
 /// Add an item to a store you own (or any store, as staff).
@@ -413,9 +323,7 @@ async fn list_items(
 #[post("/items", data = "<body>")]
 async fn create_item(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<ItemView>, Problem> {
     let (store_id, input) = NewItemInput::read(body)?.into_service_input();
-    let detail = db
-        .run(move |conn| items::create(conn, &user.actor, store_id, input))
-        .await?;
+    let detail = db.run(move |conn| items::create(conn, &user.actor, store_id, input)).await?;
     let location = format!("/api/items/{}", detail.item.id);
     Ok(ApiJson::created(ItemView::from(detail), location))
 }
@@ -459,9 +367,7 @@ async fn update_item(
     let input = ItemChangesInput::read(body)?.into_service_input();
     let detail = db
         .run(move |conn| {
-            items::update(conn, &user.actor, id.0, input, |current| {
-                if_match.check(&ItemView::from(current))
-            })
+            items::update(conn, &user.actor, id.0, input, |current| if_match.check(&ItemView::from(current)))
         })
         .await?;
     Ok(ApiJson::ok(ItemView::from(detail)))
@@ -478,8 +384,7 @@ async fn update_item(
     ))]
 #[delete("/items/<id>")]
 async fn delete_item(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
-    db.run(move |conn| items::delete(conn, &user.actor, id.0))
-        .await?;
+    db.run(move |conn| items::delete(conn, &user.actor, id.0)).await?;
     Ok(NoContent)
 }
 
@@ -502,12 +407,8 @@ async fn link_tags(
     body: JsonBody,
 ) -> Result<ApiJson<Vec<TagRefView>>, Problem> {
     let TagIdsInput { tag_ids } = TagIdsInput::read(body)?;
-    let tags = db
-        .run(move |conn| tags::link(conn, &user.actor, id.0, &tag_ids))
-        .await?;
-    Ok(ApiJson::ok(
-        tags.into_iter().map(TagRefView::from).collect(),
-    ))
+    let tags = db.run(move |conn| tags::link(conn, &user.actor, id.0, &tag_ids)).await?;
+    Ok(ApiJson::ok(tags.into_iter().map(TagRefView::from).collect()))
 }
 
 /// Take a tag off an item.
@@ -524,7 +425,6 @@ async fn link_tags(
     ))]
 #[delete("/items/<item_id>/tags/<tag_id>")]
 async fn unlink_tag(db: Db, user: ApiUser, item_id: Id, tag_id: Id) -> Result<NoContent, Problem> {
-    db.run(move |conn| tags::unlink(conn, &user.actor, item_id.0, tag_id.0))
-        .await?;
+    db.run(move |conn| tags::unlink(conn, &user.actor, item_id.0, tag_id.0)).await?;
     Ok(NoContent)
 }

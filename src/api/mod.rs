@@ -29,10 +29,7 @@ pub fn stage() -> AdHoc {
             .mount("/api", stores::routes())
             .mount("/api", items::routes())
             .mount("/api", tags::routes())
-            .mount(
-                "/",
-                SwaggerUi::new("/api/docs/<_..>").url("/api/openapi.json", ApiDoc::openapi()),
-            )
+            .mount("/", SwaggerUi::new("/api/docs/<_..>").url("/api/openapi.json", ApiDoc::openapi()))
             .register("/api", problem::catchers())
     })
 }
@@ -91,17 +88,10 @@ struct CommonResponses;
 fn problem_response(description: &str, header: Option<&str>) -> RefOr<utoipa::openapi::Response> {
     let mut response = ResponseBuilder::new().description(description).content(
         "application/problem+json",
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("Problem")))
-            .build(),
+        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
     );
     if let Some(header) = header {
-        response = response.header(
-            header,
-            HeaderBuilder::new()
-                .description(Some("Seconds to wait"))
-                .build(),
-        );
+        response = response.header(header, HeaderBuilder::new().description(Some("Seconds to wait")).build());
     }
     RefOr::T(response.build())
 }
@@ -110,24 +100,14 @@ impl CommonResponses {
     fn add(operation: &mut Operation) {
         let responses = &mut operation.responses.responses;
         let mut add = |status: &str, description: &str, header: Option<&str>| {
-            responses
-                .entry(status.to_owned())
-                .or_insert_with(|| problem_response(description, header));
+            responses.entry(status.to_owned()).or_insert_with(|| problem_response(description, header));
         };
-        add(
-            "500",
-            "Unexpected failure; the body carries a request id",
-            None,
-        );
+        add("500", "Unexpected failure; the body carries a request id", None);
         add("503", "The database is unavailable", Some("Retry-After"));
         let has_parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
         let has_body = operation.request_body.is_some();
         if has_parameters || has_body {
-            add(
-                "422",
-                "Invalid parameters or fields; `errors` names each",
-                None,
-            );
+            add("422", "Invalid parameters or fields; `errors` names each", None);
         }
         if has_body {
             add("400", "The body is not valid JSON", None);
@@ -140,14 +120,8 @@ impl CommonResponses {
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete].into_iter().flatten()
             {
                 CommonResponses::add(operation);
             }
@@ -163,17 +137,11 @@ impl Modify for ClosedRequestBodies {
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
-        for name in [
-            "Credentials",
-            "StoreInput",
-            "NewItemInput",
-            "ItemChangesInput",
-            "TagInput",
-            "TagIdsInput",
-        ] {
+        for name in
+            ["Credentials", "StoreInput", "NewItemInput", "ItemChangesInput", "TagInput", "TagIdsInput"]
+        {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
-                object.additional_properties =
-                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+                object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
             }
         }
     }

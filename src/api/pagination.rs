@@ -17,10 +17,7 @@ pub fn limit(raw: Option<&str>, errors: &mut FieldErrors) -> i64 {
         None => DEFAULT_LIMIT,
         Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,
         Some(_) => {
-            errors.insert(
-                "limit".into(),
-                format!("must be an integer from 1 to {MAX_LIMIT}"),
-            );
+            errors.insert("limit".into(), format!("must be an integer from 1 to {MAX_LIMIT}"));
             DEFAULT_LIMIT
         }
     }
@@ -29,10 +26,7 @@ pub fn limit(raw: Option<&str>, errors: &mut FieldErrors) -> i64 {
 /// Decodes a cursor made by [`encode`]; a foreign or damaged one is an error.
 pub fn decode<T: DeserializeOwned>(raw: Option<&str>, errors: &mut FieldErrors) -> Option<T> {
     let raw = raw?;
-    let decoded = URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<T>(&bytes).ok());
+    let decoded = URL_SAFE_NO_PAD.decode(raw).ok().and_then(|bytes| serde_json::from_slice::<T>(&bytes).ok());
     if decoded.is_none() {
         errors.insert("cursor".into(), "is not a cursor this list gave out".into());
     }
@@ -86,24 +80,15 @@ mod tests {
     fn cursors_round_trip_and_refuse_garbage() {
         let mut errors = FieldErrors::new();
         let cursor = encode(&AfterId { id: 42 });
-        assert_eq!(
-            decode::<AfterId>(Some(&cursor), &mut errors).map(|c| c.id),
-            Some(42)
-        );
-        assert_eq!(
-            decode::<AfterId>(Some("!!"), &mut errors).map(|c| c.id),
-            None
-        );
+        assert_eq!(decode::<AfterId>(Some(&cursor), &mut errors).map(|c| c.id), Some(42));
+        assert_eq!(decode::<AfterId>(Some("!!"), &mut errors).map(|c| c.id), None);
         assert!(errors.contains_key("cursor"));
     }
 
     #[test]
     fn next_url_replaces_the_cursor_and_keeps_filters() {
         let uri = Origin::parse("/api/items?store_id=1&cursor=old&tag_id=2").unwrap();
-        assert_eq!(
-            next_url(&uri, "new"),
-            "/api/items?store_id=1&tag_id=2&cursor=new"
-        );
+        assert_eq!(next_url(&uri, "new"), "/api/items?store_id=1&tag_id=2&cursor=new");
         let bare = Origin::parse("/api/stores").unwrap();
         assert_eq!(next_url(&bare, "c"), "/api/stores?cursor=c");
     }

@@ -76,11 +76,8 @@ impl Problem {
     }
 
     pub fn invalid(errors: FieldErrors) -> Problem {
-        let mut problem = Problem::new(
-            Status::UnprocessableEntity,
-            "validation_failed",
-            "Some fields are not valid.",
-        );
+        let mut problem =
+            Problem::new(Status::UnprocessableEntity, "validation_failed", "Some fields are not valid.");
         problem.errors = Some(errors);
         problem
     }
@@ -101,9 +98,7 @@ impl Problem {
         let mut problem = Problem::new(
             Status::InternalServerError,
             "internal_error",
-            format!(
-                "Something went wrong on our side. Quote request id {request_id} if you report it."
-            ),
+            format!("Something went wrong on our side. Quote request id {request_id} if you report it."),
         );
         problem.request_id = Some(request_id);
         problem
@@ -113,16 +108,12 @@ impl Problem {
 impl From<Error> for Problem {
     fn from(error: Error) -> Problem {
         match error {
-            Error::NotFound(what) => Problem::new(
-                Status::NotFound,
-                "not_found",
-                format!("The {what} does not exist."),
-            ),
+            Error::NotFound(what) => {
+                Problem::new(Status::NotFound, "not_found", format!("The {what} does not exist."))
+            }
             Error::Invalid(errors) => Problem::invalid(errors),
             Error::Conflict(why) => Problem::new(Status::Conflict, "conflict", why),
-            Error::Forbidden => {
-                Problem::new(Status::Forbidden, "forbidden", "You may not do this.")
-            }
+            Error::Forbidden => Problem::new(Status::Forbidden, "forbidden", "You may not do this."),
             Error::Unauthenticated(why) => Problem::unauthenticated(why),
             Error::StaleVersion => Problem::new(
                 Status::PreconditionFailed,
@@ -189,10 +180,7 @@ fn not_found(request: &Request<'_>) -> Problem {
 }
 
 fn method_not_allowed(request: &Request<'_>) -> Problem {
-    let allowed: Vec<&str> = allowed_methods(request)
-        .iter()
-        .map(|m| m.as_str())
-        .collect();
+    let allowed: Vec<&str> = allowed_methods(request).iter().map(|m| m.as_str()).collect();
     let list = allowed.join(", ");
     let detail = format!("This method is not allowed here; use {list}.");
     Problem::new(Status::MethodNotAllowed, "method_not_allowed", detail).with_header("Allow", list)
@@ -210,32 +198,18 @@ fn default(status: Status, request: &Request<'_>) -> Problem {
         400 if !allowed_methods(request).is_empty() => method_not_allowed(request),
         400 => Problem::new(status, "bad_request", "The request is malformed."),
         401 => Problem::unauthenticated(AuthFailure::Required),
-        413 => Problem::new(
-            status,
-            "payload_too_large",
-            "The request body is too large.",
-        ),
-        415 => Problem::new(
-            status,
-            "unsupported_media_type",
-            "Send the body as application/json.",
-        ),
+        413 => Problem::new(status, "payload_too_large", "The request body is too large."),
+        415 => Problem::new(status, "unsupported_media_type", "Send the body as application/json."),
         422 => Problem::new(
             status,
             "invalid_parameter",
             "A path or query parameter is not valid: ids are positive integers.",
         ),
         503 => Problem::unavailable(),
-        500..=599 => Problem::internal(&format!(
-            "unhandled {status} for {} {}",
-            request.method(),
-            request.uri()
-        )),
-        _ => Problem::new(
-            status,
-            "error",
-            status.reason().unwrap_or("The request failed."),
-        ),
+        500..=599 => {
+            Problem::internal(&format!("unhandled {status} for {} {}", request.method(), request.uri()))
+        }
+        _ => Problem::new(status, "error", status.reason().unwrap_or("The request failed.")),
     }
 }
 
@@ -284,14 +258,8 @@ mod tests {
     fn route_patterns_match_whole_paths() {
         assert!(path_matches("/api/stores/<id>", &["api", "stores", "7"]));
         assert!(!path_matches("/api/stores/<id>", &["api", "stores"]));
-        assert!(!path_matches(
-            "/api/stores/<id>",
-            &["api", "stores", "7", "tags"]
-        ));
-        assert!(path_matches(
-            "/api/docs/<tail..>",
-            &["api", "docs", "a", "b"]
-        ));
+        assert!(!path_matches("/api/stores/<id>", &["api", "stores", "7", "tags"]));
+        assert!(path_matches("/api/docs/<tail..>", &["api", "docs", "a", "b"]));
         assert!(path_matches("/api/stores", &["api", "stores"]));
         assert!(!path_matches("/api/stores", &["api", "items"]));
     }
@@ -305,12 +273,7 @@ mod tests {
             (Error::Forbidden, 403),
             (Error::Unauthenticated(AuthFailure::Expired), 401),
             (Error::StaleVersion, 412),
-            (
-                Error::Throttled {
-                    retry_after_secs: 3,
-                },
-                429,
-            ),
+            (Error::Throttled { retry_after_secs: 3 }, 429),
             (Error::Unavailable, 503),
             (Error::Internal("boom".into()), 500),
         ];

@@ -12,8 +12,8 @@ use crate::error::Error;
 
 /// The strong entity tag of a representation: a hash of its JSON bytes.
 pub fn etag_of<T: Serialize>(value: &T) -> Result<String, Error> {
-    let bytes = serde_json::to_vec(value)
-        .map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;
+    let bytes =
+        serde_json::to_vec(value).map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;
     Ok(etag_of_bytes(&bytes))
 }
 
@@ -46,20 +46,12 @@ pub struct ApiJson<T> {
 
 impl<T: Serialize> ApiJson<T> {
     pub fn ok(value: T) -> ApiJson<T> {
-        ApiJson {
-            value,
-            status: Status::Ok,
-            headers: Vec::new(),
-        }
+        ApiJson { value, status: Status::Ok, headers: Vec::new() }
     }
 
     /// 201 with the new resource's address.
     pub fn created(value: T, location: String) -> ApiJson<T> {
-        ApiJson {
-            value,
-            status: Status::Created,
-            headers: vec![Header::new("Location", location)],
-        }
+        ApiJson { value, status: Status::Created, headers: vec![Header::new("Location", location)] }
     }
 
     /// A page of a list: `X-Total-Count`, and `Link` to the next page if any.
@@ -68,11 +60,7 @@ impl<T: Serialize> ApiJson<T> {
         if let Some(next) = next {
             headers.push(Header::new("Link", format!("<{next}>; rel=\"next\"")));
         }
-        ApiJson {
-            value,
-            status: Status::Ok,
-            headers,
-        }
+        ApiJson { value, status: Status::Ok, headers }
     }
 }
 
@@ -80,9 +68,7 @@ impl<'r, T: Serialize> Responder<'r, 'static> for ApiJson<T> {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let body = match serde_json::to_vec(&self.value) {
             Ok(body) => body,
-            Err(e) => {
-                return Problem::internal(&format!("serialization failed: {e}")).respond_to(request)
-            }
+            Err(e) => return Problem::internal(&format!("serialization failed: {e}")).respond_to(request),
         };
         let etag = etag_of_bytes(&body);
         let mut response = Response::build();
@@ -122,9 +108,7 @@ impl<'r> rocket::request::FromRequest<'r> for IfMatch {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
-        rocket::outcome::Outcome::Success(IfMatch(
-            request.headers().get_one("If-Match").map(str::to_owned),
-        ))
+        rocket::outcome::Outcome::Success(IfMatch(request.headers().get_one("If-Match").map(str::to_owned)))
     }
 }
 
@@ -133,9 +117,7 @@ impl IfMatch {
     /// entity tag of `current`.
     pub fn check<T: Serialize>(&self, current: &T) -> Result<(), Error> {
         match &self.0 {
-            Some(header) if !header_lists(header, &etag_of(current)?, false) => {
-                Err(Error::StaleVersion)
-            }
+            Some(header) if !header_lists(header, &etag_of(current)?, false) => Err(Error::StaleVersion),
             _ => Ok(()),
         }
     }

@@ -15,13 +15,7 @@ use crate::models::PageRequest;
 use crate::services::stores;
 
 pub fn routes() -> Vec<Route> {
-    routes![
-        list_stores,
-        create_store,
-        get_store,
-        update_store,
-        delete_store
-    ]
+    routes![list_stores, create_store, get_store, update_store, delete_store]
 }
 
 /// `limit` and `cursor` of a list ordered by id.
@@ -30,19 +24,13 @@ pub fn page_request(params: &QueryParams) -> Result<PageRequest, Error> {
     let limit = pagination::limit(params.single("limit", &mut errors), &mut errors);
     let after = pagination::decode::<AfterId>(params.single("cursor", &mut errors), &mut errors);
     Error::check(errors)?;
-    Ok(PageRequest {
-        limit,
-        after_id: after.map(|a| a.id),
-    })
+    Ok(PageRequest { limit, after_id: after.map(|a| a.id) })
 }
 
 /// The cursor of the page after `ids`, if `ids` filled a whole page.
 pub fn next_after(uri: &Origin<'_>, page: PageRequest, last_id: Option<i64>) -> Option<String> {
     match last_id {
-        Some(id) if page.limit > 0 => Some(pagination::next_url(
-            uri,
-            &pagination::encode(&AfterId { id }),
-        )),
+        Some(id) if page.limit > 0 => Some(pagination::next_url(uri, &pagination::encode(&AfterId { id }))),
         _ => None,
     }
 }
@@ -65,9 +53,7 @@ impl StoreInput {
         let mut reader = body.reader();
         let name = reader.required_string("name");
         reader.finish()?;
-        Ok(StoreInput {
-            name: name.unwrap_or_default(),
-        })
+        Ok(StoreInput { name: name.unwrap_or_default() })
     }
 }
 
@@ -94,11 +80,7 @@ async fn list_stores(
     let (stores, total) = db.run(move |conn| stores::list(conn, page)).await?;
     let full = stores.len() as i64 == page.limit;
     let next = next_after(uri, page, stores.last().filter(|_| full).map(|s| s.id));
-    Ok(ApiJson::page(
-        stores.into_iter().map(StoreView::from).collect(),
-        total,
-        next,
-    ))
+    Ok(ApiJson::page(stores.into_iter().map(StoreView::from).collect(), total, next))
 }
 
 /// Open a store; you become its owner.
@@ -111,15 +93,9 @@ async fn list_stores(
         (status = 409, description = "A store with this name exists", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/stores", data = "<body>")]
-async fn create_store(
-    db: Db,
-    user: ApiUser,
-    body: JsonBody,
-) -> Result<ApiJson<StoreView>, Problem> {
+async fn create_store(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<StoreView>, Problem> {
     let input = StoreInput::read(body)?;
-    let store = db
-        .run(move |conn| stores::create(conn, &user.actor, &input.name))
-        .await?;
+    let store = db.run(move |conn| stores::create(conn, &user.actor, &input.name)).await?;
     let location = format!("/api/stores/{}", store.id);
     Ok(ApiJson::created(StoreView::from(store), location))
 }
@@ -185,7 +161,6 @@ async fn update_store(
     ))]
 #[delete("/stores/<id>")]
 async fn delete_store(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
-    db.run(move |conn| stores::delete(conn, &user.actor, id.0))
-        .await?;
+    db.run(move |conn| stores::delete(conn, &user.actor, id.0)).await?;
     Ok(NoContent)
 }

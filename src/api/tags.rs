@@ -35,9 +35,7 @@ impl TagInput {
         let mut reader = body.reader();
         let name = reader.required_string("name");
         reader.finish()?;
-        Ok(TagInput {
-            name: name.unwrap_or_default(),
-        })
+        Ok(TagInput { name: name.unwrap_or_default() })
     }
 }
 
@@ -64,15 +62,11 @@ async fn list_store_tags(
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<TagView>>, Problem> {
     let page = page_request(&params)?;
-    let tags::StoreTags { store, tags, total } = db
-        .run(move |conn| tags::list_in_store(conn, id.0, page))
-        .await?;
+    let tags::StoreTags { store, tags, total } =
+        db.run(move |conn| tags::list_in_store(conn, id.0, page)).await?;
     let full = tags.len() as i64 == page.limit;
     let next = next_after(uri, page, tags.last().filter(|_| full).map(|(t, _)| t.id));
-    let views = tags
-        .into_iter()
-        .map(|(tag, count)| TagView::new(tag, store.name.clone(), count))
-        .collect();
+    let views = tags.into_iter().map(|(tag, count)| TagView::new(tag, store.name.clone(), count)).collect();
     Ok(ApiJson::page(views, total, next))
 }
 
@@ -89,16 +83,9 @@ async fn list_store_tags(
         (status = 409, description = "The store has a tag with this name", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/stores/<id>/tags", data = "<body>")]
-async fn create_tag(
-    db: Db,
-    user: ApiUser,
-    id: Id,
-    body: JsonBody,
-) -> Result<ApiJson<TagView>, Problem> {
+async fn create_tag(db: Db, user: ApiUser, id: Id, body: JsonBody) -> Result<ApiJson<TagView>, Problem> {
     let input = TagInput::read(body)?;
-    let detail = db
-        .run(move |conn| tags::create(conn, &user.actor, id.0, &input.name))
-        .await?;
+    let detail = db.run(move |conn| tags::create(conn, &user.actor, id.0, &input.name)).await?;
     let location = format!("/api/tags/{}", detail.tag.id);
     Ok(ApiJson::created(TagView::from(detail), location))
 }
@@ -129,7 +116,6 @@ async fn get_tag(db: Db, id: Id) -> Result<ApiJson<TagView>, Problem> {
     ))]
 #[delete("/tags/<id>")]
 async fn delete_tag(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
-    db.run(move |conn| tags::delete(conn, &user.actor, id.0))
-        .await?;
+    db.run(move |conn| tags::delete(conn, &user.actor, id.0)).await?;
     Ok(NoContent)
 }

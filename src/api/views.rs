@@ -21,21 +21,8 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(user: User) -> UserView {
-        let User {
-            id,
-            email,
-            role,
-            is_active,
-            created_at,
-            ..
-        } = user;
-        UserView {
-            id,
-            email,
-            role,
-            is_active,
-            created_at,
-        }
+        let User { id, email, role, is_active, created_at, .. } = user;
+        UserView { id, email, role, is_active, created_at }
     }
 }
 
@@ -53,22 +40,8 @@ pub struct StoreView {
 
 impl From<Store> for StoreView {
     fn from(store: Store) -> StoreView {
-        let Store {
-            id,
-            name,
-            owner_id,
-            version,
-            created_at,
-            updated_at,
-        } = store;
-        StoreView {
-            id,
-            name,
-            owner_id,
-            version,
-            created_at,
-            updated_at,
-        }
+        let Store { id, name, owner_id, version, created_at, updated_at } = store;
+        StoreView { id, name, owner_id, version, created_at, updated_at }
     }
 }
 
@@ -109,20 +82,13 @@ pub struct ItemView {
 
 impl From<ItemDetail> for ItemView {
     fn from(detail: ItemDetail) -> ItemView {
-        let ItemDetail {
-            item,
-            store_name,
-            tags,
-        } = detail;
+        let ItemDetail { item, store_name, tags } = detail;
         ItemView {
             id: item.id,
             name: item.name,
             price: item.price,
             description: item.description,
-            store: StoreRefView {
-                id: item.store_id,
-                name: store_name,
-            },
+            store: StoreRefView { id: item.store_id, name: store_name },
             tags: tags.into_iter().map(TagRefView::from).collect(),
             version: item.version,
             created_at: item.created_at,
@@ -148,29 +114,15 @@ pub struct TagView {
 
 impl From<TagDetail> for TagView {
     fn from(detail: TagDetail) -> TagView {
-        let TagDetail {
-            tag,
-            store_name,
-            item_count,
-        } = detail;
+        let TagDetail { tag, store_name, item_count } = detail;
         TagView::new(tag, store_name, item_count)
     }
 }
 
 impl TagView {
     pub fn new(tag: Tag, store_name: String, item_count: i64) -> TagView {
-        let Tag {
-            id, name, store_id, ..
-        } = tag;
-        TagView {
-            id,
-            name,
-            store: StoreRefView {
-                id: store_id,
-                name: store_name,
-            },
-            item_count,
-        }
+        let Tag { id, name, store_id, .. } = tag;
+        TagView { id, name, store: StoreRefView { id: store_id, name: store_name }, item_count }
     }
 }
 

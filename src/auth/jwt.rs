@@ -40,9 +40,7 @@ pub struct Claims {
 
 impl Claims {
     pub fn user_id(&self) -> Result<i64, Error> {
-        self.sub
-            .parse()
-            .map_err(|_| Error::Unauthenticated(AuthFailure::InvalidToken))
+        self.sub.parse().map_err(|_| Error::Unauthenticated(AuthFailure::InvalidToken))
     }
 
     pub fn issued_at(&self) -> DateTime<Utc> {
@@ -76,12 +74,7 @@ impl TokenKeys {
         }
     }
 
-    pub fn access_token(
-        &self,
-        user_id: i64,
-        session_id: i64,
-        fresh: bool,
-    ) -> Result<String, Error> {
+    pub fn access_token(&self, user_id: i64, session_id: i64, fresh: bool) -> Result<String, Error> {
         let now = Utc::now().timestamp();
         self.sign(&Claims {
             sub: user_id.to_string(),
@@ -95,12 +88,7 @@ impl TokenKeys {
         })
     }
 
-    pub fn refresh_token(
-        &self,
-        user_id: i64,
-        session_id: i64,
-        generation: i32,
-    ) -> Result<String, Error> {
+    pub fn refresh_token(&self, user_id: i64, session_id: i64, generation: i32) -> Result<String, Error> {
         let now = Utc::now().timestamp();
         self.sign(&Claims {
             sub: user_id.to_string(),
@@ -161,20 +149,11 @@ mod tests {
         let keys = keys();
         let access = keys.access_token(7, 3, true).unwrap();
         let claims = keys.verify(&access, TokenType::Access).unwrap();
-        assert_eq!(
-            (claims.user_id().unwrap(), claims.sid, claims.fresh),
-            (7, 3, true)
-        );
-        assert_eq!(
-            failure(keys.verify(&access, TokenType::Refresh)),
-            AuthFailure::InvalidToken
-        );
+        assert_eq!((claims.user_id().unwrap(), claims.sid, claims.fresh), (7, 3, true));
+        assert_eq!(failure(keys.verify(&access, TokenType::Refresh)), AuthFailure::InvalidToken);
         let refresh = keys.refresh_token(7, 3, 4).unwrap();
         assert_eq!(keys.verify(&refresh, TokenType::Refresh).unwrap().gen, 4);
-        assert_eq!(
-            failure(keys.verify(&refresh, TokenType::Access)),
-            AuthFailure::InvalidToken
-        );
+        assert_eq!(failure(keys.verify(&refresh, TokenType::Access)), AuthFailure::InvalidToken);
     }
 
     #[test]
@@ -192,20 +171,11 @@ mod tests {
             exp,
         };
         let expired = keys.sign(&claims(now - 100, now - 100, now - 30)).unwrap();
-        assert_eq!(
-            failure(keys.verify(&expired, TokenType::Access)),
-            AuthFailure::Expired
-        );
+        assert_eq!(failure(keys.verify(&expired, TokenType::Access)), AuthFailure::Expired);
         let not_yet = keys.sign(&claims(now, now + 60, now + 120)).unwrap();
-        assert_eq!(
-            failure(keys.verify(&not_yet, TokenType::Access)),
-            AuthFailure::InvalidToken
-        );
+        assert_eq!(failure(keys.verify(&not_yet, TokenType::Access)), AuthFailure::InvalidToken);
         let from_future = keys.sign(&claims(now + 60, now, now + 120)).unwrap();
-        assert_eq!(
-            failure(keys.verify(&from_future, TokenType::Access)),
-            AuthFailure::InvalidToken
-        );
+        assert_eq!(failure(keys.verify(&from_future, TokenType::Access)), AuthFailure::InvalidToken);
 
         let token = keys.access_token(1, 1, false).unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
@@ -213,10 +183,7 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         payload["sub"] = "2".into();
         parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
-        assert_eq!(
-            failure(keys.verify(&parts.join("."), TokenType::Access)),
-            AuthFailure::InvalidToken
-        );
+        assert_eq!(failure(keys.verify(&parts.join("."), TokenType::Access)), AuthFailure::InvalidToken);
     }
 
     #[test]
@@ -224,19 +191,10 @@ mod tests {
         let keys = keys();
         let token = keys.access_token(1, 1, false).unwrap();
         let payload = token.split('.').nth(1).unwrap();
-        for header in [
-            r#"{"alg":"none","typ":"JWT"}"#,
-            r#"{"alg":"HS512","typ":"JWT"}"#,
-        ] {
+        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#] {
             let forged = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(header));
-            assert_eq!(
-                failure(keys.verify(&forged, TokenType::Access)),
-                AuthFailure::InvalidToken
-            );
+            assert_eq!(failure(keys.verify(&forged, TokenType::Access)), AuthFailure::InvalidToken);
         }
-        assert_eq!(
-            failure(keys.verify("not.a.token", TokenType::Access)),
-            AuthFailure::InvalidToken
-        );
+        assert_eq!(failure(keys.verify("not.a.token", TokenType::Access)), AuthFailure::InvalidToken);
     }
 }

@@ -30,9 +30,7 @@ pub fn hash(password: &str) -> Result<String, Error> {
 /// Whether `password` matches `hash`. A malformed hash matches nothing.
 pub fn verify(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -108,26 +106,11 @@ mod tests {
             check_strength("password", password, Some("ann@example.org"), &mut errors);
             errors.remove("password")
         };
-        assert_eq!(
-            check("short"),
-            Some("must be at least 10 characters".to_owned())
-        );
-        assert_eq!(
-            check(&"x".repeat(129)),
-            Some("must be at most 128 characters".to_owned())
-        );
-        assert_eq!(
-            check("Password123"),
-            Some("is too easy to guess".to_owned())
-        );
-        assert_eq!(
-            check("aaaaaaaaaaaa"),
-            Some("is too easy to guess".to_owned())
-        );
-        assert_eq!(
-            check("ann@example.org"),
-            Some("is too easy to guess".to_owned())
-        );
+        assert_eq!(check("short"), Some("must be at least 10 characters".to_owned()));
+        assert_eq!(check(&"x".repeat(129)), Some("must be at most 128 characters".to_owned()));
+        assert_eq!(check("Password123"), Some("is too easy to guess".to_owned()));
+        assert_eq!(check("aaaaaaaaaaaa"), Some("is too easy to guess".to_owned()));
+        assert_eq!(check("ann@example.org"), Some("is too easy to guess".to_owned()));
         assert_eq!(check("tulip-harbour-71"), None);
     }
 }

@@ -17,11 +17,7 @@ pub fn generate() -> GeneratedToken {
     let secret = format!("{SCHEME}{}", super::random_token(32));
     let prefix = secret[..PREFIX_CHARS].to_owned();
     let hash = hash(&secret);
-    GeneratedToken {
-        secret,
-        prefix,
-        hash,
-    }
+    GeneratedToken { secret, prefix, hash }
 }
 
 pub fn hash(secret: &str) -> Vec<u8> {

@@ -56,11 +56,9 @@ impl ApiToken {
     pub fn touch(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
         let a_minute_ago = Utc::now() - chrono::Duration::minutes(1);
         diesel::update(
-            api_tokens::table.find(id).filter(
-                api_tokens::last_used_at
-                    .is_null()
-                    .or(api_tokens::last_used_at.lt(a_minute_ago)),
-            ),
+            api_tokens::table
+                .find(id)
+                .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(a_minute_ago))),
         )
         .set(api_tokens::last_used_at.eq(diesel::dsl::now))
         .execute(conn)

@@ -7,13 +7,7 @@ use crate::schema::audit_log;
 
 /// The surface a change came through.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
+    Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
 )]
 #[diesel(sql_type = Text)]
 pub enum Via {
@@ -51,9 +45,7 @@ pub struct NewAuditEntry<'a> {
 
 impl NewAuditEntry<'_> {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<usize> {
-        diesel::insert_into(audit_log::table)
-            .values(self)
-            .execute(conn)
+        diesel::insert_into(audit_log::table).values(self).execute(conn)
     }
 }
 

@@ -70,10 +70,7 @@ pub struct ItemSort {
 
 impl Default for ItemSort {
     fn default() -> Self {
-        ItemSort {
-            field: ItemSortField::CreatedAt,
-            descending: false,
-        }
+        ItemSort { field: ItemSortField::CreatedAt, descending: false }
     }
 }
 
@@ -100,17 +97,9 @@ impl ItemSortKey {
 macro_rules! after_key {
     ($query:expr, $column:expr, $key:expr, $after:expr, $descending:expr) => {
         if $descending {
-            $query.filter(
-                $column
-                    .lt($key.clone())
-                    .or($column.eq($key).and(items::id.lt($after))),
-            )
+            $query.filter($column.lt($key.clone()).or($column.eq($key).and(items::id.lt($after))))
         } else {
-            $query.filter(
-                $column
-                    .gt($key.clone())
-                    .or($column.eq($key).and(items::id.gt($after))),
-            )
+            $query.filter($column.gt($key.clone()).or($column.eq($key).and(items::id.gt($after))))
         }
     };
 }
@@ -141,11 +130,7 @@ impl Item {
 
     /// Reads the item and locks it until the end of the transaction.
     pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Item> {
-        items::table
-            .find(id)
-            .select(Item::as_select())
-            .for_update()
-            .first(conn)
+        items::table.find(id).select(Item::as_select()).for_update().first(conn)
     }
 
     fn filtered(filter: &ItemFilter) -> items::BoxedQuery<'static, Pg> {
@@ -201,30 +186,18 @@ impl Item {
             ItemSortField::Price => ordered_by!(query, items::price, desc),
             ItemSortField::CreatedAt => ordered_by!(query, items::created_at, desc),
         };
-        let store_name = stores::table
-            .filter(stores::id.eq(items::store_id))
-            .select(stores::name)
-            .single_value();
-        query
-            .limit(limit)
-            .select((Item::as_select(), store_name))
-            .load(conn)
+        let store_name =
+            stores::table.filter(stores::id.eq(items::store_id)).select(stores::name).single_value();
+        query.limit(limit).select((Item::as_select(), store_name)).load(conn)
     }
 
     pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
-        items::table
-            .filter(items::store_id.eq(store_id))
-            .count()
-            .get_result(conn)
+        items::table.filter(items::store_id.eq(store_id)).count().get_result(conn)
     }
 
     pub fn update(conn: &mut PgConnection, id: i64, changes: &ItemChanges) -> QueryResult<Item> {
         diesel::update(items::table.find(id))
-            .set((
-                changes,
-                items::version.eq(items::version + 1),
-                items::updated_at.eq(diesel::dsl::now),
-            ))
+            .set((changes, items::version.eq(items::version + 1), items::updated_at.eq(diesel::dsl::now)))
             .returning(Item::as_returning())
             .get_result(conn)
     }
@@ -232,10 +205,7 @@ impl Item {
     /// Records that something shown with the item (its tags) changed.
     pub fn bump_version(conn: &mut PgConnection, id: i64) -> QueryResult<Item> {
         diesel::update(items::table.find(id))
-            .set((
-                items::version.eq(items::version + 1),
-                items::updated_at.eq(diesel::dsl::now),
-            ))
+            .set((items::version.eq(items::version + 1), items::updated_at.eq(diesel::dsl::now)))
             .returning(Item::as_returning())
             .get_result(conn)
     }
@@ -247,9 +217,6 @@ impl Item {
 
 impl NewItem {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Item> {
-        diesel::insert_into(items::table)
-            .values(self)
-            .returning(Item::as_returning())
-            .get_result(conn)
+        diesel::insert_into(items::table).values(self).returning(Item::as_returning()).get_result(conn)
     }
 }

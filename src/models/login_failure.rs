@@ -22,31 +22,17 @@ impl LoginFailure {
             .filter(login_failures::client.eq(client))
             .filter(login_failures::at.gt(since));
         let (account_count, account_oldest) = for_account
-            .select((
-                diesel::dsl::count_star(),
-                diesel::dsl::min(login_failures::at),
-            ))
+            .select((diesel::dsl::count_star(), diesel::dsl::min(login_failures::at)))
             .first::<(i64, Option<DateTime<Utc>>)>(conn)?;
         let (client_count, client_oldest) = for_client
-            .select((
-                diesel::dsl::count_star(),
-                diesel::dsl::min(login_failures::at),
-            ))
+            .select((diesel::dsl::count_star(), diesel::dsl::min(login_failures::at)))
             .first::<(i64, Option<DateTime<Utc>>)>(conn)?;
-        Ok(FailureCounts {
-            account_count,
-            account_oldest,
-            client_count,
-            client_oldest,
-        })
+        Ok(FailureCounts { account_count, account_oldest, client_count, client_oldest })
     }
 
     pub fn record(conn: &mut PgConnection, account: &str, client: &str) -> QueryResult<usize> {
         diesel::insert_into(login_failures::table)
-            .values((
-                login_failures::account.eq(account),
-                login_failures::client.eq(client),
-            ))
+            .values((login_failures::account.eq(account), login_failures::client.eq(client)))
             .execute(conn)
     }
 
@@ -57,8 +43,8 @@ impl LoginFailure {
         account: Option<&str>,
         before: DateTime<Utc>,
     ) -> QueryResult<usize> {
-        let old = diesel::delete(login_failures::table.filter(login_failures::at.lt(before)))
-            .execute(conn)?;
+        let old =
+            diesel::delete(login_failures::table.filter(login_failures::at.lt(before))).execute(conn)?;
         let mine = match account {
             Some(account) => {
                 diesel::delete(login_failures::table.filter(login_failures::account.eq(account)))

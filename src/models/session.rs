@@ -7,13 +7,7 @@ use crate::schema::sessions;
 
 /// Whether a login came through the web pages (cookie) or the API (tokens).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
+    Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
 )]
 #[diesel(sql_type = Text)]
 pub enum SessionKind {
@@ -56,10 +50,7 @@ impl Session {
     }
 
     pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Session> {
-        sessions::table
-            .find(id)
-            .select(Session::as_select())
-            .first(conn)
+        sessions::table.find(id).select(Session::as_select()).first(conn)
     }
 
     /// Moves the refresh chain from `generation` to the next one, if nobody
@@ -71,10 +62,7 @@ impl Session {
                 .filter(sessions::refresh_generation.eq(generation))
                 .filter(sessions::revoked_at.is_null()),
         )
-        .set((
-            sessions::refresh_generation.eq(generation + 1),
-            sessions::last_seen_at.eq(diesel::dsl::now),
-        ))
+        .set((sessions::refresh_generation.eq(generation + 1), sessions::last_seen_at.eq(diesel::dsl::now)))
         .execute(conn)?;
         Ok(updated == 1)
     }
@@ -82,31 +70,19 @@ impl Session {
     /// Marks the session as seen, at most once a minute to spare writes.
     pub fn touch(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
         let a_minute_ago = Utc::now() - chrono::Duration::minutes(1);
-        diesel::update(
-            sessions::table
-                .find(id)
-                .filter(sessions::last_seen_at.lt(a_minute_ago)),
-        )
-        .set(sessions::last_seen_at.eq(diesel::dsl::now))
-        .execute(conn)
+        diesel::update(sessions::table.find(id).filter(sessions::last_seen_at.lt(a_minute_ago)))
+            .set(sessions::last_seen_at.eq(diesel::dsl::now))
+            .execute(conn)
     }
 
     pub fn revoke(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
-        diesel::update(
-            sessions::table
-                .find(id)
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(diesel::dsl::now))
-        .execute(conn)
+        diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
+            .set(sessions::revoked_at.eq(diesel::dsl::now))
+            .execute(conn)
     }
 
     /// Ends every live session of the user, except `keep` if given.
-    pub fn revoke_all_of(
-        conn: &mut PgConnection,
-        user_id: i64,
-        keep: Option<i64>,
-    ) -> QueryResult<usize> {
+    pub fn revoke_all_of(conn: &mut PgConnection, user_id: i64, keep: Option<i64>) -> QueryResult<usize> {
         diesel::update(
             sessions::table
                 .filter(sessions::user_id.eq(user_id))
@@ -120,9 +96,6 @@ impl Session {
 
 impl NewSession<'_> {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Session> {
-        diesel::insert_into(sessions::table)
-            .values(self)
-            .returning(Session::as_returning())
-            .get_result(conn)
+        diesel::insert_into(sessions::table).values(self).returning(Session::as_returning()).get_result(conn)
     }
 }

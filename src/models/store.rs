@@ -27,19 +27,12 @@ pub const NAME_KEY: &str = "stores_name_key";
 
 impl Store {
     pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Store> {
-        stores::table
-            .find(id)
-            .select(Store::as_select())
-            .first(conn)
+        stores::table.find(id).select(Store::as_select()).first(conn)
     }
 
     /// Reads the store and locks it until the end of the transaction.
     pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Store> {
-        stores::table
-            .find(id)
-            .select(Store::as_select())
-            .for_update()
-            .first(conn)
+        stores::table.find(id).select(Store::as_select()).for_update().first(conn)
     }
 
     /// Stores in the order they were created.
@@ -75,9 +68,6 @@ impl Store {
 
 impl NewStore<'_> {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Store> {
-        diesel::insert_into(stores::table)
-            .values(self)
-            .returning(Store::as_returning())
-            .get_result(conn)
+        diesel::insert_into(stores::table).values(self).returning(Store::as_returning()).get_result(conn)
     }
 }

@@ -40,11 +40,7 @@ impl Tag {
     }
 
     pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Tag> {
-        tags::table
-            .find(id)
-            .select(Tag::as_select())
-            .for_update()
-            .first(conn)
+        tags::table.find(id).select(Tag::as_select()).for_update().first(conn)
     }
 
     /// A store's tags in the order they were created, with how many items carry each.
@@ -72,18 +68,11 @@ impl Tag {
     }
 
     pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
-        tags::table
-            .filter(tags::store_id.eq(store_id))
-            .count()
-            .get_result(conn)
+        tags::table.filter(tags::store_id.eq(store_id)).count().get_result(conn)
     }
 
     /// Those of `ids` that are tags of `store_id`.
-    pub fn ids_in_store(
-        conn: &mut PgConnection,
-        store_id: i64,
-        ids: &[i64],
-    ) -> QueryResult<Vec<i64>> {
+    pub fn ids_in_store(conn: &mut PgConnection, store_id: i64, ids: &[i64]) -> QueryResult<Vec<i64>> {
         tags::table
             .filter(tags::store_id.eq(store_id))
             .filter(tags::id.eq_any(ids))
@@ -98,10 +87,7 @@ impl Tag {
 
 impl NewTag<'_> {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Tag> {
-        diesel::insert_into(tags::table)
-            .values(self)
-            .returning(Tag::as_returning())
-            .get_result(conn)
+        diesel::insert_into(tags::table).values(self).returning(Tag::as_returning()).get_result(conn)
     }
 }
 
@@ -110,10 +96,7 @@ pub struct ItemTag;
 
 impl ItemTag {
     /// The tags of each of `item_ids`, by name, in one query.
-    pub fn tags_of(
-        conn: &mut PgConnection,
-        item_ids: &[i64],
-    ) -> QueryResult<HashMap<i64, Vec<TagRef>>> {
+    pub fn tags_of(conn: &mut PgConnection, item_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<TagRef>>> {
         let rows: Vec<(i64, TagRef)> = item_tags::table
             .inner_join(tags::table)
             .filter(item_tags::item_id.eq_any(item_ids))
@@ -139,12 +122,7 @@ impl ItemTag {
 
     /// Links the item to each tag; links that exist already are left alone.
     /// Returns how many links are new.
-    pub fn link(
-        conn: &mut PgConnection,
-        item_id: i64,
-        store_id: i64,
-        tag_ids: &[i64],
-    ) -> QueryResult<usize> {
+    pub fn link(conn: &mut PgConnection, item_id: i64, store_id: i64, tag_ids: &[i64]) -> QueryResult<usize> {
         let rows: Vec<_> = tag_ids
             .iter()
             .map(|&tag_id| {
@@ -155,25 +133,17 @@ impl ItemTag {
                 )
             })
             .collect();
-        diesel::insert_into(item_tags::table)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .execute(conn)
+        diesel::insert_into(item_tags::table).values(rows).on_conflict_do_nothing().execute(conn)
     }
 
     pub fn unlink(conn: &mut PgConnection, item_id: i64, tag_id: i64) -> QueryResult<usize> {
         diesel::delete(
-            item_tags::table
-                .filter(item_tags::item_id.eq(item_id))
-                .filter(item_tags::tag_id.eq(tag_id)),
+            item_tags::table.filter(item_tags::item_id.eq(item_id)).filter(item_tags::tag_id.eq(tag_id)),
         )
         .execute(conn)
     }
 
     pub fn count_for_tag(conn: &mut PgConnection, tag_id: i64) -> QueryResult<i64> {
-        item_tags::table
-            .filter(item_tags::tag_id.eq(tag_id))
-            .count()
-            .get_result(conn)
+        item_tags::table.filter(item_tags::tag_id.eq(tag_id)).count().get_result(conn)
     }
 }

@@ -103,10 +103,7 @@ impl User {
 
 impl NewUser<'_> {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<User> {
-        diesel::insert_into(users::table)
-            .values(self)
-            .returning(User::as_returning())
-            .get_result(conn)
+        diesel::insert_into(users::table).values(self).returning(User::as_returning()).get_result(conn)
     }
 }
 

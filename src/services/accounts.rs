@@ -31,26 +31,12 @@ pub fn create_user(
     by: Option<&Actor>,
 ) -> Result<User, Error> {
     conn.transaction(|conn| {
-        let user = NewUser {
-            email,
-            password_hash,
-            role,
-        }
-        .insert(conn)
-        .map_err(|e| {
-            unique_or(e, user::EMAIL_KEY, || {
-                Error::Conflict("This email is already registered.".into())
-            })
+        let user = NewUser { email, password_hash, role }.insert(conn).map_err(|e| {
+            unique_or(e, user::EMAIL_KEY, || Error::Conflict("This email is already registered.".into()))
         })?;
-        let actor = by.copied().unwrap_or(Actor {
-            user_id: user.id,
-            role: user.role,
-            via,
-            fresh: true,
-        });
-        let changes = Changes::new()
-            .field("email", None, Some(&user.email))
-            .field("role", None, Some(user.role));
+        let actor = by.copied().unwrap_or(Actor { user_id: user.id, role: user.role, via, fresh: true });
+        let changes =
+            Changes::new().field("email", None, Some(&user.email)).field("role", None, Some(user.role));
         audit::record(conn, &actor, "create", "user", user.id, changes)?;
         Ok(user)
     })
@@ -61,8 +47,7 @@ pub fn create_user(
 pub async fn register(db: &Db, raw_email: &str, password: String, via: Via) -> Result<User, Error> {
     let email = validate_new_account(raw_email, &password)?;
     let hash = hash_password(password).await?;
-    db.run(move |conn| create_user(conn, &email, &hash, Role::Member, via, None))
-        .await
+    db.run(move |conn| create_user(conn, &email, &hash, Role::Member, via, None)).await
 }
 
 /// Hashes on a blocking thread, off the async workers.
@@ -83,9 +68,8 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
     policy::delete_user(actor, id)?;
     conn.transaction(|conn| {
         let user = User::find(conn, id).map_err(not_found_as("user"))?;
-        let changes = Changes::new()
-            .field("email", Some(&user.email), None)
-            .field("role", Some(user.role), None);
+        let changes =
+            Changes::new().field("email", Some(&user.email), None).field("role", Some(user.role), None);
         // Recorded before the deletion: users deleting themselves cannot be
         // named as the actor afterwards, and the deletion clears the reference.
         audit::record(conn, actor, "delete", "user", id, changes)?;

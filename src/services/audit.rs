@@ -20,21 +20,13 @@ impl Changes {
     /// Records `field` going from `from` to `to`; `None` on either side means
     /// the object did not exist before or does not after. Unchanged fields of
     /// an update are left out.
-    pub fn field<T: Serialize + PartialEq>(
-        mut self,
-        field: &str,
-        from: Option<T>,
-        to: Option<T>,
-    ) -> Changes {
+    pub fn field<T: Serialize + PartialEq>(mut self, field: &str, from: Option<T>, to: Option<T>) -> Changes {
         if from.is_some() && to.is_some() && from == to {
             return self;
         }
         let mut entry = Map::new();
         if let Some(from) = from {
-            entry.insert(
-                "from".into(),
-                serde_json::to_value(from).unwrap_or(Value::Null),
-            );
+            entry.insert("from".into(), serde_json::to_value(from).unwrap_or(Value::Null));
         }
         if let Some(to) = to {
             entry.insert("to".into(), serde_json::to_value(to).unwrap_or(Value::Null));

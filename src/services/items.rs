@@ -5,9 +5,7 @@ use diesel::prelude::*;
 use super::audit::{self, Changes};
 use super::not_found_as;
 use crate::error::{Error, FieldErrors};
-use crate::models::{
-    Item, ItemChanges, ItemFilter, ItemSort, ItemSortKey, ItemTag, NewItem, Store, TagRef,
-};
+use crate::models::{Item, ItemChanges, ItemFilter, ItemSort, ItemSortKey, ItemTag, NewItem, Store, TagRef};
 use crate::policy::{self, Actor};
 use crate::price::Price;
 use crate::text;
@@ -60,24 +58,14 @@ impl ItemInput {
             })
         });
         Error::check(errors)?;
-        Ok(ItemChanges {
-            name: name.flatten(),
-            price: price.flatten(),
-            description,
-        })
+        Ok(ItemChanges { name: name.flatten(), price: price.flatten(), description })
     }
 }
 
 pub fn detail(conn: &mut PgConnection, id: i64) -> Result<ItemDetail, Error> {
     let (item, store_name) = Item::find_with_store_name(conn, id).map_err(not_found_as("item"))?;
-    let tags = ItemTag::tags_of(conn, &[id])?
-        .remove(&id)
-        .unwrap_or_default();
-    Ok(ItemDetail {
-        item,
-        store_name,
-        tags,
-    })
+    let tags = ItemTag::tags_of(conn, &[id])?.remove(&id).unwrap_or_default();
+    Ok(ItemDetail { item, store_name, tags })
 }
 
 /// One page of items and the number of all that match, in three queries
@@ -107,16 +95,8 @@ pub fn list(
 fn item_changes(before: Option<&Item>, after: Option<&Item>) -> Changes {
     Changes::new()
         .field("name", before.map(|i| &i.name), after.map(|i| &i.name))
-        .field(
-            "price",
-            before.map(|i| i.price.to_string()),
-            after.map(|i| i.price.to_string()),
-        )
-        .field(
-            "description",
-            before.map(|i| &i.description),
-            after.map(|i| &i.description),
-        )
+        .field("price", before.map(|i| i.price.to_string()), after.map(|i| i.price.to_string()))
+        .field("description", before.map(|i| &i.description), after.map(|i| &i.description))
 }
 
 /// Creates an item in a store the actor manages. Name and price are required.
@@ -131,30 +111,12 @@ pub fn create(
         policy::manage_store(actor, &store)?;
         let changes = input.validate(&["name", "price"])?;
         let (Some(name), Some(price)) = (changes.name, changes.price) else {
-            return Err(Error::Internal(
-                "validated item without name or price".into(),
-            ));
+            return Err(Error::Internal("validated item without name or price".into()));
         };
-        let item = NewItem {
-            store_id,
-            name,
-            price,
-            description: changes.description.flatten(),
-        }
-        .insert(conn)?;
-        audit::record(
-            conn,
-            actor,
-            "create",
-            "item",
-            item.id,
-            item_changes(None, Some(&item)),
-        )?;
-        Ok(ItemDetail {
-            item,
-            store_name: store.name,
-            tags: Vec::new(),
-        })
+        let item =
+            NewItem { store_id, name, price, description: changes.description.flatten() }.insert(conn)?;
+        audit::record(conn, actor, "create", "item", item.id, item_changes(None, Some(&item)))?;
+        Ok(ItemDetail { item, store_name: store.name, tags: Vec::new() })
     })
 }
 
@@ -172,30 +134,14 @@ pub fn update(
         let store = Store::find(conn, current.store_id)?;
         policy::manage_store(actor, &store)?;
         let changes = input.validate(&[])?;
-        let tags = ItemTag::tags_of(conn, &[id])?
-            .remove(&id)
-            .unwrap_or_default();
-        let before = ItemDetail {
-            item: current,
-            store_name: store.name,
-            tags,
-        };
+        let tags = ItemTag::tags_of(conn, &[id])?.remove(&id).unwrap_or_default();
+        let before = ItemDetail { item: current, store_name: store.name, tags };
         precondition(&before)?;
         if changes.is_empty() {
-            return Err(Error::invalid(
-                "body",
-                "must change at least one of name, price, description",
-            ));
+            return Err(Error::invalid("body", "must change at least one of name, price, description"));
         }
         let item = Item::update(conn, id, &changes)?;
-        audit::record(
-            conn,
-            actor,
-            "update",
-            "item",
-            id,
-            item_changes(Some(&before.item), Some(&item)),
-        )?;
+        audit::record(conn, actor, "update", "item", id, item_changes(Some(&before.item), Some(&item)))?;
         Ok(ItemDetail { item, ..before })
     })
 }
@@ -206,14 +152,7 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
         let store = Store::find(conn, item.store_id)?;
         policy::manage_store(actor, &store)?;
         Item::delete(conn, id)?;
-        audit::record(
-            conn,
-            actor,
-            "delete",
-            "item",
-            id,
-            item_changes(Some(&item), None),
-        )?;
+        audit::record(conn, actor, "delete", "item", id, item_changes(Some(&item), None))?;
         Ok(())
     })
 }

@@ -40,26 +40,15 @@ pub struct LoginAttempt {
 /// Verifies an email and password and opens a session. The answer and the
 /// time it takes are the same for an unknown email and a wrong password;
 /// repeated failures per account and per client are refused for a while.
-pub async fn login(
-    db: &Db,
-    config: &AppConfig,
-    attempt: LoginAttempt,
-) -> Result<(User, Session), Error> {
+pub async fn login(db: &Db, config: &AppConfig, attempt: LoginAttempt) -> Result<(User, Session), Error> {
     // The key failures are counted under. Whatever was typed, it is stored
     // without control characters (PostgreSQL refuses NUL) and bounded.
     let typed = crate::text::normalize(&attempt.email).to_lowercase();
-    let account: String = typed
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(254)
-        .collect();
+    let account: String = typed.chars().filter(|c| !c.is_control()).take(254).collect();
     // Such an email cannot belong to anyone: no need to look it up.
     let may_exist = account == typed;
     let window = Duration::minutes(config.login_window_minutes);
-    let (limit_account, limit_client) = (
-        config.login_failures_per_account,
-        config.login_failures_per_client,
-    );
+    let (limit_account, limit_client) = (config.login_failures_per_account, config.login_failures_per_client);
     let (key, client) = (account.clone(), attempt.client.clone());
     let user = db
         .run(move |conn| {
@@ -74,9 +63,7 @@ pub async fn login(
             };
             if let Some(oldest) = oldest {
                 let retry_after = (oldest + window - now).num_seconds().max(1) as u64;
-                return Err(Error::Throttled {
-                    retry_after_secs: retry_after,
-                });
+                return Err(Error::Throttled { retry_after_secs: retry_after });
             }
             if may_exist {
                 Ok(User::find_by_email(conn, &key)?)
@@ -99,12 +86,8 @@ pub async fn login(
     .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
 
     let refresh_lifetime = Duration::days(config.refresh_token_days);
-    let user_agent = attempt.user_agent.map(|ua| {
-        ua.chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect::<String>()
-    });
+    let user_agent =
+        attempt.user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
     let client = attempt.client;
     let kind = attempt.kind;
     db.run(move |conn| match user {
@@ -159,24 +142,14 @@ fn load_session(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Sessi
 }
 
 /// The user behind a verified access token, if its session still holds.
-pub fn authenticate_access(
-    conn: &mut PgConnection,
-    claims: &Claims,
-) -> Result<Authenticated, Error> {
+pub fn authenticate_access(conn: &mut PgConnection, claims: &Claims) -> Result<Authenticated, Error> {
     let (user, session) = load_session(conn, claims)?;
     Session::touch(conn, session.id)?;
-    Ok(Authenticated {
-        user,
-        credential: Credential::Session(session.id),
-        fresh: claims.fresh,
-    })
+    Ok(Authenticated { user, credential: Credential::Session(session.id), fresh: claims.fresh })
 }
 
 /// The user behind a personal access token. Such tokens are never fresh.
-pub fn authenticate_personal_token(
-    conn: &mut PgConnection,
-    secret: &str,
-) -> Result<Authenticated, Error> {
+pub fn authenticate_personal_token(conn: &mut PgConnection, secret: &str) -> Result<Authenticated, Error> {
     let invalid = || Error::Unauthenticated(AuthFailure::InvalidToken);
     let token = ApiToken::find_by_hash(conn, &personal_token::hash(secret))?.ok_or_else(invalid)?;
     let now = Utc::now();
@@ -190,11 +163,7 @@ pub fn authenticate_personal_token(
     let user = User::find(conn, token.user_id).map_err(|_| revoked())?;
     check_user(&user, token.created_at)?;
     ApiToken::touch(conn, token.id)?;
-    Ok(Authenticated {
-        user,
-        credential: Credential::PersonalToken(token.id),
-        fresh: false,
-    })
+    Ok(Authenticated { user, credential: Credential::PersonalToken(token.id), fresh: false })
 }
 
 /// Rotates a refresh token: returns the user and the session's new refresh
@@ -207,10 +176,7 @@ pub fn refresh(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Sessio
     }
     if !Session::advance_refresh(conn, session.id, claims.gen)? {
         Session::revoke(conn, session.id)?;
-        log::warn!(
-            "refresh token replayed for session {}; session revoked",
-            session.id
-        );
+        log::warn!("refresh token replayed for session {}; session revoked", session.id);
         return Err(revoked());
     }
     let session = Session::find(conn, session.id)?;
@@ -227,11 +193,7 @@ pub fn logout(conn: &mut PgConnection, credential: Credential, user_id: i64) -> 
 }
 
 /// Issues the access and refresh tokens of a session.
-pub fn tokens_for(
-    keys: &TokenKeys,
-    session: &Session,
-    fresh: bool,
-) -> Result<(String, String), Error> {
+pub fn tokens_for(keys: &TokenKeys, session: &Session, fresh: bool) -> Result<(String, String), Error> {
     let access = keys.access_token(session.user_id, session.id, fresh)?;
     let refresh = keys.refresh_token(session.user_id, session.id, session.refresh_generation)?;
     Ok((access, refresh))
@@ -246,8 +208,7 @@ pub fn create_personal_token(
     expires_at: Option<chrono::DateTime<Utc>>,
 ) -> Result<(ApiToken, String), Error> {
     let mut errors = crate::error::FieldErrors::new();
-    let name =
-        crate::text::required_line("name", raw_name, crate::text::TOKEN_NAME_MAX, &mut errors);
+    let name = crate::text::required_line("name", raw_name, crate::text::TOKEN_NAME_MAX, &mut errors);
     Error::check(errors)?;
     let generated = personal_token::generate();
     let token = NewApiToken {

@@ -27,11 +27,7 @@ fn valid_name(raw: &str) -> Result<String, Error> {
 }
 
 fn duplicate(name: &str) -> impl FnOnce() -> Error + '_ {
-    move || {
-        Error::Conflict(format!(
-            "A store named \u{201c}{name}\u{201d} already exists."
-        ))
-    }
+    move || Error::Conflict(format!("A store named \u{201c}{name}\u{201d} already exists."))
 }
 
 /// Opens a store owned by the actor.
@@ -39,12 +35,9 @@ pub fn create(conn: &mut PgConnection, actor: &Actor, raw_name: &str) -> Result<
     policy::create_store(actor)?;
     let name = valid_name(raw_name)?;
     conn.transaction(|conn| {
-        let store = NewStore {
-            name: &name,
-            owner_id: Some(actor.user_id),
-        }
-        .insert(conn)
-        .map_err(|e| unique_or(e, store::NAME_KEY, duplicate(&name)))?;
+        let store = NewStore { name: &name, owner_id: Some(actor.user_id) }
+            .insert(conn)
+            .map_err(|e| unique_or(e, store::NAME_KEY, duplicate(&name)))?;
         let changes = Changes::new().field("name", None, Some(&store.name)).field(
             "owner_id",
             None,
@@ -69,8 +62,8 @@ pub fn rename(
         policy::manage_store(actor, &current)?;
         let name = valid_name(raw_name)?;
         precondition(&current)?;
-        let store = Store::rename(conn, id, &name)
-            .map_err(|e| unique_or(e, store::NAME_KEY, duplicate(&name)))?;
+        let store =
+            Store::rename(conn, id, &name).map_err(|e| unique_or(e, store::NAME_KEY, duplicate(&name)))?;
         let changes = Changes::new().field("name", Some(&current.name), Some(&store.name));
         audit::record(conn, actor, "update", "store", id, changes)?;
         Ok(store)
@@ -85,10 +78,7 @@ pub struct StoreContents {
 }
 
 pub fn contents(conn: &mut PgConnection, id: i64) -> Result<StoreContents, Error> {
-    Ok(StoreContents {
-        items: Item::count_in_store(conn, id)?,
-        tags: Tag::count_in_store(conn, id)?,
-    })
+    Ok(StoreContents { items: Item::count_in_store(conn, id)?, tags: Tag::count_in_store(conn, id)? })
 }
 
 /// Deletes a store with its items, tags and links.

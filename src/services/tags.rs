@@ -23,11 +23,7 @@ pub fn detail(conn: &mut PgConnection, id: i64) -> Result<TagDetail, Error> {
     let tag = Tag::find(conn, id).map_err(not_found_as("tag"))?;
     let store = Store::find(conn, tag.store_id)?;
     let item_count = ItemTag::count_for_tag(conn, id)?;
-    Ok(TagDetail {
-        tag,
-        store_name: store.name,
-        item_count,
-    })
+    Ok(TagDetail { tag, store_name: store.name, item_count })
 }
 
 /// A page of a store's tags, each with how many items carry it.
@@ -38,11 +34,7 @@ pub struct StoreTags {
     pub total: i64,
 }
 
-pub fn list_in_store(
-    conn: &mut PgConnection,
-    store_id: i64,
-    page: PageRequest,
-) -> Result<StoreTags, Error> {
+pub fn list_in_store(conn: &mut PgConnection, store_id: i64, page: PageRequest) -> Result<StoreTags, Error> {
     let store = Store::find(conn, store_id).map_err(not_found_as("store"))?;
     let tags = Tag::page_in_store(conn, store_id, page)?;
     let total = Tag::count_in_store(conn, store_id)?;
@@ -62,29 +54,15 @@ pub fn create(
         let name = text::required_line("name", raw_name, text::TAG_NAME_MAX, &mut errors);
         Error::check(errors)?;
         let name = name.unwrap_or_default();
-        let tag = NewTag {
-            store_id,
-            name: &name,
-        }
-        .insert(conn)
-        .map_err(|e| {
+        let tag = NewTag { store_id, name: &name }.insert(conn).map_err(|e| {
             unique_or(e, tag::NAME_KEY, || {
-                Error::Conflict(format!(
-                    "This store already has a tag named \u{201c}{name}\u{201d}."
-                ))
+                Error::Conflict(format!("This store already has a tag named \u{201c}{name}\u{201d}."))
             })
         })?;
-        let changes = Changes::new().field("name", None, Some(&tag.name)).field(
-            "store_id",
-            None,
-            Some(store_id),
-        );
+        let changes =
+            Changes::new().field("name", None, Some(&tag.name)).field("store_id", None, Some(store_id));
         audit::record(conn, actor, "create", "tag", tag.id, changes)?;
-        Ok(TagDetail {
-            tag,
-            store_name: store.name,
-            item_count: 0,
-        })
+        Ok(TagDetail { tag, store_name: store.name, item_count: 0 })
     })
 }
 
@@ -96,24 +74,11 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
         policy::manage_store(actor, &store)?;
         let linked = ItemTag::count_for_tag(conn, id)?;
         if linked > 0 {
-            let items = if linked == 1 {
-                "1 item".to_owned()
-            } else {
-                format!("{linked} items")
-            };
-            return Err(Error::Conflict(format!(
-                "The tag is still on {items}; remove it from them first."
-            )));
+            let items = if linked == 1 { "1 item".to_owned() } else { format!("{linked} items") };
+            return Err(Error::Conflict(format!("The tag is still on {items}; remove it from them first.")));
         }
         Tag::delete(conn, id)?;
-        audit::record(
-            conn,
-            actor,
-            "delete",
-            "tag",
-            id,
-            Changes::new().field("name", Some(&tag.name), None),
-        )?;
+        audit::record(conn, actor, "delete", "tag", id, Changes::new().field("name", Some(&tag.name), None))?;
         Ok(())
     })
 }
@@ -133,21 +98,15 @@ pub fn link(
         return Err(Error::invalid("tag_ids", "must list at least one tag"));
     }
     if wanted.len() > MAX_LINKS_PER_REQUEST {
-        return Err(Error::invalid(
-            "tag_ids",
-            format!("must list at most {MAX_LINKS_PER_REQUEST} tags"),
-        ));
+        return Err(Error::invalid("tag_ids", format!("must list at most {MAX_LINKS_PER_REQUEST} tags")));
     }
     conn.transaction(|conn| {
         let item = Item::lock(conn, item_id).map_err(not_found_as("item"))?;
         let store = Store::find(conn, item.store_id)?;
         policy::manage_store(actor, &store)?;
         let found = Tag::ids_in_store(conn, item.store_id, &wanted)?;
-        let unknown: Vec<String> = wanted
-            .iter()
-            .filter(|id| !found.contains(id))
-            .map(i64::to_string)
-            .collect();
+        let unknown: Vec<String> =
+            wanted.iter().filter(|id| !found.contains(id)).map(i64::to_string).collect();
         if !unknown.is_empty() {
             return Err(Error::invalid(
                 "tag_ids",
@@ -156,9 +115,7 @@ pub fn link(
         }
         let before: Vec<i64> = current_tag_ids(conn, item_id)?;
         let added = ItemTag::link(conn, item_id, item.store_id, &wanted)?;
-        let tags = ItemTag::tags_of(conn, &[item_id])?
-            .remove(&item_id)
-            .unwrap_or_default();
+        let tags = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
         if added > 0 {
             Item::bump_version(conn, item_id)?;
             let after: Vec<i64> = tags.iter().map(|t| t.id).collect();
@@ -185,12 +142,7 @@ fn current_tag_ids(conn: &mut PgConnection, item_id: i64) -> Result<Vec<i64>, Er
 }
 
 /// Removes one link; 404 when the item does not carry the tag.
-pub fn unlink(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    item_id: i64,
-    tag_id: i64,
-) -> Result<(), Error> {
+pub fn unlink(conn: &mut PgConnection, actor: &Actor, item_id: i64, tag_id: i64) -> Result<(), Error> {
     conn.transaction(|conn| {
         let item = Item::lock(conn, item_id).map_err(not_found_as("item"))?;
         let store = Store::find(conn, item.store_id)?;

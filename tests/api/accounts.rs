@@ -20,15 +20,8 @@ async fn registration_creates_a_member_and_never_shows_the_hash() {
     assert_eq!(user["email"], "Ann@Example.org");
     assert_eq!(user["role"], "member");
     assert_eq!(user["is_active"], true);
-    assert_eq!(
-        reply.header("location"),
-        Some(format!("/api/user/{}", user["id"]).as_str())
-    );
-    assert!(
-        !reply.text.contains("argon2") && !reply.text.contains("password"),
-        "{}",
-        reply.text
-    );
+    assert_eq!(reply.header("location"), Some(format!("/api/user/{}", user["id"]).as_str()));
+    assert!(!reply.text.contains("argon2") && !reply.text.contains("password"), "{}", reply.text);
     let login = app.login("ann@example.org", "tulip-harbour-71").await;
     assert_eq!(login.status, 200, "{}", login.text);
 }
@@ -65,10 +58,7 @@ async fn duplicate_and_invalid_registrations_are_refused() {
         .json(json!({"email": "ANN@example.org", "password": "another-pass-42"}))
         .send()
         .await;
-    assert_eq!(
-        duplicate.problem(409)["detail"],
-        "This email is already registered."
-    );
+    assert_eq!(duplicate.problem(409)["detail"], "This email is already registered.");
     let cases = [
         (
             json!({"email": "not-an-email", "password": "tulip-harbour-71"}),
@@ -80,21 +70,13 @@ async fn duplicate_and_invalid_registrations_are_refused() {
             "password",
             "must be at least 10 characters",
         ),
-        (
-            json!({"email": "bob@example.org", "password": "password123"}),
-            "password",
-            "is too easy to guess",
-        ),
+        (json!({"email": "bob@example.org", "password": "password123"}), "password", "is too easy to guess"),
         (
             json!({"email": "bob@example.org", "password": "x".repeat(10_000)}),
             "password",
             "must be at most 128 characters",
         ),
-        (
-            json!({"email": "bob@example.org"}),
-            "password",
-            "is required",
-        ),
+        (json!({"email": "bob@example.org"}), "password", "is required"),
         (
             json!({"email": "b\u{0}b@example.org", "password": "tulip-harbour-71"}),
             "email",
@@ -118,10 +100,7 @@ async fn login_answers_alike_for_unknown_email_and_wrong_password() {
 
     assert_eq!(wrong_password.problem(401), unknown_email.problem(401));
     assert_eq!(wrong_password.json()["code"], "invalid_credentials");
-    assert_eq!(
-        wrong_password.header("www-authenticate"),
-        unknown_email.header("www-authenticate")
-    );
+    assert_eq!(wrong_password.header("www-authenticate"), unknown_email.header("www-authenticate"));
     let ok = app.login(&ann.email, PASSWORD).await.json();
     assert_eq!(ok["token_type"], "Bearer");
     assert_eq!(ok["expires_in"], 900);
@@ -139,10 +118,7 @@ async fn deactivated_accounts_cannot_log_in() {
         .execute(&mut app.conn())
         .unwrap();
 
-    assert_eq!(
-        app.login(&ann.email, PASSWORD).await.problem(401)["code"],
-        "invalid_credentials"
-    );
+    assert_eq!(app.login(&ann.email, PASSWORD).await.problem(401)["code"], "invalid_credentials");
 }
 
 #[rocket::async_test]
@@ -180,9 +156,7 @@ async fn repeated_failures_are_throttled_per_account_whatever_the_claimed_addres
 async fn repeated_failures_are_throttled_per_client_across_accounts() {
     let app = TestApp::configured(|f| f.merge(("login_failures_per_client", 5))).await;
     for n in 0..5 {
-        let reply = app
-            .login(&format!("guess{n}@example.org"), "wrong-password")
-            .await;
+        let reply = app.login(&format!("guess{n}@example.org"), "wrong-password").await;
         assert_eq!(reply.status, 401);
     }
     let reply = app.login("guess-next@example.org", "wrong-password").await;
@@ -206,38 +180,15 @@ async fn users_see_themselves_and_admins_see_everyone() {
         body.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["created_at", "email", "id", "is_active", "role"]
     );
+    assert_eq!(app.get(&path).send().await.problem(401)["code"], "authorization_required");
+    assert_eq!(app.get(&path).bearer(&bob.access).send().await.problem(403)["code"], "forbidden");
+    assert_eq!(app.get(&path).bearer(&staff.access).send().await.status, 403);
+    assert_eq!(app.get(&path).bearer(&admin.access).send().await.status, 200);
     assert_eq!(
-        app.get(&path).send().await.problem(401)["code"],
-        "authorization_required"
-    );
-    assert_eq!(
-        app.get(&path).bearer(&bob.access).send().await.problem(403)["code"],
-        "forbidden"
-    );
-    assert_eq!(
-        app.get(&path).bearer(&staff.access).send().await.status,
-        403
-    );
-    assert_eq!(
-        app.get(&path).bearer(&admin.access).send().await.status,
-        200
-    );
-    assert_eq!(
-        app.get("/api/user/999999")
-            .bearer(&admin.access)
-            .send()
-            .await
-            .problem(404)["detail"],
+        app.get("/api/user/999999").bearer(&admin.access).send().await.problem(404)["detail"],
         "The user does not exist."
     );
-    assert_eq!(
-        app.get("/api/user/999999")
-            .bearer(&ann.access)
-            .send()
-            .await
-            .status,
-        403
-    );
+    assert_eq!(app.get("/api/user/999999").bearer(&ann.access).send().await.status, 403);
 }
 
 #[rocket::async_test]
@@ -249,96 +200,41 @@ async fn accounts_are_deleted_by_their_owner_with_a_fresh_token_or_by_an_admin()
     let admin = app.user(Role::Admin).await;
     let store = app.store(&ann, "Ann's").await;
 
-    assert_eq!(
-        app.delete(&format!("/api/user/{}", ann.id))
-            .bearer(&bob.access)
-            .send()
-            .await
-            .status,
-        403
-    );
-    assert_eq!(
-        app.delete(&format!("/api/user/{}", ann.id))
-            .bearer(&staff.access)
-            .send()
-            .await
-            .status,
-        403
-    );
-    let refreshed = app
-        .post("/api/refresh")
-        .bearer(&ann.refresh)
-        .send()
-        .await
-        .json();
+    assert_eq!(app.delete(&format!("/api/user/{}", ann.id)).bearer(&bob.access).send().await.status, 403);
+    assert_eq!(app.delete(&format!("/api/user/{}", ann.id)).bearer(&staff.access).send().await.status, 403);
+    let refreshed = app.post("/api/refresh").bearer(&ann.refresh).send().await.json();
     let stale = refreshed["access_token"].as_str().unwrap();
-    let not_fresh = app
-        .delete(&format!("/api/user/{}", ann.id))
-        .bearer(stale)
-        .send()
-        .await;
+    let not_fresh = app.delete(&format!("/api/user/{}", ann.id)).bearer(stale).send().await;
     assert_eq!(not_fresh.problem(401)["code"], "fresh_token_required");
 
-    let gone = app
-        .delete(&format!("/api/user/{}", ann.id))
-        .bearer(&ann.access)
-        .send()
-        .await;
+    let gone = app.delete(&format!("/api/user/{}", ann.id)).bearer(&ann.access).send().await;
     assert_eq!(gone.status, 204, "{}", gone.text);
     assert_eq!(
         app.get(&format!("/api/stores/{store}")).send().await.json()["owner_id"],
         serde_json::Value::Null
     );
     assert_eq!(
-        app.get(&format!("/api/user/{}", bob.id))
-            .bearer(&ann.access)
-            .send()
-            .await
-            .problem(401)["code"],
+        app.get(&format!("/api/user/{}", bob.id)).bearer(&ann.access).send().await.problem(401)["code"],
         "token_revoked"
     );
 
-    assert_eq!(
-        app.delete(&format!("/api/user/{}", bob.id))
-            .bearer(&admin.access)
-            .send()
-            .await
-            .status,
-        204
-    );
-    assert_eq!(
-        app.delete(&format!("/api/user/{}", bob.id))
-            .bearer(&admin.access)
-            .send()
-            .await
-            .status,
-        404
-    );
+    assert_eq!(app.delete(&format!("/api/user/{}", bob.id)).bearer(&admin.access).send().await.status, 204);
+    assert_eq!(app.delete(&format!("/api/user/{}", bob.id)).bearer(&admin.access).send().await.status, 404);
     assert_eq!(app.count("sessions"), 2);
 }
 
 #[rocket::async_test]
 async fn hostile_login_input_is_refused_without_a_server_error() {
     let app = TestApp::new().await;
-    for email in [
-        "nul\u{0}byte@example.org".to_owned(),
-        "x".repeat(10_000),
-        "\u{1b}[31m@example.org".to_owned(),
-    ] {
+    for email in
+        ["nul\u{0}byte@example.org".to_owned(), "x".repeat(10_000), "\u{1b}[31m@example.org".to_owned()]
+    {
         let reply = app.login(&email, "whatever-password").await;
         assert_eq!(reply.problem(401)["code"], "invalid_credentials");
     }
-    let missing = app
-        .post("/api/login")
-        .json(json!({"email": "a@example.org"}))
-        .send()
-        .await;
+    let missing = app.post("/api/login").json(json!({"email": "a@example.org"})).send().await;
     assert_eq!(missing.problem(422)["errors"]["password"], "is required");
-    let wrong_type = app
-        .post("/api/login")
-        .json(json!({"email": ["a"], "password": 1}))
-        .send()
-        .await;
+    let wrong_type = app.post("/api/login").json(json!({"email": ["a"], "password": 1})).send().await;
     assert_eq!(
         wrong_type.problem(422)["errors"],
         json!({"email": "must be a string", "password": "must be a string"})
@@ -354,14 +250,10 @@ async fn an_unknown_email_costs_as_much_time_as_a_wrong_password() {
         let user = app.insert_user(&format!("timing{n}@example.org"), Role::Member);
         assert!(user > 0);
         let started = std::time::Instant::now();
-        app.login(&format!("timing{n}@example.org"), "wrong-password")
-            .await
-            .problem(401);
+        app.login(&format!("timing{n}@example.org"), "wrong-password").await.problem(401);
         known.push(started.elapsed());
         let started = std::time::Instant::now();
-        app.login(&format!("absent{n}@example.org"), "wrong-password")
-            .await
-            .problem(401);
+        app.login(&format!("absent{n}@example.org"), "wrong-password").await.problem(401);
         unknown.push(started.elapsed());
     }
     known.sort();

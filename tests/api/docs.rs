@@ -32,27 +32,16 @@ async fn the_openapi_document_describes_every_route() {
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.len(), expected.len());
     for (path, methods) in expected {
-        let mut documented: Vec<&str> = paths[path]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let mut documented: Vec<&str> = paths[path].as_object().unwrap().keys().map(String::as_str).collect();
         documented.sort();
         assert_eq!(documented, methods, "{path}");
         for method in methods {
             let operation = &paths[path][method];
             let responses = operation["responses"].as_object().unwrap();
-            assert!(
-                responses.contains_key("500") && responses.contains_key("503"),
-                "{method} {path}"
-            );
+            assert!(responses.contains_key("500") && responses.contains_key("503"), "{method} {path}");
             if operation.get("requestBody").is_some() {
                 for status in ["400", "413", "415", "422"] {
-                    assert!(
-                        responses.contains_key(status),
-                        "{method} {path} lacks {status}"
-                    );
+                    assert!(responses.contains_key(status), "{method} {path} lacks {status}");
                 }
             }
             if operation.get("security").is_some() {
@@ -60,15 +49,9 @@ async fn the_openapi_document_describes_every_route() {
             }
         }
     }
-    assert_eq!(
-        doc["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     assert!(doc["components"]["schemas"]["Problem"].is_object());
-    assert_eq!(
-        doc["components"]["schemas"]["StoreInput"]["additionalProperties"],
-        false
-    );
+    assert_eq!(doc["components"]["schemas"]["StoreInput"]["additionalProperties"], false);
 }
 
 #[rocket::async_test]
@@ -82,11 +65,7 @@ async fn swagger_ui_is_served_from_the_binary() {
 
     assert_eq!(page.status, 200);
     assert!(page.text.contains("swagger-ui"), "{}", page.text);
-    assert!(
-        !page.text.contains("cdn") && !page.text.contains("unpkg"),
-        "{}",
-        page.text
-    );
+    assert!(!page.text.contains("cdn") && !page.text.contains("unpkg"), "{}", page.text);
     let script = app.get("/api/docs/swagger-ui-bundle.js").send().await;
     assert_eq!(script.status, 200);
     assert!(script.text.len() > 100_000);
@@ -98,9 +77,7 @@ fn every_migration_reverts_and_reapplies() {
     let url = TestApp::database_url(&database);
     let mut conn = PgConnection::establish(&url).unwrap();
 
-    let reverted = conn
-        .revert_all_migrations(storefront::db::MIGRATIONS)
-        .unwrap();
+    let reverted = conn.revert_all_migrations(storefront::db::MIGRATIONS).unwrap();
     assert_eq!(reverted.len(), 7);
     let tables: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
         "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations'",

@@ -15,11 +15,7 @@ use crate::harness::TestApp;
 #[rocket::async_test]
 async fn unknown_routes_are_json_404_even_for_browsers() {
     let app = TestApp::new().await;
-    let reply = app
-        .get("/api/nothing/here")
-        .header("Accept", "text/html")
-        .send()
-        .await;
+    let reply = app.get("/api/nothing/here").header("Accept", "text/html").send().await;
     assert_eq!(reply.problem(404)["code"], "not_found");
 }
 
@@ -47,62 +43,27 @@ async fn bodies_must_be_json_objects_of_bounded_size() {
     let app = TestApp::new().await;
     let ann = app.user(Role::Member).await;
     let post = |content_type: Option<&'static str>, body: String| {
-        app.post("/api/stores")
-            .bearer(&ann.access)
-            .raw(content_type, &body)
-            .send()
+        app.post("/api/stores").bearer(&ann.access).raw(content_type, &body).send()
     };
 
+    assert_eq!(post(None, r#"{"name":"x"}"#.into()).await.problem(415)["code"], "unsupported_media_type");
     assert_eq!(
-        post(None, r#"{"name":"x"}"#.into()).await.problem(415)["code"],
+        post(Some("text/plain"), r#"{"name":"x"}"#.into()).await.problem(415)["code"],
         "unsupported_media_type"
     );
+    assert_eq!(post(Some("application/x-www-form-urlencoded"), "name=x".into()).await.status, 415);
     assert_eq!(
-        post(Some("text/plain"), r#"{"name":"x"}"#.into())
-            .await
-            .problem(415)["code"],
-        "unsupported_media_type"
-    );
-    assert_eq!(
-        post(Some("application/x-www-form-urlencoded"), "name=x".into())
-            .await
-            .status,
-        415
-    );
-    assert_eq!(
-        post(Some("application/json"), "{\"name\":".into())
-            .await
-            .problem(400)["code"],
+        post(Some("application/json"), "{\"name\":".into()).await.problem(400)["code"],
         "malformed_json"
     );
-    assert_eq!(
-        post(Some("application/json"), "".into()).await.problem(400)["code"],
-        "malformed_json"
-    );
+    assert_eq!(post(Some("application/json"), "".into()).await.problem(400)["code"], "malformed_json");
     let lone_surrogate = post(Some("application/json"), "{\"name\": \"\\ud800\"}".into()).await;
-    assert_eq!(
-        lone_surrogate.problem(422)["errors"]["name"],
-        "must be a string"
-    );
+    assert_eq!(lone_surrogate.problem(422)["errors"]["name"], "must be a string");
     let not_object = post(Some("application/json"), "[1,2]".into()).await;
-    assert_eq!(
-        not_object.problem(422)["errors"]["body"],
-        "must be a JSON object"
-    );
+    assert_eq!(not_object.problem(422)["errors"]["body"], "must be a JSON object");
     let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(70 * 1024));
-    assert_eq!(
-        post(Some("application/json"), huge).await.problem(413)["code"],
-        "payload_too_large"
-    );
-    assert_eq!(
-        post(
-            Some("application/merge-patch+json"),
-            r#"{"name":"ok"}"#.into()
-        )
-        .await
-        .status,
-        201
-    );
+    assert_eq!(post(Some("application/json"), huge).await.problem(413)["code"], "payload_too_large");
+    assert_eq!(post(Some("application/merge-patch+json"), r#"{"name":"ok"}"#.into()).await.status, 201);
     assert_eq!(app.count("stores"), 1);
 }
 
@@ -115,10 +76,7 @@ async fn hostile_ids_are_4xx() {
     }
     for id in ["2147483648", "9223372036854775807"] {
         assert_eq!(
-            app.get(&format!("/api/items/{id}"))
-                .send()
-                .await
-                .problem(404)["code"],
+            app.get(&format!("/api/items/{id}")).send().await.problem(404)["code"],
             "not_found",
             "{id}"
         );
@@ -139,30 +97,20 @@ async fn a_bug_is_an_opaque_500_with_a_request_id() {
     assert_eq!(problem["code"], "internal_error");
     let request_id = problem["request_id"].as_str().unwrap();
     assert!(problem["detail"].as_str().unwrap().contains(request_id));
-    assert!(
-        !reply.text.contains("secret_column_name") && !reply.text.contains("version"),
-        "{}",
-        reply.text
-    );
+    assert!(!reply.text.contains("secret_column_name") && !reply.text.contains("version"), "{}", reply.text);
 }
 
 #[rocket::async_test]
 async fn an_unreachable_database_is_a_prompt_503_with_retry_after() {
-    let app = TestApp::configured(|f| {
-        f.merge(("database_budget_seconds", 2))
-            .merge(("databases.main.timeout", 1))
-    })
-    .await;
+    let app =
+        TestApp::configured(|f| f.merge(("database_budget_seconds", 2)).merge(("databases.main.timeout", 1)))
+            .await;
     assert_eq!(app.get("/api/stores").send().await.status, 200);
     use diesel::prelude::*;
-    let mut admin =
-        diesel::PgConnection::establish(&app.url().replace(&app.database, "postgres")).unwrap();
-    diesel::sql_query(format!(
-        "ALTER DATABASE {} ALLOW_CONNECTIONS false",
-        app.database
-    ))
-    .execute(&mut admin)
-    .unwrap();
+    let mut admin = diesel::PgConnection::establish(&app.url().replace(&app.database, "postgres")).unwrap();
+    diesel::sql_query(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", app.database))
+        .execute(&mut admin)
+        .unwrap();
     diesel::sql_query(format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
         app.database
@@ -173,19 +121,12 @@ async fn an_unreachable_database_is_a_prompt_503_with_retry_after() {
     let started = Instant::now();
     let reply = app.get("/api/stores").send().await;
 
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
     assert_eq!(reply.problem(503)["code"], "unavailable");
     assert_eq!(reply.header("retry-after"), Some("5"));
-    diesel::sql_query(format!(
-        "ALTER DATABASE {} ALLOW_CONNECTIONS true",
-        app.database
-    ))
-    .execute(&mut admin)
-    .unwrap();
+    diesel::sql_query(format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", app.database))
+        .execute(&mut admin)
+        .unwrap();
     let mut recovered = 0;
     for _ in 0..20 {
         recovered = app.get("/api/stores").send().await.status;
@@ -194,10 +135,7 @@ async fn an_unreachable_database_is_a_prompt_503_with_retry_after() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(
-        recovered, 200,
-        "the pool reconnects once the database is back"
-    );
+    assert_eq!(recovered, 200, "the pool reconnects once the database is back");
 }
 
 /// A TCP relay to PostgreSQL that can stop relaying, like a frozen server.
@@ -217,10 +155,9 @@ impl FreezableRelay {
                 let Ok(server) = TcpStream::connect("127.0.0.1:5432") else {
                     continue;
                 };
-                for (from, to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
+                for (from, to) in
+                    [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
                     let flag = flag.clone();
                     std::thread::spawn(move || pump(from, to, flag));
                 }
@@ -250,10 +187,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, frozen: Arc<AtomicBool>) {
 async fn a_frozen_database_is_a_503_within_the_budget_not_a_hang() {
     let relay = FreezableRelay::start();
     let database = TestApp::create_database();
-    let url = format!(
-        "postgres://postgres@127.0.0.1:{}/{database}?connect_timeout=2",
-        relay.port
-    );
+    let url = format!("postgres://postgres@127.0.0.1:{}/{database}?connect_timeout=2", relay.port);
     let app = TestApp::launch_on(database, &url, |f| f.merge(("database_budget_seconds", 1))).await;
     assert_eq!(app.get("/api/stores").send().await.status, 200);
 

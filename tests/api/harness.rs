@@ -17,8 +17,7 @@ use storefront::models::Role;
 pub const PASSWORD: &str = "correct-horse-battery";
 
 fn server_url() -> String {
-    std::env::var("TEST_DATABASE_SERVER")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    std::env::var("TEST_DATABASE_SERVER").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
 fn maintenance() -> PgConnection {
@@ -38,32 +37,23 @@ fn template() -> &'static str {
             hasher.update(path.as_bytes());
             hasher.update(std::fs::read(&path).expect("readable migration"));
         }
-        let digest: String = hasher.finalize()[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest: String = hasher.finalize()[..6].iter().map(|b| format!("{b:02x}")).collect();
         let name = format!("storefront_test_template_{digest}");
         let mut conn = maintenance();
         // Test processes may start together: one builds, the others wait.
-        diesel::sql_query("SELECT pg_advisory_lock(4242)")
-            .execute(&mut conn)
-            .expect("lock");
+        diesel::sql_query("SELECT pg_advisory_lock(4242)").execute(&mut conn).expect("lock");
         let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
         )))
         .get_result(&mut conn)
         .expect("query pg_database");
         if !exists {
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create template");
-            let mut template = PgConnection::establish(&TestApp::database_url(&name))
-                .expect("connect to template");
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create template");
+            let mut template =
+                PgConnection::establish(&TestApp::database_url(&name)).expect("connect to template");
             storefront::db::migrate(&mut template).expect("migrate template");
         }
-        diesel::sql_query("SELECT pg_advisory_unlock(4242)")
-            .execute(&mut conn)
-            .expect("unlock");
+        diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut conn).expect("unlock");
         name
     })
 }
@@ -96,13 +86,7 @@ impl Instrumentation for QueryCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
             InstrumentationEvent::StartEstablishConnection { url, .. } => {
-                let name = url
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or("")
-                    .split('?')
-                    .next()
-                    .unwrap_or("");
+                let name = url.rsplit('/').next().unwrap_or("").split('?').next().unwrap_or("");
                 self.database = Some(name.to_owned());
             }
             InstrumentationEvent::StartQuery { .. } => {
@@ -120,8 +104,7 @@ impl Instrumentation for QueryCounter {
 fn install_query_counter() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        set_default_instrumentation(|| Some(Box::new(QueryCounter::default())))
-            .expect("instrumentation");
+        set_default_instrumentation(|| Some(Box::new(QueryCounter::default()))).expect("instrumentation");
     });
 }
 
@@ -149,9 +132,7 @@ impl TestApp {
         let template = template();
         let database = format!(
             "storefront_test_{}",
-            storefront::auth::random_token(9)
-                .to_lowercase()
-                .replace(['-', '_'], "x")
+            storefront::auth::random_token(9).to_lowercase().replace(['-', '_'], "x")
         );
         diesel::sql_query(format!("CREATE DATABASE {database} TEMPLATE {template}"))
             .execute(&mut maintenance())
@@ -170,9 +151,7 @@ impl TestApp {
             .merge(("databases.main.timeout", 3))
             .merge(("seed_demo_data", false))
             .merge(("log_level", "off"));
-        let client = Client::tracked(storefront::rocket(configure(figment)))
-            .await
-            .expect("the app launches");
+        let client = Client::tracked(storefront::rocket(configure(figment))).await.expect("the app launches");
         TestApp { client, database }
     }
 
@@ -187,9 +166,7 @@ impl TestApp {
     pub fn drop_database(name: &str) {
         let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
         // In a thread of its own, to keep an async test's runtime free.
-        let _ =
-            std::thread::spawn(move || diesel::sql_query(statement).execute(&mut maintenance()))
-                .join();
+        let _ = std::thread::spawn(move || diesel::sql_query(statement).execute(&mut maintenance())).join();
     }
 
     /// A direct connection, to arrange and inspect what the API cannot.
@@ -199,20 +176,11 @@ impl TestApp {
 
     /// How many SQL statements the app has sent to this test's database.
     pub fn queries(&self) -> usize {
-        query_counts()
-            .lock()
-            .map(|c| c.get(&self.database).copied().unwrap_or(0))
-            .unwrap_or(0)
+        query_counts().lock().map(|c| c.get(&self.database).copied().unwrap_or(0)).unwrap_or(0)
     }
 
     pub fn request(&self, method: Method, path: &str) -> Call<'_> {
-        Call {
-            app: self,
-            method,
-            path: path.to_owned(),
-            headers: Vec::new(),
-            body: None,
-        }
+        Call { app: self, method, path: path.to_owned(), headers: Vec::new(), body: None }
     }
 
     pub fn get(&self, path: &str) -> Call<'_> {
@@ -244,10 +212,7 @@ impl TestApp {
             id,
             email,
             access: body["access_token"].as_str().unwrap_or_default().to_owned(),
-            refresh: body["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            refresh: body["refresh_token"].as_str().unwrap_or_default().to_owned(),
         }
     }
 
@@ -256,21 +221,14 @@ impl TestApp {
         static HASH: OnceLock<String> = OnceLock::new();
         let hash = HASH.get_or_init(|| storefront::auth::password::hash(PASSWORD).expect("hash"));
         let mut conn = self.conn();
-        storefront::models::NewUser {
-            email,
-            password_hash: hash,
-            role,
-        }
-        .insert(&mut conn)
-        .expect("insert user")
-        .id
+        storefront::models::NewUser { email, password_hash: hash, role }
+            .insert(&mut conn)
+            .expect("insert user")
+            .id
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post("/api/login")
-            .json(serde_json::json!({"email": email, "password": password}))
-            .send()
-            .await
+        self.post("/api/login").json(serde_json::json!({"email": email, "password": password})).send().await
     }
 
     /// Creates a store as `owner` and returns its id.
@@ -287,12 +245,7 @@ impl TestApp {
 
     pub async fn item(&self, owner: &TestUser, store_id: i64, name: &str, price: &str) -> i64 {
         let body = serde_json::json!({"name": name, "price": price, "store_id": store_id});
-        let reply = self
-            .post("/api/items")
-            .bearer(&owner.access)
-            .json(body)
-            .send()
-            .await;
+        let reply = self.post("/api/items").bearer(&owner.access).json(body).send().await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         reply.json()["id"].as_i64().unwrap_or_default()
     }
@@ -395,11 +348,7 @@ impl Call<'_> {
             .map(|h| (h.name().as_str().to_lowercase(), h.value().to_owned()))
             .collect();
         let text = response.into_string().await.unwrap_or_default();
-        Reply {
-            status: status.code,
-            headers,
-            text,
-        }
+        Reply { status: status.code, headers, text }
     }
 }
 
@@ -418,36 +367,23 @@ impl Reply {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 
     /// Asserts an RFC 9457 problem with this status, and returns it.
     pub fn problem(&self, status: u16) -> Value {
         assert_eq!(self.status, status, "body: {}", self.text);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{}",
-            self.text
-        );
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
         let body = self.json();
         assert_eq!(body["status"], status);
         assert_eq!(body["type"], "about:blank");
-        assert!(
-            body["title"].is_string() && body["detail"].is_string(),
-            "{body}"
-        );
+        assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
         body
     }
 }
 
 /// Runs the futures concurrently on this task and collects their outputs in order.
-pub async fn join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
+pub async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
     let mut pending: Vec<_> = handles.into_iter().enumerate().collect();

@@ -12,13 +12,7 @@ async fn shop(app: &TestApp) -> (TestUser, i64) {
 }
 
 fn names(reply: &crate::harness::Reply) -> Vec<String> {
-    reply
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap().to_owned())
-        .collect()
+    reply.json().as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect()
 }
 
 #[rocket::async_test]
@@ -27,19 +21,11 @@ async fn an_item_is_created_and_read_back_with_store_and_tags() {
     let (owner, store) = shop(&app).await;
     let body = json!({"name": "Dune", "price": 9.99, "store_id": store, "description": "A novel."});
 
-    let reply = app
-        .post("/api/items")
-        .bearer(&owner.access)
-        .json(body)
-        .send()
-        .await;
+    let reply = app.post("/api/items").bearer(&owner.access).json(body).send().await;
 
     assert_eq!(reply.status, 201, "{}", reply.text);
     let item = reply.json();
-    assert_eq!(
-        reply.header("location"),
-        Some(format!("/api/items/{}", item["id"]).as_str())
-    );
+    assert_eq!(reply.header("location"), Some(format!("/api/items/{}", item["id"]).as_str()));
     assert_eq!(item["name"], "Dune");
     assert_eq!(item["description"], "A novel.");
     assert_eq!(item["store"], json!({"id": store, "name": "Shop"}));
@@ -73,58 +59,23 @@ async fn prices_are_exact_decimals() {
             .send()
             .await;
         assert_eq!(reply.status, 201, "{price}: {}", reply.text);
-        assert!(
-            reply.text.contains(&format!("\"price\":{shown}")),
-            "{price}: {}",
-            reply.text
-        );
+        assert!(reply.text.contains(&format!("\"price\":{shown}")), "{price}: {}", reply.text);
     }
     let raw_bodies = [
-        (
-            r#"{"name":"P","price":-1,"store_id":STORE}"#,
-            "must not be negative",
-        ),
-        (
-            r#"{"name":"P","price":1e400,"store_id":STORE}"#,
-            "must be at most 9999999999.99",
-        ),
-        (
-            r#"{"name":"P","price":"NaN","store_id":STORE}"#,
-            "must be a decimal number such as 12.50",
-        ),
-        (
-            r#"{"name":"P","price":"Infinity","store_id":STORE}"#,
-            "must be a decimal number such as 12.50",
-        ),
-        (
-            r#"{"name":"P","price":1.005,"store_id":STORE}"#,
-            "must have at most two decimal places",
-        ),
-        (
-            r#"{"name":"P","price":"1.005","store_id":STORE}"#,
-            "must have at most two decimal places",
-        ),
-        (
-            r#"{"name":"P","price":10000000000,"store_id":STORE}"#,
-            "must be at most 9999999999.99",
-        ),
-        (
-            r#"{"name":"P","price":true,"store_id":STORE}"#,
-            "must be a number or a decimal string",
-        ),
-        (
-            r#"{"name":"P","price":null,"store_id":STORE}"#,
-            "must be a number or a decimal string",
-        ),
+        (r#"{"name":"P","price":-1,"store_id":STORE}"#, "must not be negative"),
+        (r#"{"name":"P","price":1e400,"store_id":STORE}"#, "must be at most 9999999999.99"),
+        (r#"{"name":"P","price":"NaN","store_id":STORE}"#, "must be a decimal number such as 12.50"),
+        (r#"{"name":"P","price":"Infinity","store_id":STORE}"#, "must be a decimal number such as 12.50"),
+        (r#"{"name":"P","price":1.005,"store_id":STORE}"#, "must have at most two decimal places"),
+        (r#"{"name":"P","price":"1.005","store_id":STORE}"#, "must have at most two decimal places"),
+        (r#"{"name":"P","price":10000000000,"store_id":STORE}"#, "must be at most 9999999999.99"),
+        (r#"{"name":"P","price":true,"store_id":STORE}"#, "must be a number or a decimal string"),
+        (r#"{"name":"P","price":null,"store_id":STORE}"#, "must be a number or a decimal string"),
     ];
     for (body, message) in raw_bodies {
         let body = body.replace("STORE", &store.to_string());
-        let reply = app
-            .post("/api/items")
-            .bearer(&owner.access)
-            .raw(Some("application/json"), &body)
-            .send()
-            .await;
+        let reply =
+            app.post("/api/items").bearer(&owner.access).raw(Some("application/json"), &body).send().await;
         assert_eq!(reply.problem(422)["errors"]["price"], message, "{body}");
     }
     assert_eq!(app.count("items"), 6);
@@ -143,30 +94,17 @@ async fn creation_names_every_bad_field_at_once() {
         .await;
 
     let problem = reply.problem(422);
-    assert_eq!(
-        problem["errors"],
-        json!({"price": "is required", "description": "must be a string or null"})
-    );
+    assert_eq!(problem["errors"], json!({"price": "is required", "description": "must be a string or null"}));
     let reply = app
         .post("/api/items")
         .bearer(&owner.access)
         .json(json!({"name": "", "price": "1", "store_id": store}))
         .send()
         .await;
-    assert_eq!(
-        reply.problem(422)["errors"],
-        json!({"name": "must not be empty"})
-    );
-    let reply = app
-        .post("/api/items")
-        .bearer(&owner.access)
-        .json(json!({"name": "A", "price": 1}))
-        .send()
-        .await;
-    assert_eq!(
-        reply.problem(422)["errors"],
-        json!({"store_id": "is required"})
-    );
+    assert_eq!(reply.problem(422)["errors"], json!({"name": "must not be empty"}));
+    let reply =
+        app.post("/api/items").bearer(&owner.access).json(json!({"name": "A", "price": 1})).send().await;
+    assert_eq!(reply.problem(422)["errors"], json!({"store_id": "is required"}));
     for store_id in [json!("abc"), json!(0), json!(-3), json!("1"), json!(1.5)] {
         let reply = app
             .post("/api/items")
@@ -174,11 +112,7 @@ async fn creation_names_every_bad_field_at_once() {
             .json(json!({"name": "A", "price": 1, "store_id": store_id}))
             .send()
             .await;
-        assert_eq!(
-            reply.problem(422)["errors"]["store_id"],
-            "must be a positive integer id",
-            "{store_id}"
-        );
+        assert_eq!(reply.problem(422)["errors"]["store_id"], "must be a positive integer id", "{store_id}");
     }
     let far = app
         .post("/api/items")
@@ -199,40 +133,21 @@ async fn items_go_only_into_stores_one_manages() {
     let body = |name: &str| json!({"name": name, "price": "1.00", "store_id": store});
 
     assert_eq!(
-        app.post("/api/items")
-            .json(body("x"))
-            .send()
-            .await
-            .problem(401)["code"],
+        app.post("/api/items").json(body("x")).send().await.problem(401)["code"],
         "authorization_required"
     );
     assert_eq!(
-        app.post("/api/items")
-            .bearer(&other.access)
-            .json(body("x"))
-            .send()
-            .await
-            .problem(403)["code"],
+        app.post("/api/items").bearer(&other.access).json(body("x")).send().await.problem(403)["code"],
         "forbidden"
     );
     let missing = json!({"name": "x", "price": 1, "store_id": 999_999});
     assert_eq!(
-        app.post("/api/items")
-            .bearer(&owner.access)
-            .json(missing)
-            .send()
-            .await
-            .problem(404)["detail"],
+        app.post("/api/items").bearer(&owner.access).json(missing).send().await.problem(404)["detail"],
         "The store does not exist."
     );
     for who in [&owner, &staff, &admin] {
         assert_eq!(
-            app.post("/api/items")
-                .bearer(&who.access)
-                .json(body(&who.email))
-                .send()
-                .await
-                .status,
+            app.post("/api/items").bearer(&who.access).json(body(&who.email)).send().await.status,
             201
         );
     }
@@ -245,72 +160,30 @@ async fn updates_are_partial_and_never_create() {
     let (owner, store) = shop(&app).await;
     let id = app.item(&owner, store, "Old name", "5.00").await;
     let path = format!("/api/items/{id}");
-    app.put(&path)
-        .bearer(&owner.access)
-        .json(json!({"description": "Text"}))
-        .send()
-        .await;
+    app.put(&path).bearer(&owner.access).json(json!({"description": "Text"})).send().await;
 
-    let reply = app
-        .put(&path)
-        .bearer(&owner.access)
-        .json(json!({"price": "7.25"}))
-        .send()
-        .await;
+    let reply = app.put(&path).bearer(&owner.access).json(json!({"price": "7.25"})).send().await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let item = reply.json();
-    assert_eq!(
-        (item["name"].clone(), item["description"].clone()),
-        (json!("Old name"), json!("Text"))
-    );
+    assert_eq!((item["name"].clone(), item["description"].clone()), (json!("Old name"), json!("Text")));
     assert!(reply.text.contains("\"price\":7.25"));
     assert_eq!(item["version"], 3);
 
-    let cleared = app
-        .put(&path)
-        .bearer(&owner.access)
-        .json(json!({"description": null}))
-        .send()
-        .await;
+    let cleared = app.put(&path).bearer(&owner.access).json(json!({"description": null})).send().await;
     assert_eq!(cleared.json()["description"], Value::Null);
 
-    let empty = app
-        .put(&path)
-        .bearer(&owner.access)
-        .json(json!({}))
-        .send()
-        .await;
-    assert_eq!(
-        empty.problem(422)["errors"]["body"],
-        "must change at least one of name, price, description"
-    );
-    let bad = app
-        .put(&path)
-        .bearer(&owner.access)
-        .json(json!({"name": "", "price": -1}))
-        .send()
-        .await;
+    let empty = app.put(&path).bearer(&owner.access).json(json!({})).send().await;
+    assert_eq!(empty.problem(422)["errors"]["body"], "must change at least one of name, price, description");
+    let bad = app.put(&path).bearer(&owner.access).json(json!({"name": "", "price": -1})).send().await;
     assert_eq!(
         bad.problem(422)["errors"],
         json!({"name": "must not be empty", "price": "must not be negative"})
     );
-    let store_change = app
-        .put(&path)
-        .bearer(&owner.access)
-        .json(json!({"store_id": 2}))
-        .send()
-        .await;
-    assert_eq!(
-        store_change.problem(422)["errors"]["store_id"],
-        "is not a known field"
-    );
+    let store_change = app.put(&path).bearer(&owner.access).json(json!({"store_id": 2})).send().await;
+    assert_eq!(store_change.problem(422)["errors"]["store_id"], "is not a known field");
 
-    let missing = app
-        .put("/api/items/999999")
-        .bearer(&owner.access)
-        .json(json!({"name": "Ghost"}))
-        .send()
-        .await;
+    let missing =
+        app.put("/api/items/999999").bearer(&owner.access).json(json!({"name": "Ghost"})).send().await;
     assert_eq!(missing.problem(404)["detail"], "The item does not exist.");
     assert_eq!(app.count("items"), 1);
 }
@@ -326,65 +199,24 @@ async fn item_writes_follow_the_role_matrix() {
     let path = format!("/api/items/{id}");
 
     assert_eq!(
-        app.put(&path)
-            .json(json!({"name": "x"}))
-            .send()
-            .await
-            .problem(401)["code"],
+        app.put(&path).json(json!({"name": "x"})).send().await.problem(401)["code"],
         "authorization_required"
     );
     assert_eq!(
-        app.put(&path)
-            .bearer(&other.access)
-            .json(json!({"name": "x"}))
-            .send()
-            .await
-            .problem(403)["code"],
+        app.put(&path).bearer(&other.access).json(json!({"name": "x"})).send().await.problem(403)["code"],
         "forbidden"
     );
     for who in [&owner, &staff, &admin] {
-        let reply = app
-            .put(&path)
-            .bearer(&who.access)
-            .json(json!({"name": who.email.clone()}))
-            .send()
-            .await;
+        let reply = app.put(&path).bearer(&who.access).json(json!({"name": who.email.clone()})).send().await;
         assert_eq!(reply.status, 200, "{}", reply.text);
     }
-    assert_eq!(
-        app.delete(&path).send().await.problem(401)["code"],
-        "authorization_required"
-    );
-    assert_eq!(
-        app.delete(&path)
-            .bearer(&other.access)
-            .send()
-            .await
-            .problem(403)["code"],
-        "forbidden"
-    );
-    assert_eq!(
-        app.delete(&path).bearer(&owner.access).send().await.status,
-        204
-    );
-    assert_eq!(
-        app.delete(&path)
-            .bearer(&owner.access)
-            .send()
-            .await
-            .problem(404)["code"],
-        "not_found"
-    );
+    assert_eq!(app.delete(&path).send().await.problem(401)["code"], "authorization_required");
+    assert_eq!(app.delete(&path).bearer(&other.access).send().await.problem(403)["code"], "forbidden");
+    assert_eq!(app.delete(&path).bearer(&owner.access).send().await.status, 204);
+    assert_eq!(app.delete(&path).bearer(&owner.access).send().await.problem(404)["code"], "not_found");
     for who in [&staff, &admin] {
         let id = app.item(&owner, store, "Again", "1.00").await;
-        assert_eq!(
-            app.delete(&format!("/api/items/{id}"))
-                .bearer(&who.access)
-                .send()
-                .await
-                .status,
-            204
-        );
+        assert_eq!(app.delete(&format!("/api/items/{id}")).bearer(&who.access).send().await.status, 204);
     }
 }
 
@@ -394,13 +226,7 @@ async fn parallel_puts_with_one_if_match_give_one_success() {
     let (owner, store) = shop(&app).await;
     let id = app.item(&owner, store, "Contended", "1.00").await;
     let path = format!("/api/items/{id}");
-    let etag = app
-        .get(&path)
-        .send()
-        .await
-        .header("etag")
-        .unwrap()
-        .to_owned();
+    let etag = app.get(&path).send().await.header("etag").unwrap().to_owned();
 
     let requests = (0..20).map(|n| {
         app.put(&path)
@@ -433,8 +259,7 @@ async fn catalogue(app: &TestApp) -> (TestUser, i64, i64, [i64; 2]) {
             app.link(&owner, id, &tags).await;
         }
     }
-    app.item(&owner, other_store, "Elsewhere apple", "2.00")
-        .await;
+    app.item(&owner, other_store, "Elsewhere apple", "2.00").await;
     (owner, store, other_store, [red, big])
 }
 
@@ -443,10 +268,7 @@ async fn filters_combine() {
     let app = TestApp::new().await;
     let (_, store, other_store, [red, big]) = catalogue(&app).await;
     let cases = [
-        (
-            format!("store_id={store}"),
-            vec!["Apple", "Ball 50%_off", "Car", "Drum"],
-        ),
+        (format!("store_id={store}"), vec!["Apple", "Ball 50%_off", "Car", "Drum"]),
         (format!("store_id={other_store}"), vec!["Elsewhere apple"]),
         (format!("tag_id={red}"), vec!["Apple", "Ball 50%_off"]),
         (format!("tag_id={red}&tag_id={big}"), vec!["Ball 50%_off"]),
@@ -454,36 +276,18 @@ async fn filters_combine() {
         ("q=50%25_".to_owned(), vec!["Ball 50%_off"]),
         ("q=%25".to_owned(), vec!["Ball 50%_off"]),
         ("q=_".to_owned(), vec!["Ball 50%_off"]),
-        (
-            "min_price=3&max_price=8.50".to_owned(),
-            vec!["Ball 50%_off", "Drum"],
-        ),
-        (
-            format!("store_id={store}&min_price=2&sort=-price"),
-            vec!["Car", "Drum", "Ball 50%_off"],
-        ),
-        (
-            "sort=name".to_owned(),
-            vec!["Apple", "Ball 50%_off", "Car", "Drum", "Elsewhere apple"],
-        ),
-        (
-            "sort=-name&limit=2".to_owned(),
-            vec!["Elsewhere apple", "Drum"],
-        ),
-        (
-            "sort=price".to_owned(),
-            vec!["Apple", "Elsewhere apple", "Ball 50%_off", "Drum", "Car"],
-        ),
+        ("min_price=3&max_price=8.50".to_owned(), vec!["Ball 50%_off", "Drum"]),
+        (format!("store_id={store}&min_price=2&sort=-price"), vec!["Car", "Drum", "Ball 50%_off"]),
+        ("sort=name".to_owned(), vec!["Apple", "Ball 50%_off", "Car", "Drum", "Elsewhere apple"]),
+        ("sort=-name&limit=2".to_owned(), vec!["Elsewhere apple", "Drum"]),
+        ("sort=price".to_owned(), vec!["Apple", "Elsewhere apple", "Ball 50%_off", "Drum", "Car"]),
     ];
     for (query, expected) in cases {
         let reply = app.get(&format!("/api/items?{query}")).send().await;
         assert_eq!(reply.status, 200, "{query}: {}", reply.text);
         assert_eq!(names(&reply), expected, "{query}");
     }
-    let total = app
-        .get(&format!("/api/items?tag_id={red}&limit=1"))
-        .send()
-        .await;
+    let total = app.get(&format!("/api/items?tag_id={red}&limit=1")).send().await;
     assert_eq!(total.header("x-total-count"), Some("2"));
 }
 
@@ -514,10 +318,7 @@ async fn bad_filters_are_422_naming_the_parameter() {
         assert!(problem["errors"][field].is_string(), "{query}: {problem}");
     }
     let long = format!("/api/items?q={}", "a".repeat(81));
-    assert_eq!(
-        app.get(&long).send().await.problem(422)["errors"]["q"],
-        "must be at most 80 characters"
-    );
+    assert_eq!(app.get(&long).send().await.problem(422)["errors"]["q"], "must be at most 80 characters");
 }
 
 #[rocket::async_test]
@@ -526,22 +327,9 @@ async fn cursors_walk_every_sort_without_gaps_or_repeats() {
     let (owner, store) = shop(&app).await;
     for n in 0..7 {
         // Equal prices make the tie-break on id matter.
-        app.item(
-            &owner,
-            store,
-            &format!("Item {}", n % 3),
-            &format!("{}.00", n % 2),
-        )
-        .await;
+        app.item(&owner, store, &format!("Item {}", n % 3), &format!("{}.00", n % 2)).await;
     }
-    for sort in [
-        "name",
-        "-name",
-        "price",
-        "-price",
-        "created_at",
-        "-created_at",
-    ] {
+    for sort in ["name", "-name", "price", "-price", "created_at", "-created_at"] {
         let everything = names(&app.get(&format!("/api/items?sort={sort}")).send().await);
         let mut walked = Vec::new();
         let mut url = Some(format!("/api/items?sort={sort}&limit=3"));
@@ -549,44 +337,24 @@ async fn cursors_walk_every_sort_without_gaps_or_repeats() {
             let page = app.get(&next).send().await;
             assert_eq!(page.status, 200, "{next}: {}", page.text);
             walked.extend(names(&page));
-            url = page.header("link").map(|l| {
-                l.trim_start_matches('<')
-                    .split('>')
-                    .next()
-                    .unwrap()
-                    .to_owned()
-            });
+            url =
+                page.header("link").map(|l| l.trim_start_matches('<').split('>').next().unwrap().to_owned());
         }
         assert_eq!(walked, everything, "{sort}");
         assert_eq!(walked.len(), 7);
     }
     let first = app.get("/api/items?sort=name&limit=3").send().await;
     let link = first.header("link").unwrap();
-    let cursor = link
-        .split("cursor=")
-        .nth(1)
-        .unwrap()
-        .split('>')
-        .next()
-        .unwrap();
-    let mismatched = app
-        .get(&format!("/api/items?sort=price&cursor={cursor}"))
-        .send()
-        .await;
-    assert_eq!(
-        mismatched.problem(422)["errors"]["cursor"],
-        "belongs to a list sorted another way"
-    );
+    let cursor = link.split("cursor=").nth(1).unwrap().split('>').next().unwrap();
+    let mismatched = app.get(&format!("/api/items?sort=price&cursor={cursor}")).send().await;
+    assert_eq!(mismatched.problem(422)["errors"]["cursor"], "belongs to a list sorted another way");
 }
 
 #[rocket::async_test]
 async fn listing_costs_the_same_number_of_queries_for_any_page_size() {
     let app = TestApp::new().await;
     let (owner, store) = shop(&app).await;
-    let tags = [
-        app.tag(&owner, store, "a").await,
-        app.tag(&owner, store, "b").await,
-    ];
+    let tags = [app.tag(&owner, store, "a").await, app.tag(&owner, store, "b").await];
     for n in 0..30 {
         let id = app.item(&owner, store, &format!("Item {n}"), "1.00").await;
         app.link(&owner, id, &tags).await;
@@ -601,9 +369,7 @@ async fn listing_costs_the_same_number_of_queries_for_any_page_size() {
     // Count, page, tags, plus the pool's liveness check on checkout.
     assert_eq!(counts, [4, 4, 4], "queries per list request by page size");
 
-    let item = app.get("/api/items?limit=1").send().await.json()[0]["id"]
-        .as_i64()
-        .unwrap();
+    let item = app.get("/api/items?limit=1").send().await.json()[0]["id"].as_i64().unwrap();
     let before = app.queries();
     app.get(&format!("/api/items/{item}")).send().await;
     // Item with store, tags, plus the pool's liveness check.

@@ -10,26 +10,16 @@ async fn a_member_opens_a_store_and_becomes_its_owner() {
     let app = TestApp::new().await;
     let ann = app.user(Role::Member).await;
 
-    let reply = app
-        .post("/api/stores")
-        .bearer(&ann.access)
-        .json(json!({"name": "  Corner Books "}))
-        .send()
-        .await;
+    let reply =
+        app.post("/api/stores").bearer(&ann.access).json(json!({"name": "  Corner Books "})).send().await;
 
     assert_eq!(reply.status, 201, "{}", reply.text);
     let store = reply.json();
     assert_eq!(store["name"], "Corner Books");
     assert_eq!(store["owner_id"], ann.id);
     assert_eq!(store["version"], 1);
-    assert_eq!(
-        reply.header("location"),
-        Some(format!("/api/stores/{}", store["id"]).as_str())
-    );
-    let fetched = app
-        .get(&format!("/api/stores/{}", store["id"]))
-        .send()
-        .await;
+    assert_eq!(reply.header("location"), Some(format!("/api/stores/{}", store["id"]).as_str()));
+    let fetched = app.get(&format!("/api/stores/{}", store["id"])).send().await;
     assert_eq!(fetched.status, 200);
     assert_eq!(fetched.json(), store);
 }
@@ -37,17 +27,10 @@ async fn a_member_opens_a_store_and_becomes_its_owner() {
 #[rocket::async_test]
 async fn anonymous_clients_cannot_create_stores() {
     let app = TestApp::new().await;
-    let reply = app
-        .post("/api/stores")
-        .json(json!({"name": "Nope"}))
-        .send()
-        .await;
+    let reply = app.post("/api/stores").json(json!({"name": "Nope"})).send().await;
     let problem = reply.problem(401);
     assert_eq!(problem["code"], "authorization_required");
-    assert_eq!(
-        reply.header("www-authenticate"),
-        Some("Bearer realm=\"storefront\"")
-    );
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer realm=\"storefront\""));
     assert_eq!(app.count("stores"), 0);
 }
 
@@ -58,12 +41,7 @@ async fn store_names_are_unique_ignoring_case_and_unicode_form() {
     app.store(&ann, "Caf\u{e9} Noir").await;
 
     for name in ["caf\u{e9} noir", "Cafe\u{301} Noir", "  CAF\u{c9} NOIR  "] {
-        let reply = app
-            .post("/api/stores")
-            .bearer(&ann.access)
-            .json(json!({"name": name}))
-            .send()
-            .await;
+        let reply = app.post("/api/stores").bearer(&ann.access).json(json!({"name": name})).send().await;
         assert_eq!(reply.problem(409)["code"], "conflict", "{name}");
     }
     assert_eq!(app.count("stores"), 1);
@@ -76,41 +54,20 @@ async fn bad_store_names_are_refused_with_the_field_named() {
     let cases = [
         (json!({"name": ""}), "must not be empty"),
         (json!({"name": "   "}), "must not be empty"),
-        (
-            json!({"name": "x".repeat(81)}),
-            "must be at most 80 characters",
-        ),
-        (
-            json!({"name": "x".repeat(10_000)}),
-            "must be at most 80 characters",
-        ),
-        (
-            json!({"name": "nul\u{0}byte"}),
-            "must not contain control characters",
-        ),
+        (json!({"name": "x".repeat(81)}), "must be at most 80 characters"),
+        (json!({"name": "x".repeat(10_000)}), "must be at most 80 characters"),
+        (json!({"name": "nul\u{0}byte"}), "must not contain control characters"),
         (json!({"name": 42}), "must be a string"),
         (json!({}), "is required"),
     ];
     for (body, message) in cases {
-        let reply = app
-            .post("/api/stores")
-            .bearer(&ann.access)
-            .json(body.clone())
-            .send()
-            .await;
+        let reply = app.post("/api/stores").bearer(&ann.access).json(body.clone()).send().await;
         let problem = reply.problem(422);
         assert_eq!(problem["errors"]["name"], message, "{body}");
     }
-    let reply = app
-        .post("/api/stores")
-        .bearer(&ann.access)
-        .json(json!({"name": "A", "owner_id": 1}))
-        .send()
-        .await;
-    assert_eq!(
-        reply.problem(422)["errors"]["owner_id"],
-        "is not a known field"
-    );
+    let reply =
+        app.post("/api/stores").bearer(&ann.access).json(json!({"name": "A", "owner_id": 1})).send().await;
+    assert_eq!(reply.problem(422)["errors"]["owner_id"], "is not a known field");
     assert_eq!(app.count("stores"), 0);
 }
 
@@ -125,25 +82,15 @@ async fn the_list_is_paginated_with_link_and_total() {
     let first = app.get("/api/stores?limit=2").send().await;
     assert_eq!(first.status, 200);
     assert_eq!(first.header("x-total-count"), Some("5"));
-    let names: Vec<String> = first
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names: Vec<String> =
+        first.json().as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names, ["Store 0", "Store 1"]);
 
     let mut seen = names;
     let mut link = first.header("link").map(str::to_owned);
     while let Some(header) = link {
         assert!(header.ends_with(">; rel=\"next\""), "{header}");
-        let url = header
-            .trim_start_matches('<')
-            .split('>')
-            .next()
-            .unwrap()
-            .to_owned();
+        let url = header.trim_start_matches('<').split('>').next().unwrap().to_owned();
         assert!(url.starts_with("/api/stores?limit=2&cursor="), "{url}");
         let page = app.get(&url).send().await;
         assert_eq!(page.status, 200);
@@ -152,10 +99,7 @@ async fn the_list_is_paginated_with_link_and_total() {
         }
         link = page.header("link").map(str::to_owned);
     }
-    assert_eq!(
-        seen,
-        ["Store 0", "Store 1", "Store 2", "Store 3", "Store 4"]
-    );
+    assert_eq!(seen, ["Store 0", "Store 1", "Store 2", "Store 3", "Store 4"]);
 }
 
 #[rocket::async_test]
@@ -174,36 +118,11 @@ async fn reads_carry_an_etag_and_answer_304_when_unchanged() {
 
     let list = app.get("/api/stores").send().await;
     let list_etag = list.header("etag").unwrap().to_owned();
-    assert_eq!(
-        app.get("/api/stores")
-            .header("If-None-Match", &list_etag)
-            .send()
-            .await
-            .status,
-        304
-    );
+    assert_eq!(app.get("/api/stores").header("If-None-Match", &list_etag).send().await.status, 304);
 
-    app.put(&path)
-        .bearer(&ann.access)
-        .json(json!({"name": "Renamed"}))
-        .send()
-        .await;
-    assert_eq!(
-        app.get(&path)
-            .header("If-None-Match", &etag)
-            .send()
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        app.get("/api/stores")
-            .header("If-None-Match", &list_etag)
-            .send()
-            .await
-            .status,
-        200
-    );
+    app.put(&path).bearer(&ann.access).json(json!({"name": "Renamed"})).send().await;
+    assert_eq!(app.get(&path).header("If-None-Match", &etag).send().await.status, 200);
+    assert_eq!(app.get("/api/stores").header("If-None-Match", &list_etag).send().await.status, 200);
 }
 
 #[rocket::async_test]
@@ -212,13 +131,7 @@ async fn renaming_honours_if_match() {
     let ann = app.user(Role::Member).await;
     let id = app.store(&ann, "Old").await;
     let path = format!("/api/stores/{id}");
-    let etag = app
-        .get(&path)
-        .send()
-        .await
-        .header("etag")
-        .unwrap()
-        .to_owned();
+    let etag = app.get(&path).send().await.header("etag").unwrap().to_owned();
 
     let renamed = app
         .put(&path)
@@ -253,59 +166,22 @@ async fn only_the_owner_and_staff_may_rename_or_delete() {
 
     let anonymous = app.put(&path).json(json!({"name": "x"})).send().await;
     assert_eq!(anonymous.problem(401)["code"], "authorization_required");
-    let foreign = app
-        .put(&path)
-        .bearer(&other.access)
-        .json(json!({"name": "x"}))
-        .send()
-        .await;
+    let foreign = app.put(&path).bearer(&other.access).json(json!({"name": "x"})).send().await;
     assert_eq!(foreign.problem(403)["code"], "forbidden");
-    for (who, name) in [
-        (&owner, "By owner"),
-        (&staff, "By staff"),
-        (&admin, "By admin"),
-    ] {
-        let reply = app
-            .put(&path)
-            .bearer(&who.access)
-            .json(json!({"name": name}))
-            .send()
-            .await;
+    for (who, name) in [(&owner, "By owner"), (&staff, "By staff"), (&admin, "By admin")] {
+        let reply = app.put(&path).bearer(&who.access).json(json!({"name": name})).send().await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(reply.json()["name"], name);
     }
 
-    assert_eq!(
-        app.delete(&path).send().await.problem(401)["code"],
-        "authorization_required"
-    );
-    assert_eq!(
-        app.delete(&path)
-            .bearer(&other.access)
-            .send()
-            .await
-            .problem(403)["code"],
-        "forbidden"
-    );
-    assert_eq!(
-        app.delete(&path).bearer(&owner.access).send().await.status,
-        204
-    );
-    assert_eq!(
-        app.get(&path).send().await.problem(404)["code"],
-        "not_found"
-    );
+    assert_eq!(app.delete(&path).send().await.problem(401)["code"], "authorization_required");
+    assert_eq!(app.delete(&path).bearer(&other.access).send().await.problem(403)["code"], "forbidden");
+    assert_eq!(app.delete(&path).bearer(&owner.access).send().await.status, 204);
+    assert_eq!(app.get(&path).send().await.problem(404)["code"], "not_found");
 
     for who in [&staff, &admin] {
         let id = app.store(&owner, &format!("For {}", who.email)).await;
-        assert_eq!(
-            app.delete(&format!("/api/stores/{id}"))
-                .bearer(&who.access)
-                .send()
-                .await
-                .status,
-            204
-        );
+        assert_eq!(app.delete(&format!("/api/stores/{id}")).bearer(&who.access).send().await.status, 204);
     }
 }
 
@@ -314,29 +190,15 @@ async fn an_owner_needs_a_fresh_token_to_delete_but_staff_do_not() {
     let app = TestApp::new().await;
     let owner = app.user(Role::Member).await;
     let id = app.store(&owner, "Keep me").await;
-    let refreshed = app
-        .post("/api/refresh")
-        .bearer(&owner.refresh)
-        .send()
-        .await
-        .json();
+    let refreshed = app.post("/api/refresh").bearer(&owner.refresh).send().await.json();
     let stale_access = refreshed["access_token"].as_str().unwrap();
 
-    let reply = app
-        .delete(&format!("/api/stores/{id}"))
-        .bearer(stale_access)
-        .send()
-        .await;
+    let reply = app.delete(&format!("/api/stores/{id}")).bearer(stale_access).send().await;
     assert_eq!(reply.problem(401)["code"], "fresh_token_required");
     assert_eq!(app.count("stores"), 1);
 
     let staff = app.user(Role::Staff).await;
-    let staff_refreshed = app
-        .post("/api/refresh")
-        .bearer(&staff.refresh)
-        .send()
-        .await
-        .json();
+    let staff_refreshed = app.post("/api/refresh").bearer(&staff.refresh).send().await.json();
     let reply = app
         .delete(&format!("/api/stores/{id}"))
         .bearer(staff_refreshed["access_token"].as_str().unwrap())
@@ -352,44 +214,22 @@ async fn deleting_a_store_leaves_no_orphans() {
     let doomed = app.store(&owner, "Doomed").await;
     let kept = app.store(&owner, "Kept").await;
     for store in [doomed, kept] {
-        let tags = [
-            app.tag(&owner, store, "a").await,
-            app.tag(&owner, store, "b").await,
-        ];
+        let tags = [app.tag(&owner, store, "a").await, app.tag(&owner, store, "b").await];
         for n in 0..3 {
             let item = app.item(&owner, store, &format!("Item {n}"), "1.00").await;
             app.link(&owner, item, &tags).await;
         }
     }
-    assert_eq!(
-        (
-            app.count("items"),
-            app.count("tags"),
-            app.count("item_tags")
-        ),
-        (6, 4, 12)
-    );
+    assert_eq!((app.count("items"), app.count("tags"), app.count("item_tags")), (6, 4, 12));
 
-    let reply = app
-        .delete(&format!("/api/stores/{doomed}"))
-        .bearer(&owner.access)
-        .send()
-        .await;
+    let reply = app.delete(&format!("/api/stores/{doomed}")).bearer(&owner.access).send().await;
 
     assert_eq!(reply.status, 204, "{}", reply.text);
     assert_eq!(
-        (
-            app.count("stores"),
-            app.count("items"),
-            app.count("tags"),
-            app.count("item_tags")
-        ),
+        (app.count("stores"), app.count("items"), app.count("tags"), app.count("item_tags")),
         (1, 3, 2, 6)
     );
-    let orphans = app
-        .get(&format!("/api/items?store_id={doomed}"))
-        .send()
-        .await;
+    let orphans = app.get(&format!("/api/items?store_id={doomed}")).send().await;
     assert_eq!(orphans.header("x-total-count"), Some("0"));
 }
 
@@ -398,22 +238,13 @@ async fn fifty_parallel_creates_of_one_name_give_one_store() {
     let app = TestApp::new().await;
     let ann = app.user(Role::Member).await;
 
-    let requests = (0..50).map(|_| {
-        app.post("/api/stores")
-            .bearer(&ann.access)
-            .json(json!({"name": "Same"}))
-            .send()
-    });
+    let requests =
+        (0..50).map(|_| app.post("/api/stores").bearer(&ann.access).json(json!({"name": "Same"})).send());
     let replies = join_all(requests).await;
 
     let created = replies.iter().filter(|r| r.status == 201).count();
     let conflicts = replies.iter().filter(|r| r.status == 409).count();
-    assert_eq!(
-        (created, conflicts),
-        (1, 49),
-        "{:?}",
-        replies.iter().map(|r| r.status).collect::<Vec<_>>()
-    );
+    assert_eq!((created, conflicts), (1, 49), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
     assert_eq!(app.count("stores"), 1);
 }
 
@@ -423,13 +254,7 @@ async fn parallel_puts_with_one_if_match_give_one_success() {
     let ann = app.user(Role::Member).await;
     let id = app.store(&ann, "Contended").await;
     let path = format!("/api/stores/{id}");
-    let etag = app
-        .get(&path)
-        .send()
-        .await
-        .header("etag")
-        .unwrap()
-        .to_owned();
+    let etag = app.get(&path).send().await.header("etag").unwrap().to_owned();
 
     let requests = (0..20).map(|n| {
         app.put(&path)
@@ -451,11 +276,7 @@ async fn every_change_is_audited_with_actor_and_fields() {
     let app = TestApp::new().await;
     let ann = app.user(Role::Member).await;
     let id = app.store(&ann, "Before").await;
-    app.put(&format!("/api/stores/{id}"))
-        .bearer(&ann.access)
-        .json(json!({"name": "After"}))
-        .send()
-        .await;
+    app.put(&format!("/api/stores/{id}")).bearer(&ann.access).json(json!({"name": "After"})).send().await;
 
     use diesel::prelude::*;
     use storefront::schema::audit_log;
@@ -475,8 +296,5 @@ async fn every_change_is_audited_with_actor_and_fields() {
     assert_eq!(rows[0].0, Some(ann.id));
     assert_eq!((rows[0].1.as_str(), rows[0].2.as_str()), ("api", "create"));
     assert_eq!(rows[1].2, "update");
-    assert_eq!(
-        rows[1].4,
-        json!({"name": {"from": "Before", "to": "After"}})
-    );
+    assert_eq!(rows[1].4, json!({"name": {"from": "Before", "to": "After"}}));
 }
