@@ -32,6 +32,9 @@ pub struct AppConfig {
     /// How long a request may wait for the database before answering 503.
     #[serde(default = "defaults::database_budget_seconds")]
     pub database_budget_seconds: u64,
+    /// Mark cookies `Secure` (served over HTTPS, directly or behind a proxy).
+    #[serde(default)]
+    pub secure_cookies: bool,
     /// Fill an empty database with demo data at launch (debug profile).
     #[serde(default)]
     pub seed_demo_data: bool,

@@ -17,6 +17,7 @@ pub mod price;
 pub mod schema;
 pub mod services;
 pub mod text;
+pub mod web;
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
@@ -52,4 +53,5 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         }))
         .attach(db::stage())
         .attach(api::stage())
+        .attach(web::stage())
 }

@@ -69,6 +69,7 @@ diesel::table! {
         refresh_family -> Text,
         refresh_generation -> Integer,
         user_agent -> Nullable<Text>,
+        csrf_token -> Nullable<Text>,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ItemFilter, ItemSort, ItemSortField, ItemSortKey};
 use crate::price::Price;
-use crate::services::items::{self, ItemInput};
+use crate::services::items::{self, ItemInput, ItemPage};
 use crate::services::tags;
 
 pub fn routes() -> Vec<Route> {
@@ -298,7 +298,8 @@ async fn list_items(
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<ItemView>>, Problem> {
     let ItemListing { filter, sort, sort_name, after, limit } = item_listing(&params)?;
-    let (details, total) = db.run(move |conn| items::list(conn, &filter, sort, after, limit)).await?;
+    let (details, total) =
+        db.run(move |conn| items::list(conn, &filter, sort, ItemPage { after, offset: 0, limit })).await?;
     let next = match details.last() {
         Some(last) if details.len() as i64 == limit => {
             let key = ItemSortKey::of(&last.item, sort.field);

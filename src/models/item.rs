@@ -4,7 +4,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 
 use crate::price::Price;
-use crate::schema::{item_tags, items, stores};
+use crate::schema::{item_tags, items, stores, tags};
 use crate::text::like_pattern_containing;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -53,6 +53,8 @@ pub struct ItemFilter {
     pub name_contains: Option<String>,
     pub min_price: Option<Price>,
     pub max_price: Option<Price>,
+    /// Items carrying a tag of this name (in any store), ignoring case.
+    pub tag_named: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +150,14 @@ impl Item {
         if let Some(needle) = &filter.name_contains {
             query = query.filter(items::name.ilike(like_pattern_containing(needle)));
         }
+        if let Some(name) = &filter.tag_named {
+            query = query.filter(exists(
+                item_tags::table
+                    .inner_join(tags::table)
+                    .filter(item_tags::item_id.eq(items::id))
+                    .filter(super::lower(tags::name).eq(super::lower(name.clone()))),
+            ));
+        }
         if let Some(min) = filter.min_price {
             query = query.filter(items::price.ge(min));
         }
@@ -161,13 +171,15 @@ impl Item {
         Item::filtered(filter).count().get_result(conn)
     }
 
-    /// One page of the filtered items with their stores' names, after `after`
-    /// in the order of `sort`.
+    /// One page of the filtered items with their stores' names, in the order
+    /// of `sort`: after `after` (keyset, for the API) or past `offset` rows
+    /// (numbered pages).
     pub fn page(
         conn: &mut PgConnection,
         filter: &ItemFilter,
         sort: ItemSort,
         after: Option<(ItemSortKey, i64)>,
+        offset: i64,
         limit: i64,
     ) -> QueryResult<Vec<(Item, Option<String>)>> {
         let mut query = Item::filtered(filter);
@@ -188,7 +200,7 @@ impl Item {
         };
         let store_name =
             stores::table.filter(stores::id.eq(items::store_id)).select(stores::name).single_value();
-        query.limit(limit).select((Item::as_select(), store_name)).load(conn)
+        query.offset(offset).limit(limit).select((Item::as_select(), store_name)).load(conn)
     }
 
     pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {

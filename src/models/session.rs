@@ -32,6 +32,8 @@ pub struct Session {
     pub refresh_family: String,
     pub refresh_generation: i32,
     pub user_agent: Option<String>,
+    /// Web sessions: the token every form must carry.
+    pub csrf_token: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -42,6 +44,7 @@ pub struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
     pub refresh_family: &'a str,
     pub user_agent: Option<&'a str>,
+    pub csrf_token: Option<&'a str>,
 }
 
 impl Session {
@@ -73,6 +76,29 @@ impl Session {
         diesel::update(sessions::table.find(id).filter(sessions::last_seen_at.lt(a_minute_ago)))
             .set(sessions::last_seen_at.eq(diesel::dsl::now))
             .execute(conn)
+    }
+
+    /// The user's live sessions, newest first.
+    pub fn live_of(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<Session>> {
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(Utc::now()))
+            .order((sessions::created_at.desc(), sessions::id.desc()))
+            .select(Session::as_select())
+            .load(conn)
+    }
+
+    /// Revokes one of the user's sessions.
+    pub fn revoke_of(conn: &mut PgConnection, user_id: i64, id: i64) -> QueryResult<usize> {
+        diesel::update(
+            sessions::table
+                .find(id)
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(diesel::dsl::now))
+        .execute(conn)
     }
 
     pub fn revoke(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {

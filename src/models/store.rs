@@ -45,6 +45,23 @@ impl Store {
             .load(conn)
     }
 
+    /// Stores by name with how many items each has, in one query.
+    pub fn by_name_with_item_counts(
+        conn: &mut PgConnection,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(Store, i64)>> {
+        use crate::schema::items;
+        let item_count =
+            items::table.filter(items::store_id.eq(stores::id)).count().single_value().assume_not_null();
+        stores::table
+            .order((stores::name.asc(), stores::id.asc()))
+            .offset(offset)
+            .limit(limit)
+            .select((Store::as_select(), item_count))
+            .load(conn)
+    }
+
     pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
         stores::table.count().get_result(conn)
     }

@@ -68,17 +68,24 @@ pub fn detail(conn: &mut PgConnection, id: i64) -> Result<ItemDetail, Error> {
     Ok(ItemDetail { item, store_name, tags })
 }
 
+/// Which page of a listing: `limit` rows after a keyset position or past an offset.
+#[derive(Debug, Clone)]
+pub struct ItemPage {
+    pub after: Option<(ItemSortKey, i64)>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
 /// One page of items and the number of all that match, in three queries
 /// whatever the page size.
 pub fn list(
     conn: &mut PgConnection,
     filter: &ItemFilter,
     sort: ItemSort,
-    after: Option<(ItemSortKey, i64)>,
-    limit: i64,
+    page: ItemPage,
 ) -> Result<(Vec<ItemDetail>, i64), Error> {
     let total = Item::count(conn, filter)?;
-    let rows = Item::page(conn, filter, sort, after, limit)?;
+    let rows = Item::page(conn, filter, sort, page.after, page.offset, page.limit)?;
     let ids: Vec<i64> = rows.iter().map(|(item, _)| item.id).collect();
     let mut tags = ItemTag::tags_of(conn, &ids)?;
     let details = rows

@@ -90,6 +90,8 @@ pub async fn login(db: &Db, config: &AppConfig, attempt: LoginAttempt) -> Result
         attempt.user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
     let client = attempt.client;
     let kind = attempt.kind;
+    // Forms of web sessions echo this token; API sessions have no forms.
+    let csrf_token = (kind == SessionKind::Web).then(|| crate::auth::random_token(32));
     db.run(move |conn| match user {
         Some(user) if verified => conn.transaction(|conn| {
             LoginFailure::forget(conn, Some(&account), Utc::now() - window)?;
@@ -100,6 +102,7 @@ pub async fn login(db: &Db, config: &AppConfig, attempt: LoginAttempt) -> Result
                 expires_at: Utc::now() + refresh_lifetime,
                 refresh_family: &family,
                 user_agent: user_agent.as_deref(),
+                csrf_token: csrf_token.as_deref(),
             }
             .insert(conn)?;
             Ok((user, session))
@@ -220,4 +223,63 @@ pub fn create_personal_token(
     }
     .insert(conn)?;
     Ok((token, generated.secret))
+}
+
+/// The user behind a web session cookie, if the session still holds.
+pub fn authenticate_web(conn: &mut PgConnection, session_id: i64) -> Result<(User, Session), Error> {
+    let session = Session::find(conn, session_id).map_err(|_| revoked())?;
+    if session.kind != SessionKind::Web || !session.is_live(Utc::now()) {
+        return Err(revoked());
+    }
+    let user = User::find(conn, session.user_id).map_err(|_| revoked())?;
+    // A password change revokes the other sessions row by row; the one that
+    // made the change goes on, so only deactivation is checked here.
+    if !user.is_active {
+        return Err(revoked());
+    }
+    Session::touch(conn, session.id)?;
+    Ok((user, session))
+}
+
+/// The user's sessions that still hold, newest first.
+pub fn live_sessions(conn: &mut PgConnection, user_id: i64) -> Result<Vec<Session>, Error> {
+    Ok(Session::live_of(conn, user_id)?)
+}
+
+/// Ends one of the user's own sessions. Returns whether it was live.
+pub fn end_session(conn: &mut PgConnection, user_id: i64, session_id: i64) -> Result<bool, Error> {
+    Ok(Session::revoke_of(conn, user_id, session_id)? == 1)
+}
+
+/// Changes the password after checking the current one; ends every other
+/// session and every personal access token made before. Hashing and
+/// verifying run on blocking threads.
+pub async fn change_password(
+    db: &Db,
+    user: &User,
+    keep_session: i64,
+    current: String,
+    new: String,
+) -> Result<(), Error> {
+    let mut errors = crate::error::FieldErrors::new();
+    password::check_strength("new_password", &new, Some(&user.email), &mut errors);
+    Error::check(errors)?;
+    let hash = user.password_hash().to_owned();
+    let verified = rocket::tokio::task::spawn_blocking(move || password::verify(&current, &hash))
+        .await
+        .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
+    if !verified {
+        return Err(Error::invalid("current_password", "is not your current password"));
+    }
+    let new_hash = crate::services::accounts::hash_password(new).await?;
+    let user_id = user.id;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            User::set_password_hash(conn, user_id, &new_hash)?;
+            Session::revoke_all_of(conn, user_id, Some(keep_session))?;
+            ApiToken::revoke_all_of(conn, user_id)?;
+            Ok(())
+        })
+    })
+    .await
 }

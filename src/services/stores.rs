@@ -15,6 +15,17 @@ pub fn list(conn: &mut PgConnection, page: PageRequest) -> Result<(Vec<Store>, i
     Ok((stores, total))
 }
 
+/// A page of stores by name, each with its number of items, and how many stores there are.
+pub fn directory(
+    conn: &mut PgConnection,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<(Store, i64)>, i64), Error> {
+    let stores = Store::by_name_with_item_counts(conn, offset, limit)?;
+    let total = Store::count(conn)?;
+    Ok((stores, total))
+}
+
 pub fn get(conn: &mut PgConnection, id: i64) -> Result<Store, Error> {
     Store::find(conn, id).map_err(not_found_as("store"))
 }

@@ -151,7 +151,8 @@ impl TestApp {
             .merge(("databases.main.timeout", 3))
             .merge(("seed_demo_data", false))
             .merge(("log_level", "off"));
-        let client = Client::tracked(storefront::rocket(configure(figment))).await.expect("the app launches");
+        let client =
+            Client::untracked(storefront::rocket(configure(figment))).await.expect("the app launches");
         TestApp { client, database }
     }
 
@@ -179,8 +180,20 @@ impl TestApp {
         query_counts().lock().map(|c| c.get(&self.database).copied().unwrap_or(0)).unwrap_or(0)
     }
 
+    /// A browser of its own: it keeps its cookies between requests.
+    pub fn browser(&self) -> Browser<'_> {
+        Browser { app: self, cookies: std::cell::RefCell::new(std::collections::BTreeMap::new()) }
+    }
+
     pub fn request(&self, method: Method, path: &str) -> Call<'_> {
-        Call { app: self, method, path: path.to_owned(), headers: Vec::new(), body: None }
+        Call {
+            app: self,
+            method,
+            path: path.to_owned(),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            body: None,
+        }
     }
 
     pub fn get(&self, path: &str) -> Call<'_> {
@@ -306,6 +319,7 @@ pub struct Call<'a> {
     method: Method,
     path: String,
     headers: Vec<(String, String)>,
+    cookies: Vec<(String, String)>,
     body: Option<String>,
 }
 
@@ -316,6 +330,13 @@ impl Call<'_> {
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A cookie as the server set it (still percent-encoded).
+    pub fn cookie(mut self, name: &str, value: &str) -> Self {
+        let decoded = percent_decode(value);
+        self.cookies.push((name.to_owned(), decoded));
         self
     }
 
@@ -336,6 +357,9 @@ impl Call<'_> {
         let mut request = self.app.client.req(self.method, self.path.clone());
         for (name, value) in self.headers {
             request = request.header(Header::new(name, value));
+        }
+        for (name, value) in self.cookies {
+            request = request.cookie(rocket::http::Cookie::new(name, value));
         }
         if let Some(body) = self.body {
             request = request.body(body);
@@ -403,4 +427,135 @@ pub async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = 
     })
     .await;
     outputs.into_iter().flatten().collect()
+}
+
+/// A visitor's browser: it sends back the cookies it was given, sends
+/// forms url-encoded, and reads the CSRF token out of pages.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
+}
+
+pub const HOST: &str = "localhost:8000";
+
+impl Browser<'_> {
+    fn call(&self, method: Method, path: &str) -> Call<'_> {
+        let mut call = self.app.request(method, path).header("Host", HOST);
+        for (name, value) in self.cookies.borrow().iter() {
+            call = call.cookie(name, value);
+        }
+        call
+    }
+
+    fn keep_cookies(&self, reply: &Reply) {
+        for (name, value) in &reply.headers {
+            if name != "set-cookie" {
+                continue;
+            }
+            let pair = value.split(';').next().unwrap_or_default();
+            if let Some((key, val)) = pair.split_once('=') {
+                let removed = value.contains("Max-Age=0") || value.contains("1970");
+                if removed || val.is_empty() {
+                    self.cookies.borrow_mut().remove(key);
+                } else {
+                    self.cookies.borrow_mut().insert(key.to_owned(), val.to_owned());
+                }
+            }
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let reply = self.call(Method::Get, path).send().await;
+        self.keep_cookies(&reply);
+        reply
+    }
+
+    /// A GET with extra headers.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut call = self.call(Method::Get, path);
+        for (name, value) in headers {
+            call = call.header(name, value);
+        }
+        let reply = call.send().await;
+        self.keep_cookies(&reply);
+        reply
+    }
+
+    /// Submits a form as a browser on this site would.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        self.post_from(path, fields, Some(&format!("http://{HOST}"))).await
+    }
+
+    /// Submits a form claiming to come from `origin` (`None`: no header).
+    pub async fn post_from(&self, path: &str, fields: &[(&str, &str)], origin: Option<&str>) -> Reply {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut call = self.call(Method::Post, path).raw(Some("application/x-www-form-urlencoded"), &body);
+        if let Some(origin) = origin {
+            call = call.header("Origin", origin);
+        }
+        let reply = call.send().await;
+        self.keep_cookies(&reply);
+        reply
+    }
+
+    /// The CSRF token of the forms on `path`.
+    pub async fn csrf(&self, path: &str) -> String {
+        let page = self.get(path).await;
+        csrf_of(&page.text)
+    }
+
+    /// Logs in through the login form; asserts it worked.
+    pub async fn login(&self, email: &str, password: &str) {
+        let token = self.csrf("/account/login").await;
+        let reply = self
+            .post("/account/login", &[("csrf_token", &token), ("email", email), ("password", password)])
+            .await;
+        assert_eq!(reply.status, 303, "login of {email}: {}", reply.text);
+    }
+}
+
+/// The first `csrf_token` value in an HTML page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    html.split(marker).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+impl Reply {
+    /// How many times `needle` occurs in the body.
+    pub fn count(&self, needle: &str) -> usize {
+        self.text.matches(needle).count()
+    }
 }

@@ -1,0 +1,493 @@
+//! Account pages: register, log in and out, password, sessions and personal
+//! access tokens. Every form is CSRF-checked; nothing changes on GET.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rocket::form::FromForm;
+use rocket::http::{CookieJar, Status};
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, Route, State};
+use rocket_dyn_templates::Template;
+use serde::Serialize;
+
+use super::csrf::{CheckedForm, CsrfProtected};
+use super::layout::Layout;
+use super::public::PageError;
+use super::session::{self, MaybeUser, WebUser};
+use crate::api::{ClientAddress, UserAgent};
+use crate::config::AppConfig;
+use crate::db::Db;
+use crate::error::{AuthFailure, Error};
+use crate::models::{ApiToken, SessionKind, Via};
+use crate::services::{accounts, sessions};
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        overview,
+        login_page,
+        login,
+        register_page,
+        register,
+        logout,
+        password_page,
+        change_password,
+        sessions_page,
+        end_session,
+        tokens_page,
+        create_token,
+        revoke_token
+    ]
+}
+
+type Errors = BTreeMap<String, String>;
+
+/// Where to go after logging in: a path on this site only.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/account".to_owned(),
+    }
+}
+
+fn describe(error: Error) -> Result<Errors, PageError> {
+    match error {
+        Error::Invalid(errors) => Ok(errors),
+        Error::Conflict(why) => Ok(Errors::from([("form".to_owned(), why)])),
+        Error::Unauthenticated(AuthFailure::InvalidCredentials) => {
+            Ok(Errors::from([("form".to_owned(), "Invalid email or password.".to_owned())]))
+        }
+        Error::Throttled { retry_after_secs } => Ok(Errors::from([(
+            "form".to_owned(),
+            format!("Too many failed attempts. Try again in {} minutes.", retry_after_secs.div_ceil(60)),
+        )])),
+        other => Err(PageError::from(other)),
+    }
+}
+
+#[derive(Serialize)]
+struct OverviewPage {
+    layout: Layout,
+    email: String,
+    role: String,
+    id: i64,
+}
+
+#[get("/")]
+fn overview(user: WebUser, layout: Layout) -> Template {
+    let WebUser { user, .. } = user;
+    Template::render(
+        "account/overview",
+        OverviewPage { layout, email: user.email, role: user.role.to_string(), id: user.id },
+    )
+}
+
+#[derive(Serialize)]
+struct CredentialsPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    errors: Errors,
+}
+
+#[get("/login?<next>")]
+fn login_page(layout: Layout, next: Option<&str>) -> Template {
+    let next = safe_next(next);
+    Template::render(
+        "account/login",
+        CredentialsPage { layout, email: String::new(), next, errors: Errors::new() },
+    )
+}
+
+#[derive(FromForm)]
+struct LoginForm {
+    #[field(default = String::new())]
+    csrf_token: String,
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    password: String,
+    next: Option<String>,
+}
+
+impl CsrfProtected for LoginForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Opens a web session and sets its cookie, ending the browser's previous one.
+async fn start_session(
+    db: &Db,
+    config: &AppConfig,
+    cookies: &CookieJar<'_>,
+    previous: Option<WebUser>,
+    attempt: sessions::LoginAttempt,
+) -> Result<(), Error> {
+    let (_, session) = sessions::login(db, config, attempt).await?;
+    if let Some(previous) = previous {
+        let (user_id, id) = (previous.user.id, previous.session.id);
+        db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
+    }
+    session::set_cookie(cookies, &session, config.secure_cookies);
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)] // one per guard; each is needed
+#[post("/login", data = "<form>")]
+async fn login(
+    db: Db,
+    config: &State<AppConfig>,
+    cookies: &CookieJar<'_>,
+    current: MaybeUser,
+    client: ClientAddress,
+    user_agent: UserAgent,
+    layout: Layout,
+    form: CheckedForm<LoginForm>,
+) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
+    let LoginForm { email, password, next, .. } = form.0;
+    let next = safe_next(next.as_deref());
+    let attempt = sessions::LoginAttempt {
+        email: email.clone(),
+        password,
+        client: client.0,
+        user_agent: user_agent.0,
+        kind: SessionKind::Web,
+    };
+    match start_session(&db, config, cookies, current.0, attempt).await {
+        Ok(()) => Ok(Ok(Flash::success(Redirect::to(next), "You are logged in."))),
+        Err(error) => {
+            let status = match &error {
+                Error::Throttled { .. } => Status::TooManyRequests,
+                _ => Status::Unauthorized,
+            };
+            let errors = describe(error)?;
+            let page = CredentialsPage { layout, email, next, errors };
+            Ok(Err((status, Template::render("account/login", page))))
+        }
+    }
+}
+
+#[get("/register")]
+fn register_page(layout: Layout) -> Template {
+    let page =
+        CredentialsPage { layout, email: String::new(), next: "/account".into(), errors: Errors::new() };
+    Template::render("account/register", page)
+}
+
+#[allow(clippy::too_many_arguments)] // one per guard; each is needed
+#[post("/register", data = "<form>")]
+async fn register(
+    db: Db,
+    config: &State<AppConfig>,
+    cookies: &CookieJar<'_>,
+    current: MaybeUser,
+    client: ClientAddress,
+    user_agent: UserAgent,
+    layout: Layout,
+    form: CheckedForm<LoginForm>,
+) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
+    let LoginForm { email, password, .. } = form.0;
+    if let Err(error) = accounts::register(&db, &email, password.clone(), Via::Web).await {
+        let page = CredentialsPage { layout, email, next: "/account".into(), errors: describe(error)? };
+        return Ok(Err((Status::UnprocessableEntity, Template::render("account/register", page))));
+    }
+    let attempt = sessions::LoginAttempt {
+        email,
+        password,
+        client: client.0,
+        user_agent: user_agent.0,
+        kind: SessionKind::Web,
+    };
+    start_session(&db, config, cookies, current.0, attempt).await?;
+    Ok(Ok(Flash::success(Redirect::to("/account"), "Welcome! Your account is ready.")))
+}
+
+/// Forms with nothing but their CSRF token.
+#[derive(FromForm)]
+struct ConfirmForm {
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for ConfirmForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/logout", data = "<_form>")]
+async fn logout(
+    db: Db,
+    user: WebUser,
+    cookies: &CookieJar<'_>,
+    _form: CheckedForm<ConfirmForm>,
+) -> Result<Flash<Redirect>, PageError> {
+    let (user_id, id) = (user.user.id, user.session.id);
+    db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
+    session::clear_cookie(cookies);
+    Ok(Flash::success(Redirect::to("/"), "You are logged out."))
+}
+
+#[derive(Serialize)]
+struct PasswordPage {
+    layout: Layout,
+    errors: Errors,
+}
+
+#[get("/password")]
+fn password_page(_user: WebUser, layout: Layout) -> Template {
+    Template::render("account/password", PasswordPage { layout, errors: Errors::new() })
+}
+
+#[derive(FromForm)]
+struct PasswordForm {
+    #[field(default = String::new())]
+    csrf_token: String,
+    #[field(default = String::new())]
+    current_password: String,
+    #[field(default = String::new())]
+    new_password: String,
+}
+
+impl CsrfProtected for PasswordForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/password", data = "<form>")]
+async fn change_password(
+    db: Db,
+    user: WebUser,
+    layout: Layout,
+    form: CheckedForm<PasswordForm>,
+) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
+    let PasswordForm { current_password, new_password, .. } = form.0;
+    match sessions::change_password(&db, &user.user, user.session.id, current_password, new_password).await {
+        Ok(()) => Ok(Ok(Flash::success(
+            Redirect::to("/account"),
+            "Your password is changed. Your other sessions and API tokens have been ended.",
+        ))),
+        Err(error) => {
+            let page = PasswordPage { layout, errors: describe(error)? };
+            Ok(Err((Status::UnprocessableEntity, Template::render("account/password", page))))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SessionRow {
+    id: i64,
+    kind: String,
+    user_agent: String,
+    created_at: String,
+    last_seen_at: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct SessionsPage {
+    layout: Layout,
+    sessions: Vec<SessionRow>,
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[get("/sessions")]
+async fn sessions_page(db: Db, user: WebUser, layout: Layout) -> Result<Template, PageError> {
+    let user_id = user.user.id;
+    let rows = db.run(move |conn| sessions::live_sessions(conn, user_id)).await?;
+    let sessions = rows
+        .into_iter()
+        .map(|s| SessionRow {
+            current: s.id == user.session.id,
+            id: s.id,
+            kind: if s.kind == SessionKind::Web { "Browser".into() } else { "API".into() },
+            user_agent: s.user_agent.unwrap_or_else(|| "unknown".into()),
+            created_at: when(s.created_at),
+            last_seen_at: when(s.last_seen_at),
+        })
+        .collect();
+    Ok(Template::render("account/sessions", SessionsPage { layout, sessions }))
+}
+
+#[post("/sessions/<id>/end", data = "<_form>")]
+async fn end_session(
+    db: Db,
+    user: WebUser,
+    cookies: &CookieJar<'_>,
+    id: i64,
+    _form: CheckedForm<ConfirmForm>,
+) -> Result<Flash<Redirect>, PageError> {
+    let user_id = user.user.id;
+    let ended = db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
+    if id == user.session.id {
+        session::clear_cookie(cookies);
+        return Ok(Flash::success(Redirect::to("/"), "This session has ended."));
+    }
+    Ok(if ended {
+        Flash::success(Redirect::to("/account/sessions"), "The session has ended.")
+    } else {
+        Flash::error(Redirect::to("/account/sessions"), "That session had already ended.")
+    })
+}
+
+#[derive(Serialize)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    prefix: String,
+    created_at: String,
+    last_used_at: String,
+    expires_at: String,
+    state: &'static str,
+}
+
+#[derive(Serialize)]
+struct CreatedToken {
+    secret: String,
+    curl: String,
+}
+
+#[derive(Serialize)]
+struct TokensPage {
+    layout: Layout,
+    tokens: Vec<TokenRow>,
+    created: Option<CreatedToken>,
+    name: String,
+    errors: Errors,
+}
+
+async fn tokens_view(
+    db: &Db,
+    user: &WebUser,
+    layout: Layout,
+    created: Option<CreatedToken>,
+    name: String,
+    errors: Errors,
+) -> Result<Template, PageError> {
+    let user_id = user.user.id;
+    let rows = db.run(move |conn| Ok(ApiToken::of_user(conn, user_id)?)).await?;
+    let now = Utc::now();
+    let tokens = rows
+        .into_iter()
+        .map(|t| TokenRow {
+            state: if t.revoked_at.is_some() {
+                "revoked"
+            } else if t.is_live(now) {
+                "active"
+            } else {
+                "expired"
+            },
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            created_at: when(t.created_at),
+            last_used_at: t.last_used_at.map_or_else(|| "never".into(), when),
+            expires_at: t.expires_at.map_or_else(|| "never".into(), when),
+        })
+        .collect();
+    Ok(Template::render("account/tokens", TokensPage { layout, tokens, created, name, errors }))
+}
+
+#[get("/tokens")]
+async fn tokens_page(db: Db, user: WebUser, layout: Layout) -> Result<Template, PageError> {
+    tokens_view(&db, &user, layout, None, String::new(), Errors::new()).await
+}
+
+#[derive(FromForm)]
+struct TokenForm {
+    #[field(default = String::new())]
+    csrf_token: String,
+    #[field(default = String::new())]
+    name: String,
+    /// Days until it expires; 0 for never.
+    #[field(default = 90)]
+    expires_in_days: i64,
+}
+
+impl CsrfProtected for TokenForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Creates a personal access token and shows it, this once.
+#[post("/tokens", data = "<form>")]
+async fn create_token(
+    db: Db,
+    user: WebUser,
+    layout: Layout,
+    host: HostUrl,
+    form: CheckedForm<TokenForm>,
+) -> Result<(Status, Template), PageError> {
+    let TokenForm { name, expires_in_days, .. } = form.0;
+    let expires_at = match expires_in_days {
+        0 => None,
+        days @ 1..=3650 => Some(Utc::now() + Duration::days(days)),
+        _ => {
+            let errors = Errors::from([(
+                "expires_in_days".to_owned(),
+                "Choose one of the offered lifetimes.".to_owned(),
+            )]);
+            return Ok((
+                Status::UnprocessableEntity,
+                tokens_view(&db, &user, layout, None, name, errors).await?,
+            ));
+        }
+    };
+    let user_id = user.user.id;
+    let typed = name.clone();
+    let created =
+        db.run(move |conn| sessions::create_personal_token(conn, user_id, &typed, expires_at)).await;
+    match created {
+        Ok((_, secret)) => {
+            let curl = format!("curl -H 'Authorization: Bearer {secret}' {}/api/user/{user_id}", host.0);
+            let created = Some(CreatedToken { secret, curl });
+            Ok((
+                Status::Created,
+                tokens_view(&db, &user, layout, created, String::new(), Errors::new()).await?,
+            ))
+        }
+        Err(error) => {
+            let errors = describe(error)?;
+            Ok((Status::UnprocessableEntity, tokens_view(&db, &user, layout, None, name, errors).await?))
+        }
+    }
+}
+
+#[post("/tokens/<id>/revoke", data = "<_form>")]
+async fn revoke_token(
+    db: Db,
+    user: WebUser,
+    id: i64,
+    _form: CheckedForm<ConfirmForm>,
+) -> Result<Flash<Redirect>, PageError> {
+    let user_id = user.user.id;
+    let revoked = db.run(move |conn| Ok(ApiToken::revoke(conn, user_id, id)?)).await?;
+    Ok(if revoked {
+        Flash::success(Redirect::to("/account/tokens"), "The token is revoked.")
+    } else {
+        Flash::error(Redirect::to("/account/tokens"), "That token was already revoked.")
+    })
+}
+
+/// This site's address as the browser used it, for copy-ready examples.
+struct HostUrl(String);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for HostUrl {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        let secure = request.rocket().state::<AppConfig>().is_some_and(|c| c.secure_cookies);
+        let host = request.headers().get_one("Host").unwrap_or("127.0.0.1:8000");
+        let scheme = if secure { "https" } else { "http" };
+        rocket::outcome::Outcome::Success(HostUrl(format!("{scheme}://{host}")))
+    }
+}

@@ -1,0 +1,91 @@
+//! CSRF protection for every form: a token bound to the session (or, before
+//! login, to a private cookie of this browser) that each form echoes back,
+//! plus a same-origin check of `Origin` (or `Referer`). A failed check is
+//! 403 and changes nothing.
+
+use rocket::data::{Data, FromData, Outcome as DataOutcome};
+use rocket::form::{Form, FromForm};
+use rocket::http::{Cookie, SameSite, Status};
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+use subtle::ConstantTimeEq;
+
+use super::session::MaybeUser;
+
+const ANONYMOUS_COOKIE: &str = "storefront_csrf";
+
+/// The token forms on this page must carry.
+pub struct CsrfToken(pub String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CsrfToken {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        Outcome::Success(CsrfToken(expected_token(request, true).await.unwrap_or_default()))
+    }
+}
+
+/// The token this browser's forms must carry: its session's, or before login
+/// the one in its anonymous cookie (made on first use when `create` is set).
+async fn expected_token(request: &Request<'_>, create: bool) -> Option<String> {
+    if let Some(MaybeUser(Some(user))) = request.guard::<MaybeUser>().await.succeeded() {
+        return user.session.csrf_token;
+    }
+    let cookies = request.cookies();
+    if let Some(cookie) = cookies.get_private(ANONYMOUS_COOKIE) {
+        return Some(cookie.value().to_owned());
+    }
+    if !create {
+        return None;
+    }
+    let token = crate::auth::random_token(32);
+    let cookie =
+        Cookie::build((ANONYMOUS_COOKIE, token.clone())).http_only(true).same_site(SameSite::Lax).path("/");
+    cookies.add_private(cookie);
+    Some(token)
+}
+
+/// Forms that carry a `csrf_token` field.
+pub trait CsrfProtected {
+    fn csrf_token(&self) -> &str;
+}
+
+/// A form that passed the CSRF checks.
+pub struct CheckedForm<T>(pub T);
+
+/// Whether `Origin` (or, without it, `Referer`) names this very site. A
+/// request with neither comes from no browser page, and the token decides.
+fn same_origin(request: &Request<'_>) -> bool {
+    let host = request.headers().get_one("Host").unwrap_or_default();
+    let claimed = request.headers().get_one("Origin").or_else(|| request.headers().get_one("Referer"));
+    match claimed {
+        None => true,
+        Some(url) => {
+            let authority = url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+            authority.is_some_and(|authority| !host.is_empty() && authority.eq_ignore_ascii_case(host))
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for CheckedForm<T> {
+    type Error = ();
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> DataOutcome<'r, Self, ()> {
+        if !same_origin(request) {
+            return Outcome::Error((Status::Forbidden, ()));
+        }
+        let form = match Form::<T>::from_data(request, data).await {
+            Outcome::Success(form) => form.into_inner(),
+            Outcome::Error((status, _)) => return Outcome::Error((status, ())),
+            Outcome::Forward(forward) => return Outcome::Forward(forward),
+        };
+        let expected = expected_token(request, false).await.unwrap_or_default();
+        let given = form.csrf_token();
+        if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            return Outcome::Error((Status::Forbidden, ()));
+        }
+        Outcome::Success(CheckedForm(form))
+    }
+}

@@ -1,0 +1,51 @@
+//! What every page's `base` layout shows: who is signed in, the CSRF token
+//! for the logout form, and the flash message of the last action.
+
+use rocket::outcome::Outcome;
+use rocket::request::{self, FlashMessage, FromRequest, Request};
+use serde::Serialize;
+
+use super::csrf::CsrfToken;
+use super::session::MaybeUser;
+
+#[derive(Debug, Serialize)]
+pub struct Layout {
+    pub user: Option<Badge>,
+    pub csrf_token: String,
+    pub flash: Option<FlashView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Badge {
+    pub email: String,
+    pub is_staff: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlashView {
+    /// `success` or `error`.
+    pub kind: String,
+    pub message: String,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Layout {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let MaybeUser(user) = request.guard::<MaybeUser>().await.succeeded().unwrap_or(MaybeUser(None));
+        let CsrfToken(csrf_token) =
+            request.guard::<CsrfToken>().await.succeeded().unwrap_or(CsrfToken(String::new()));
+        let flash = request
+            .guard::<Option<FlashMessage<'_>>>()
+            .await
+            .succeeded()
+            .flatten()
+            .map(|f| FlashView { kind: f.kind().to_owned(), message: f.message().to_owned() });
+        let user = user.map(|u| Badge {
+            is_staff: matches!(u.user.role, crate::models::Role::Staff | crate::models::Role::Admin),
+            email: u.user.email,
+        });
+        Outcome::Success(Layout { user, csrf_token, flash })
+    }
+}

@@ -1,0 +1,31 @@
+//! The browser side: public pages, account pages, their session cookie and
+//! CSRF protection, security headers and HTML error pages.
+
+mod account;
+mod csrf;
+mod headers;
+mod layout;
+mod paging;
+mod public;
+mod session;
+
+use rocket::fairing::AdHoc;
+use rocket::fs::FileServer;
+use rocket_dyn_templates::Template;
+
+pub use session::{WebUser, SESSION_COOKIE};
+
+/// Mounts the pages, the stylesheet and the HTML catchers.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Web pages", |rocket| async {
+        let static_dir =
+            rocket.figment().extract_inner::<String>("static_dir").unwrap_or_else(|_| "static".into());
+        rocket
+            .attach(Template::fairing())
+            .attach(headers::SecurityHeaders)
+            .mount("/", public::routes())
+            .mount("/account", account::routes())
+            .mount("/static", FileServer::from(static_dir))
+            .register("/", public::catchers())
+    })
+}

@@ -1,0 +1,357 @@
+//! Public pages: stores, items, tags and search, and the HTML error pages.
+
+use rocket::http::Status;
+use rocket::request::Request;
+use rocket::response::Redirect;
+use rocket::{catch, catchers, get, routes, Catcher, Route};
+use rocket_dyn_templates::Template;
+use serde::Serialize;
+
+use super::layout::Layout;
+use super::paging::{PageNumber, Paging, PER_PAGE};
+use crate::db::Db;
+use crate::error::Error;
+use crate::models::{ItemFilter, ItemSort, ItemSortField, PageRequest};
+use crate::price::Price;
+use crate::services::items::{self, ItemDetail, ItemPage};
+use crate::services::{stores, tags};
+
+pub fn routes() -> Vec<Route> {
+    routes![home, store, item, tag, search]
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    catchers![login_required, forbidden, not_found, default]
+}
+
+/// A page that could not be shown: the status and the page that says why.
+pub struct PageError(Status);
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> PageError {
+        PageError(match error {
+            Error::NotFound(_) => Status::NotFound,
+            Error::Forbidden => Status::Forbidden,
+            Error::Unavailable => Status::ServiceUnavailable,
+            Error::Internal(cause) => {
+                log::error!("page failed: {cause}");
+                Status::InternalServerError
+            }
+            _ => Status::BadRequest,
+        })
+    }
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for PageError {
+    fn respond_to(self, _: &'r Request<'_>) -> rocket::response::Result<'static> {
+        Err(self.0)
+    }
+}
+
+#[derive(Serialize)]
+struct StoreRow {
+    id: i64,
+    name: String,
+    item_count: i64,
+}
+
+#[derive(Serialize)]
+struct HomePage {
+    layout: Layout,
+    stores: Vec<StoreRow>,
+    paging: Paging,
+}
+
+#[get("/?<page>")]
+async fn home(db: Db, layout: Layout, page: Option<&str>) -> Result<Template, PageError> {
+    let page = PageNumber::from_query(page);
+    let (rows, total) = db.run(move |conn| stores::directory(conn, page.offset(), PER_PAGE)).await?;
+    let stores: Vec<StoreRow> =
+        rows.into_iter().map(|(s, item_count)| StoreRow { id: s.id, name: s.name, item_count }).collect();
+    let paging = Paging::new(page, stores.len(), total, "/");
+    Ok(Template::render("home", HomePage { layout, stores, paging }))
+}
+
+#[derive(Serialize)]
+struct ItemRow {
+    id: i64,
+    name: String,
+    price: String,
+    store_id: i64,
+    store_name: String,
+    tags: Vec<TagLink>,
+}
+
+#[derive(Serialize)]
+struct TagLink {
+    id: i64,
+    name: String,
+}
+
+impl From<ItemDetail> for ItemRow {
+    fn from(detail: ItemDetail) -> ItemRow {
+        let ItemDetail { item, store_name, tags } = detail;
+        ItemRow {
+            id: item.id,
+            name: item.name,
+            price: item.price.to_string(),
+            store_id: item.store_id,
+            store_name,
+            tags: tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StorePage {
+    layout: Layout,
+    store: StoreRow,
+    tags: Vec<TagLink>,
+    selected_tag: Option<i64>,
+    items: Vec<ItemRow>,
+    paging: Paging,
+}
+
+const BY_NAME: ItemSort = ItemSort { field: ItemSortField::Name, descending: false };
+
+#[get("/stores/<id>?<tag>&<page>")]
+async fn store(
+    db: Db,
+    layout: Layout,
+    id: i64,
+    tag: Option<i64>,
+    page: Option<&str>,
+) -> Result<Template, PageError> {
+    let page = PageNumber::from_query(page);
+    let filter =
+        ItemFilter { store_id: Some(id), tag_ids: tag.into_iter().collect(), ..ItemFilter::default() };
+    let (store, store_tags, items, total, item_count) = db
+        .run(move |conn| {
+            let store = stores::get(conn, id)?;
+            let store_tags = tags::list_in_store(conn, id, PageRequest { limit: 200, after_id: None })?;
+            let all = ItemFilter { store_id: Some(id), ..ItemFilter::default() };
+            let item_count = crate::models::Item::count(conn, &all)?;
+            let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
+            let (items, total) = items::list(conn, &filter, BY_NAME, listing)?;
+            Ok((store, store_tags, items, total, item_count))
+        })
+        .await?;
+    let base = match tag {
+        Some(tag) => format!("/stores/{id}?tag={tag}"),
+        None => format!("/stores/{id}"),
+    };
+    let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
+    let paging = Paging::new(page, items.len(), total, &base);
+    Ok(Template::render(
+        "store",
+        StorePage {
+            layout,
+            store: StoreRow { id: store.id, name: store.name, item_count },
+            tags: store_tags.tags.into_iter().map(|(t, _)| TagLink { id: t.id, name: t.name }).collect(),
+            selected_tag: tag,
+            items,
+            paging,
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct ItemPageContext {
+    layout: Layout,
+    item: ItemRow,
+    description: Option<String>,
+}
+
+#[get("/items/<id>")]
+async fn item(db: Db, layout: Layout, id: i64) -> Result<Template, PageError> {
+    let detail = db.run(move |conn| items::detail(conn, id)).await?;
+    let description = detail.item.description.clone();
+    Ok(Template::render("item", ItemPageContext { layout, item: ItemRow::from(detail), description }))
+}
+
+#[derive(Serialize)]
+struct TagPage {
+    layout: Layout,
+    tag: TagLink,
+    store: StoreRow,
+    items: Vec<ItemRow>,
+    paging: Paging,
+}
+
+#[get("/tags/<id>?<page>")]
+async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<Template, PageError> {
+    let page = PageNumber::from_query(page);
+    let (detail, items, total) = db
+        .run(move |conn| {
+            let detail = tags::detail(conn, id)?;
+            let filter = ItemFilter { tag_ids: vec![id], ..ItemFilter::default() };
+            let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
+            let (items, total) = items::list(conn, &filter, BY_NAME, listing)?;
+            Ok((detail, items, total))
+        })
+        .await?;
+    let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
+    let paging = Paging::new(page, items.len(), total, &format!("/tags/{id}"));
+    let tags::TagDetail { tag, store_name, item_count } = detail;
+    Ok(Template::render(
+        "tag",
+        TagPage {
+            layout,
+            store: StoreRow { id: tag.store_id, name: store_name, item_count },
+            tag: TagLink { id: tag.id, name: tag.name },
+            items,
+            paging,
+        },
+    ))
+}
+
+#[derive(Serialize, Default)]
+struct SearchForm {
+    q: String,
+    tag: String,
+    min_price: String,
+    max_price: String,
+}
+
+#[derive(Serialize)]
+struct SearchPage {
+    layout: Layout,
+    form: SearchForm,
+    errors: std::collections::BTreeMap<String, String>,
+    items: Vec<ItemRow>,
+    paging: Option<Paging>,
+}
+
+/// Items by name, tag name and price range.
+#[get("/search?<q>&<tag>&<min_price>&<max_price>&<page>")]
+async fn search(
+    db: Db,
+    layout: Layout,
+    q: Option<String>,
+    tag: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    page: Option<&str>,
+) -> Result<(Status, Template), PageError> {
+    let page = PageNumber::from_query(page);
+    let form = SearchForm {
+        q: q.unwrap_or_default(),
+        tag: tag.unwrap_or_default(),
+        min_price: min_price.unwrap_or_default(),
+        max_price: max_price.unwrap_or_default(),
+    };
+    let mut errors = std::collections::BTreeMap::new();
+    let mut filter = ItemFilter::default();
+    let q = crate::text::normalize(&form.q);
+    if q.chars().any(char::is_control) || q.chars().count() > 80 {
+        errors.insert("q".to_owned(), "Use at most 80 ordinary characters.".to_owned());
+    } else if !q.is_empty() {
+        filter.name_contains = Some(q);
+    }
+    for (field, raw, slot) in [
+        ("min_price", &form.min_price, &mut filter.min_price),
+        ("max_price", &form.max_price, &mut filter.max_price),
+    ] {
+        let raw = raw.trim();
+        if !raw.is_empty() {
+            match Price::parse(raw) {
+                Ok(price) => *slot = Some(price),
+                Err(why) => {
+                    errors.insert(field.to_owned(), format!("The price {why}."));
+                }
+            }
+        }
+    }
+    let tag_name = crate::text::normalize(&form.tag);
+    let searching = !(form.q.is_empty()
+        && tag_name.is_empty()
+        && filter.min_price.is_none()
+        && filter.max_price.is_none());
+    if !errors.is_empty() || !searching {
+        let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
+        return Ok((
+            status,
+            Template::render("search", SearchPage { layout, form, errors, items: vec![], paging: None }),
+        ));
+    }
+    if !tag_name.is_empty() {
+        filter.tag_named = Some(tag_name);
+    }
+    let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
+    let (items, total) = db.run(move |conn| items::list(conn, &filter, BY_NAME, listing)).await?;
+    let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
+    let base = format!(
+        "/search?q={}&tag={}&min_price={}&max_price={}",
+        encode(&form.q),
+        encode(&form.tag),
+        encode(&form.min_price),
+        encode(&form.max_price)
+    );
+    let paging = Some(Paging::new(page, items.len(), total, &base));
+    Ok((Status::Ok, Template::render("search", SearchPage { layout, form, errors, items, paging })))
+}
+
+fn encode(text: &str) -> String {
+    rocket::http::RawStr::new(text).percent_encode().to_string()
+}
+
+#[derive(Serialize)]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    title: &'static str,
+    message: &'static str,
+}
+
+fn error_page(status: Status, layout: Layout) -> Template {
+    let (title, message) = match status.code {
+        403 => (
+            "Not allowed",
+            "You may not see this page, or the form you sent has expired. Go back, reload it and try again.",
+        ),
+        404 => ("Page not found", "There is nothing at this address. It may have been deleted."),
+        503 => (
+            "Temporarily unavailable",
+            "The service is having trouble reaching its database. Try again in a minute.",
+        ),
+        500..=599 => {
+            ("Something went wrong", "Something went wrong on our side. It has been logged; try again later.")
+        }
+        _ => (
+            "Request not understood",
+            "The request could not be handled. Check the address or the form and try again.",
+        ),
+    };
+    Template::render("error", ErrorPage { layout, status: status.code, title, message })
+}
+
+/// Pages that need a signed-in user send visitors to the login page and back.
+#[catch(401)]
+fn login_required(request: &Request<'_>) -> Redirect {
+    let next = request.uri().to_string();
+    Redirect::to(format!("/account/login?next={}", encode(&next)))
+}
+
+#[catch(403)]
+async fn forbidden(request: &Request<'_>) -> (Status, Template) {
+    (Status::Forbidden, error_page(Status::Forbidden, layout(request).await))
+}
+
+#[catch(404)]
+async fn not_found(request: &Request<'_>) -> (Status, Template) {
+    (Status::NotFound, error_page(Status::NotFound, layout(request).await))
+}
+
+#[catch(default)]
+async fn default(status: Status, request: &Request<'_>) -> (Status, Template) {
+    // An unparsable id in a path is a page that does not exist.
+    let status = if status == Status::UnprocessableEntity { Status::NotFound } else { status };
+    (status, error_page(status, layout(request).await))
+}
+
+async fn layout(request: &Request<'_>) -> Layout {
+    match request.guard::<Layout>().await.succeeded() {
+        Some(layout) => layout,
+        None => Layout { user: None, csrf_token: String::new(), flash: None },
+    }
+}

@@ -1,0 +1,9 @@
+//! The JSON API under /api.
+
+mod accounts;
+mod docs;
+mod errors;
+mod items;
+mod stores;
+mod tags;
+mod tokens;

@@ -1,0 +1,7 @@
+//! Integration tests against a real PostgreSQL: every test runs the whole
+//! application on a database of its own, through Rocket's local client.
+
+mod harness;
+
+mod api;
+mod web;

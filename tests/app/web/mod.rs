@@ -1,0 +1,5 @@
+//! The pages: public, account, and their security.
+
+mod account;
+mod pages;
+mod security;

@@ -1,0 +1,189 @@
+//! Public pages: what they show, pagination, escaping, headers, errors.
+
+use serde_json::json;
+use storefront::models::Role;
+
+use crate::harness::TestApp;
+
+#[rocket::async_test]
+async fn the_home_page_lists_stores_with_item_counts_and_pages() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    for n in 0..23 {
+        let store = app.store(&owner, &format!("Store {n:02}")).await;
+        if n == 0 {
+            app.item(&owner, store, "Only item", "1.00").await;
+        }
+    }
+    let browser = app.browser();
+
+    let first = browser.get("/").await;
+
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(first.count("<h1"), 1);
+    assert!(first.text.contains("Showing 1–20 of 23"), "{}", first.text);
+    assert!(first.text.contains("<a href=\"/stores/"));
+    assert!(first.text.contains("Store 00</a></td><td class=\"num\">1</td>"), "{}", first.text);
+    let second = browser.get("/?page=2").await;
+    assert!(second.text.contains("Showing 21–23 of 23"));
+    assert!(second.text.contains("Store 22") && !second.text.contains("Store 00"));
+}
+
+#[rocket::async_test]
+async fn the_store_page_shows_items_and_filters_by_tag() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Corner Books").await;
+    let fiction = app.tag(&owner, store, "fiction").await;
+    let dune = app.item(&owner, store, "Dune", "9.99").await;
+    app.item(&owner, store, "Cosmos", "13.40").await;
+    app.link(&owner, dune, &[fiction]).await;
+    let browser = app.browser();
+
+    let all = browser.get(&format!("/stores/{store}")).await;
+    assert_eq!(all.status, 200);
+    assert!(all.text.contains("<h1>Corner Books</h1>"));
+    assert!(all.text.contains("Dune") && all.text.contains("Cosmos") && all.text.contains("9.99"));
+    assert!(all.text.contains("Showing 1–2 of 2"));
+
+    let filtered = browser.get(&format!("/stores/{store}?tag={fiction}")).await;
+    assert!(filtered.text.contains("Dune") && !filtered.text.contains("Cosmos"));
+    assert!(filtered.text.contains("Showing 1–1 of 1"));
+    assert!(filtered.text.contains(&format!("href=\"/stores/{store}?tag={fiction}\" aria-current=\"true\"")));
+}
+
+#[rocket::async_test]
+async fn item_and_tag_pages_show_their_subject() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let tag = app.tag(&owner, store, "sale").await;
+    let item = app.item(&owner, store, "Lamp", "20.00").await;
+    app.link(&owner, item, &[tag]).await;
+    app.put(&format!("/api/items/{item}"))
+        .bearer(&owner.access)
+        .json(json!({"description": "Bright.\nWarm."}))
+        .send()
+        .await;
+    let browser = app.browser();
+
+    let page = browser.get(&format!("/items/{item}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("<h1>Lamp</h1>")
+            && page.text.contains("20.00")
+            && page.text.contains("<p class=\"description\">Bright.\nWarm.</p>")
+    );
+    assert!(page.text.contains(&format!("href=\"/tags/{tag}\"")));
+
+    let tag_page = browser.get(&format!("/tags/{tag}")).await;
+    assert_eq!(tag_page.status, 200);
+    assert!(tag_page.text.contains("Lamp") && tag_page.text.contains("Showing 1–1 of 1"));
+}
+
+#[rocket::async_test]
+async fn search_finds_by_name_tag_and_price() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let other = app.store(&owner, "Other").await;
+    let red = app.tag(&owner, store, "Red").await;
+    let red_elsewhere = app.tag(&owner, other, "red").await;
+    let apple = app.item(&owner, store, "Apple", "1.20").await;
+    let cherry = app.item(&owner, other, "Cherry", "4.00").await;
+    app.item(&owner, store, "Banana", "0.50").await;
+    app.link(&owner, apple, &[red]).await;
+    app.link(&owner, cherry, &[red_elsewhere]).await;
+    let browser = app.browser();
+
+    let by_tag = browser.get("/search?tag=RED").await;
+    assert!(
+        by_tag.text.contains("Apple") && by_tag.text.contains("Cherry") && !by_tag.text.contains("Banana")
+    );
+    let by_price = browser.get("/search?min_price=1&max_price=2").await;
+    assert!(
+        by_price.text.contains("Apple")
+            && !by_price.text.contains("Cherry")
+            && !by_price.text.contains("Banana")
+    );
+    let by_name = browser.get("/search?q=an").await;
+    assert!(by_name.text.contains("Banana") && !by_name.text.contains("Apple"));
+    assert!(by_name.text.contains("Showing 1–1 of 1"));
+
+    let bad = browser.get("/search?min_price=1.005&max_price=abc").await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text.contains("There is a problem"));
+    assert!(bad.text.contains("The price must have at most two decimal places."));
+    assert!(bad.text.contains("aria-invalid=\"true\""));
+    let empty = browser.get("/search").await;
+    assert_eq!(empty.status, 200);
+    assert!(!empty.text.contains("Showing"));
+}
+
+#[rocket::async_test]
+async fn names_are_escaped_everywhere_they_appear() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let script = "<script>alert(1)</script>";
+    let attribute = "\" onfocus=\"x";
+    let store = app.store(&owner, script).await;
+    let tag = app.tag(&owner, store, attribute).await;
+    let item = app.item(&owner, store, attribute, "1.00").await;
+    app.link(&owner, item, &[tag]).await;
+    app.put(&format!("/api/items/{item}"))
+        .bearer(&owner.access)
+        .json(json!({"description": script}))
+        .send()
+        .await;
+    let browser = app.browser();
+
+    for path in [
+        "/".to_owned(),
+        format!("/stores/{store}"),
+        format!("/items/{item}"),
+        format!("/tags/{tag}"),
+        "/search?q=onfocus".to_owned(),
+        "/search?q=%22%20onfocus%3D%22x".to_owned(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.text.contains(script), "{path} shows raw script");
+        assert!(!page.text.contains(attribute), "{path} shows a raw attribute breakout");
+        assert!(
+            page.text.contains("&lt;script&gt;") || page.text.contains("&quot; onfocus=&quot;x"),
+            "{path}"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn pages_carry_the_security_headers() {
+    let app = TestApp::new().await;
+    let page = app.browser().get("/").await;
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("script-src 'self'")
+            && !csp.contains("unsafe-inline")
+    );
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("cache-control"), None);
+    let css = app.browser().get("/static/style.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.text.contains("prefers-color-scheme: dark"));
+}
+
+#[rocket::async_test]
+async fn missing_pages_are_friendly_html() {
+    let app = TestApp::new().await;
+    let browser = app.browser();
+    for path in ["/nothing", "/stores/999999", "/stores/abc", "/items/0", "/tags/99999999999999999999"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.text.contains("<h1>Page not found</h1>"), "{path}");
+        assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    }
+}
