@@ -4,6 +4,7 @@
 //! [`rocket`] builds the application from a [`Figment`]; `main` and the
 //! tests build exactly the same one, each with its own configuration.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cli;
@@ -26,10 +27,17 @@ use rocket::{Build, Rocket};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 
+/// Where the database is when nothing says otherwise.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/storefront";
+
 /// Rocket's configuration (`Rocket.toml`, `ROCKET_*`), with `DATABASE_URL`
 /// taking precedence for the database.
 pub fn figment() -> Figment {
     let mut figment = rocket::Config::figment();
+    if figment.find_value("databases.main.url").is_err() {
+        // Run outside the project folder (no Rocket.toml): the usual local server.
+        figment = figment.merge(("databases.main.url", DEFAULT_DATABASE_URL));
+    }
     if let Ok(url) = std::env::var("DATABASE_URL") {
         figment = figment.merge(("databases.main.url", url));
     }
@@ -54,4 +62,5 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .attach(db::stage())
         .attach(api::stage())
         .attach(web::stage())
+        .attach(admin::stage())
 }

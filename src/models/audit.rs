@@ -66,3 +66,14 @@ impl AuditEntry {
             .load(conn)
     }
 }
+
+impl AuditEntry {
+    /// The latest changes anywhere, newest first.
+    pub fn recent(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<AuditEntry>> {
+        audit_log::table
+            .order((audit_log::at.desc(), audit_log::id.desc()))
+            .limit(limit)
+            .select(AuditEntry::as_select())
+            .load(conn)
+    }
+}

@@ -21,7 +21,41 @@ pub use login_failure::{FailureCounts, LoginFailure};
 pub use session::{NewSession, Session, SessionKind};
 pub use store::{NewStore, Store};
 pub use tag::{ItemTag, NewTag, Tag, TagRef};
+pub use user::UserFilter;
 pub use user::{NewUser, Role, User};
+
+/// A column to sort an admin list by, already checked against the list's
+/// allow-list, and its direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListSort {
+    pub column: &'static str,
+    pub descending: bool,
+}
+
+/// A page of an admin list: `limit` rows past `offset`, matching `search`.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub search: Option<String>,
+    pub sort: ListSort,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Orders a boxed query by one of several columns chosen at run time, with
+/// `id` breaking ties in the same direction.
+macro_rules! order_by {
+    ($query:expr, $sort:expr, $id:expr, { $($name:literal => $column:expr),+ $(,)? }) => {
+        match ($sort.column, $sort.descending) {
+            $(
+                ($name, false) => $query.order(($column.asc(), $id.asc())),
+                ($name, true) => $query.order(($column.desc(), $id.desc())),
+            )+
+            (_, false) => $query.order($id.asc()),
+            (_, true) => $query.order($id.desc()),
+        }
+    };
+}
+pub(crate) use order_by;
 
 /// Rows after `after` (exclusive) in the order of the listing, at most `limit`.
 #[derive(Debug, Clone, Copy)]

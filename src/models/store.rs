@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::PageRequest;
+use super::{order_by, ListQuery, PageRequest};
 use crate::schema::stores;
+use crate::text::like_pattern_containing;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = stores, check_for_backend(diesel::pg::Pg))]
@@ -60,6 +61,37 @@ impl Store {
             .limit(limit)
             .select((Store::as_select(), item_count))
             .load(conn)
+    }
+
+    /// The admin list: stores whose name contains the search, each with
+    /// its number of items, and how many match.
+    pub fn admin_list(conn: &mut PgConnection, list: &ListQuery) -> QueryResult<(Vec<(Store, i64)>, i64)> {
+        use crate::schema::items;
+        let filtered = || {
+            let mut query = stores::table.into_boxed();
+            if let Some(search) = &list.search {
+                query = query.filter(stores::name.ilike(like_pattern_containing(search)));
+            }
+            query
+        };
+        let total = filtered().count().get_result(conn)?;
+        let item_count =
+            items::table.filter(items::store_id.eq(stores::id)).count().single_value().assume_not_null();
+        let query = order_by!(filtered(), list.sort, stores::id, {
+            "name" => stores::name,
+            "created_at" => stores::created_at,
+            "updated_at" => stores::updated_at,
+        });
+        let rows = query
+            .offset(list.offset)
+            .limit(list.limit)
+            .select((Store::as_select(), item_count))
+            .load(conn)?;
+        Ok((rows, total))
+    }
+
+    pub fn count_owned_by(conn: &mut PgConnection, user_id: i64) -> QueryResult<i64> {
+        stores::table.filter(stores::owner_id.eq(user_id)).count().get_result(conn)
     }
 
     pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {

@@ -3,8 +3,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::PageRequest;
+use super::{order_by, ListQuery, PageRequest};
 use crate::schema::{item_tags, tags};
+use crate::text::like_pattern_containing;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
@@ -16,6 +17,9 @@ pub struct Tag {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A row of the admin list of tags: the tag, its store's name, its item count.
+pub type TagListRow = (Tag, String, i64);
 
 /// A tag as shown beside an item.
 #[derive(Debug, Clone, PartialEq, Queryable)]
@@ -67,6 +71,61 @@ impl Tag {
             .collect())
     }
 
+    /// The admin list: tags whose name contains the search, optionally of
+    /// one store, with their store's name and item count.
+    pub fn admin_list(
+        conn: &mut PgConnection,
+        list: &ListQuery,
+        store_id: Option<i64>,
+    ) -> QueryResult<(Vec<TagListRow>, i64)> {
+        use crate::schema::stores;
+        let filtered = || {
+            let mut query = tags::table.into_boxed();
+            if let Some(search) = &list.search {
+                query = query.filter(tags::name.ilike(like_pattern_containing(search)));
+            }
+            if let Some(store_id) = store_id {
+                query = query.filter(tags::store_id.eq(store_id));
+            }
+            query
+        };
+        let total = filtered().count().get_result(conn)?;
+        let store_name = stores::table
+            .filter(stores::id.eq(tags::store_id))
+            .select(stores::name)
+            .single_value()
+            .assume_not_null();
+        let query = order_by!(filtered(), list.sort, tags::id, {
+            "name" => tags::name,
+            "created_at" => tags::created_at,
+        });
+        let rows: Vec<(Tag, String)> =
+            query.offset(list.offset).limit(list.limit).select((Tag::as_select(), store_name)).load(conn)?;
+        let ids: Vec<i64> = rows.iter().map(|(t, _)| t.id).collect();
+        let counts = ItemTag::counts(conn, &ids)?;
+        let rows = rows
+            .into_iter()
+            .map(|(tag, store)| {
+                let count = counts.get(&tag.id).copied().unwrap_or(0);
+                (tag, store, count)
+            })
+            .collect();
+        Ok((rows, total))
+    }
+
+    /// All of a store's tags by name, for pickers.
+    pub fn all_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<Vec<Tag>> {
+        tags::table
+            .filter(tags::store_id.eq(store_id))
+            .order((tags::name.asc(), tags::id.asc()))
+            .select(Tag::as_select())
+            .load(conn)
+    }
+
+    pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
+        tags::table.count().get_result(conn)
+    }
+
     pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
         tags::table.filter(tags::store_id.eq(store_id)).count().get_result(conn)
     }
@@ -78,6 +137,17 @@ impl Tag {
             .filter(tags::id.eq_any(ids))
             .select(tags::id)
             .load(conn)
+    }
+
+    pub fn rename(conn: &mut PgConnection, id: i64, name: &str) -> QueryResult<Tag> {
+        diesel::update(tags::table.find(id))
+            .set((
+                tags::name.eq(name),
+                tags::version.eq(tags::version + 1),
+                tags::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Tag::as_returning())
+            .get_result(conn)
     }
 
     pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {

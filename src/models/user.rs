@@ -3,8 +3,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 
-use super::{lower, text_enum};
+use super::{lower, order_by, text_enum, ListQuery};
 use crate::schema::users;
+use crate::text::like_pattern_containing;
 
 /// What a user may do; see `policy` for the rules.
 #[derive(
@@ -55,6 +56,13 @@ impl std::fmt::Debug for User {
     }
 }
 
+/// Which users an admin list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
@@ -94,6 +102,80 @@ impl User {
             ))
             .returning(User::as_returning())
             .get_result(conn)
+    }
+
+    /// The admin list: users whose email contains the search, optionally of one role.
+    pub fn admin_list(
+        conn: &mut PgConnection,
+        list: &ListQuery,
+        filter: UserFilter,
+    ) -> QueryResult<(Vec<User>, i64)> {
+        let filtered = || {
+            let mut query = users::table.into_boxed();
+            if let Some(search) = &list.search {
+                query = query.filter(users::email.ilike(like_pattern_containing(search)));
+            }
+            if let Some(role) = filter.role {
+                query = query.filter(users::role.eq(role));
+            }
+            if let Some(active) = filter.is_active {
+                query = query.filter(users::is_active.eq(active));
+            }
+            query
+        };
+        let total = filtered().count().get_result(conn)?;
+        let query = order_by!(filtered(), list.sort, users::id, {
+            "email" => users::email,
+            "role" => users::role,
+            "created_at" => users::created_at,
+        });
+        let rows = query.offset(list.offset).limit(list.limit).select(User::as_select()).load(conn)?;
+        Ok((rows, total))
+    }
+
+    /// Changes role and activity; deactivating also refuses every token
+    /// issued so far.
+    pub fn set_role_and_activity(
+        conn: &mut PgConnection,
+        id: i64,
+        role: Role,
+        active: bool,
+    ) -> QueryResult<User> {
+        let update = diesel::update(users::table.find(id));
+        if active {
+            update
+                .set((
+                    users::role.eq(role),
+                    users::is_active.eq(true),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(User::as_returning())
+                .get_result(conn)
+        } else {
+            update
+                .set((
+                    users::role.eq(role),
+                    users::is_active.eq(false),
+                    users::tokens_valid_after.eq(diesel::dsl::now),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(User::as_returning())
+                .get_result(conn)
+        }
+    }
+
+    /// The emails of the given users, in one query.
+    pub fn emails(
+        conn: &mut PgConnection,
+        ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> =
+            users::table.filter(users::id.eq_any(ids)).select((users::id, users::email)).load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<User> {
+        users::table.find(id).select(User::as_select()).for_update().first(conn)
     }
 
     pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {

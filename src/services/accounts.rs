@@ -7,7 +7,7 @@ use super::{not_found_as, unique_or};
 use crate::auth::password;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{user, NewUser, Role, User, Via};
+use crate::models::{user, ApiToken, ListQuery, NewUser, Role, Session, User, UserFilter, Via};
 use crate::policy::{self, Actor};
 use crate::text;
 
@@ -75,5 +75,54 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
         audit::record(conn, actor, "delete", "user", id, changes)?;
         User::delete(conn, id)?;
         Ok(())
+    })
+}
+
+/// A page of users for the admin panel.
+pub fn list(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    list: &ListQuery,
+    filter: UserFilter,
+) -> Result<(Vec<User>, i64), Error> {
+    policy::administer_users(actor)?;
+    Ok(User::admin_list(conn, list, filter)?)
+}
+
+/// Changes a user's role and whether the account is active. Deactivating
+/// ends the user's sessions and personal access tokens at once. Admins
+/// cannot demote or deactivate themselves, so there is always one left.
+pub fn update_by_admin(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    role: Role,
+    active: bool,
+    precondition: impl FnOnce(&User) -> Result<(), Error>,
+) -> Result<User, Error> {
+    policy::administer_users(actor)?;
+    conn.transaction(|conn| {
+        let current = User::lock(conn, id).map_err(not_found_as("user"))?;
+        precondition(&current)?;
+        if id == actor.user_id && (role != current.role || !active) {
+            return Err(Error::invalid(
+                "role",
+                "cannot be changed on your own account, nor can you deactivate it",
+            ));
+        }
+        let user = User::set_role_and_activity(conn, id, role, active)?;
+        if !active {
+            Session::revoke_all_of(conn, id, None)?;
+            ApiToken::revoke_all_of(conn, id)?;
+        }
+        let changes = Changes::new().field("role", Some(current.role), Some(user.role)).field(
+            "is_active",
+            Some(current.is_active),
+            Some(user.is_active),
+        );
+        if !changes.is_empty() {
+            audit::record(conn, actor, "update", "user", id, changes)?;
+        }
+        Ok(user)
     })
 }

@@ -66,6 +66,75 @@ pub fn create(
     })
 }
 
+/// Renames a tag. `precondition` sees the current tag, locked, and may
+/// refuse the change (a stale version).
+pub fn rename(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    raw_name: &str,
+    precondition: impl FnOnce(&Tag) -> Result<(), Error>,
+) -> Result<Tag, Error> {
+    conn.transaction(|conn| {
+        let current = Tag::lock(conn, id).map_err(not_found_as("tag"))?;
+        let store = Store::find(conn, current.store_id)?;
+        policy::manage_store(actor, &store)?;
+        let mut errors = FieldErrors::new();
+        let name = text::required_line("name", raw_name, text::TAG_NAME_MAX, &mut errors);
+        Error::check(errors)?;
+        let name = name.unwrap_or_default();
+        precondition(&current)?;
+        let tag = Tag::rename(conn, id, &name).map_err(|e| {
+            unique_or(e, tag::NAME_KEY, || {
+                Error::Conflict(format!("This store already has a tag named \u{201c}{name}\u{201d}."))
+            })
+        })?;
+        let changes = Changes::new().field("name", Some(&current.name), Some(&tag.name));
+        audit::record(conn, actor, "update", "tag", id, changes)?;
+        Ok(tag)
+    })
+}
+
+/// Makes `tag_ids` exactly the item's tags: links the new ones and removes
+/// the others, all or nothing. Returns the item's tags.
+pub fn set_item_tags(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    item_id: i64,
+    tag_ids: &[i64],
+) -> Result<Vec<TagRef>, Error> {
+    conn.transaction(|conn| {
+        let item = Item::lock(conn, item_id).map_err(not_found_as("item"))?;
+        let store = Store::find(conn, item.store_id)?;
+        policy::manage_store(actor, &store)?;
+        let mut wanted = tag_ids.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let found = Tag::ids_in_store(conn, item.store_id, &wanted)?;
+        if found.len() != wanted.len() {
+            return Err(Error::invalid("tag_ids", "may only name tags of the item's store"));
+        }
+        let before = current_tag_ids(conn, item_id)?;
+        let mut sorted_before = before.clone();
+        sorted_before.sort_unstable();
+        if sorted_before == wanted {
+            return Ok(ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default());
+        }
+        for &old in before.iter().filter(|id| !wanted.contains(id)) {
+            ItemTag::unlink(conn, item_id, old)?;
+        }
+        if !wanted.is_empty() {
+            ItemTag::link(conn, item_id, item.store_id, &wanted)?;
+        }
+        Item::bump_version(conn, item_id)?;
+        let tags = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
+        let after: Vec<i64> = tags.iter().map(|t| t.id).collect();
+        let changes = Changes::new().field("tag_ids", Some(before), Some(after));
+        audit::record(conn, actor, "update", "item", item_id, changes)?;
+        Ok(tags)
+    })
+}
+
 /// Deletes a tag that no item carries.
 pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
     conn.transaction(|conn| {

@@ -13,6 +13,10 @@ use rocket::fairing::AdHoc;
 use rocket::fs::FileServer;
 use rocket_dyn_templates::Template;
 
+pub use csrf::{CheckedForm, CsrfProtected};
+pub use layout::Layout;
+pub use paging::{PageNumber, Paging, PER_PAGE};
+pub use public::PageError;
 pub use session::{WebUser, SESSION_COOKIE};
 
 /// Mounts the pages, the stylesheet and the HTML catchers.

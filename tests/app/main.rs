@@ -3,5 +3,6 @@
 
 mod harness;
 
+mod admin;
 mod api;
 mod web;

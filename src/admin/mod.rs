@@ -1,0 +1,80 @@
+//! The admin panel at `/admin`, for staff (users: admins only). Lists with
+//! search, sorting, filters and pages; forms with inline errors; delete
+//! confirmations that say what goes with an object; bulk delete; per-object
+//! history; optimistic locking. Everything goes through the same services as
+//! the API, so the same rules and audit records apply.
+
+mod dashboard;
+mod items;
+mod listing;
+mod stores;
+mod tags;
+mod users;
+mod views;
+
+use rocket::fairing::AdHoc;
+use rocket::http::Status;
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+
+use crate::models::Via;
+use crate::policy::{self, Actor};
+use crate::web::WebUser;
+
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Admin panel", |rocket| async {
+        rocket
+            .mount("/admin", dashboard::routes())
+            .mount("/admin/stores", stores::routes())
+            .mount("/admin/items", items::routes())
+            .mount("/admin/tags", tags::routes())
+            .mount("/admin/users", users::routes())
+    })
+}
+
+/// A signed-in staff member (or admin) using the panel. Anonymous visitors
+/// are sent to log in (401); members get 403.
+pub struct Staff {
+    pub user: WebUser,
+    pub actor: Actor,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Staff {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let user = match request.guard::<WebUser>().await {
+            Outcome::Success(user) => user,
+            Outcome::Error(e) => return Outcome::Error(e),
+            Outcome::Forward(f) => return Outcome::Forward(f),
+        };
+        let actor = user.actor(Via::Admin);
+        match policy::use_admin_panel(&actor) {
+            Ok(()) => Outcome::Success(Staff { user, actor }),
+            Err(_) => Outcome::Error((Status::Forbidden, ())),
+        }
+    }
+}
+
+/// An admin: the users section is theirs alone.
+pub struct AdminOnly {
+    pub user: WebUser,
+    pub actor: Actor,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminOnly {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match request.guard::<Staff>().await {
+            Outcome::Success(staff) if staff.actor.is_admin() => {
+                Outcome::Success(AdminOnly { user: staff.user, actor: staff.actor })
+            }
+            Outcome::Success(_) => Outcome::Error((Status::Forbidden, ())),
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(f) => Outcome::Forward(f),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The contexts of the panel's generic templates: one list page, one form,
+//! one delete confirmation, one history and one conflict page serve every
+//! kind of object.
+
+use serde::Serialize;
+
+use crate::error::FieldErrors;
+use crate::web::{Layout, Paging};
+
+#[derive(Debug, Serialize)]
+pub struct Column {
+    pub label: &'static str,
+    /// Where a click on the header sorts; `None` for columns that do not sort.
+    pub sort_url: Option<String>,
+    /// `ascending` or `descending` on the column the list is sorted by.
+    pub aria_sort: Option<&'static str>,
+    pub numeric: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cell {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+impl Cell {
+    pub fn text(text: impl ToString) -> Cell {
+        Cell { text: text.to_string(), href: None }
+    }
+
+    pub fn link(text: impl ToString, href: String) -> Cell {
+        Cell { text: text.to_string(), href: Some(href) }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub id: i64,
+    /// Names the row for its checkbox.
+    pub label: String,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Filter {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub choices: Vec<Choice>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListPage {
+    pub layout: Layout,
+    pub title: &'static str,
+    /// The URL segment: `/admin/{entity}`.
+    pub entity: &'static str,
+    pub singular: &'static str,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+    pub search: String,
+    pub search_label: &'static str,
+    pub filters: Vec<Filter>,
+    pub sort: String,
+    pub paging: Paging,
+    pub can_create: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// `text`, `textarea`, `select`, `checkboxes`, `checkbox` or `static`.
+    pub kind: &'static str,
+    pub value: String,
+    pub choices: Vec<Choice>,
+    pub hint: &'static str,
+    pub required: bool,
+}
+
+impl Field {
+    pub fn text(name: &'static str, label: &'static str, value: impl ToString) -> Field {
+        Field {
+            name,
+            label,
+            kind: "text",
+            value: value.to_string(),
+            choices: Vec::new(),
+            hint: "",
+            required: true,
+        }
+    }
+
+    pub fn kind(mut self, kind: &'static str) -> Field {
+        self.kind = kind;
+        self
+    }
+
+    /// Not required, so no `required` attribute.
+    pub fn optional(mut self) -> Field {
+        self.required = false;
+        self
+    }
+
+    pub fn hint(mut self, hint: &'static str) -> Field {
+        self.hint = hint;
+        self
+    }
+
+    pub fn choices(mut self, choices: Vec<Choice>) -> Field {
+        self.choices = choices;
+        self
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FormPage {
+    pub layout: Layout,
+    pub title: String,
+    pub entity: &'static str,
+    pub singular: &'static str,
+    /// Set when editing.
+    pub id: Option<i64>,
+    /// The version the form was read at, for optimistic locking.
+    pub version: Option<i64>,
+    pub action: String,
+    pub fields: Vec<Field>,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Named {
+    pub id: i64,
+    pub label: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeletePage {
+    pub layout: Layout,
+    pub title: String,
+    pub entity: &'static str,
+    pub objects: Vec<Named>,
+    /// What goes with them, one sentence each.
+    pub consequences: Vec<String>,
+    pub action: String,
+    pub cancel: String,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Change {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub actor: String,
+    pub via: String,
+    pub action: String,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryPage {
+    pub layout: Layout,
+    pub title: String,
+    pub back: String,
+    pub entries: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Compared {
+    pub label: &'static str,
+    pub yours: String,
+    pub current: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConflictPage {
+    pub layout: Layout,
+    pub title: String,
+    pub edit_url: String,
+    pub compared: Vec<Compared>,
+}

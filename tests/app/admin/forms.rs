@@ -1,0 +1,308 @@
+//! Forms: create and edit with inline errors, the three save buttons,
+//! conflicts, delete confirmations, history, users, and CSRF.
+
+use storefront::models::Role;
+
+use crate::harness::{csrf_of, Browser, TestApp, PASSWORD};
+
+async fn signed_in(app: &TestApp, role: Role) -> Browser<'_> {
+    let email = format!("{role}@staff.example.org");
+    app.insert_user(&email, role);
+    let browser = app.browser();
+    browser.login(&email, PASSWORD).await;
+    browser
+}
+
+#[rocket::async_test]
+async fn stores_are_created_with_each_save_button() {
+    let app = TestApp::new().await;
+    let browser = signed_in(&app, Role::Staff).await;
+    let token = browser.csrf("/admin/stores/new").await;
+
+    let save =
+        browser.post("/admin/stores", &[("csrf_token", &token), ("name", "One"), ("action", "save")]).await;
+    assert_eq!(save.header("location"), Some("/admin/stores"));
+    let stay = browser
+        .post("/admin/stores", &[("csrf_token", &token), ("name", "Two"), ("action", "continue")])
+        .await;
+    let two: i64 = {
+        use diesel::prelude::*;
+        use storefront::schema::stores;
+        stores::table.filter(stores::name.eq("Two")).select(stores::id).first(&mut app.conn()).unwrap()
+    };
+    assert_eq!(stay.header("location"), Some(format!("/admin/stores/{two}").as_str()));
+    let another = browser
+        .post("/admin/stores", &[("csrf_token", &token), ("name", "Three"), ("action", "another")])
+        .await;
+    assert_eq!(another.header("location"), Some("/admin/stores/new"));
+    assert_eq!(app.count("stores"), 3);
+    let flashed = browser.get("/admin/stores/new").await;
+    assert!(flashed.text.contains("Saved store “Three”. Add another below."));
+    assert_eq!(app.count("audit_log WHERE via = 'admin' AND entity = 'store'"), 3);
+}
+
+#[rocket::async_test]
+async fn invalid_input_comes_back_with_errors_and_the_typed_values() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Taken").await;
+    let browser = signed_in(&app, Role::Staff).await;
+    let token = browser.csrf("/admin/stores/new").await;
+
+    let empty = browser.post("/admin/stores", &[("csrf_token", &token), ("name", "   ")]).await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.text.contains("There is a problem") && empty.text.contains("Name must not be empty"));
+    assert!(empty.text.contains("aria-invalid=\"true\""));
+    let duplicate = browser.post("/admin/stores", &[("csrf_token", &token), ("name", "taken")]).await;
+    assert_eq!(duplicate.status, 422);
+    assert!(duplicate.text.contains("value=\"taken\""));
+
+    let bad_item = browser
+        .post(
+            "/admin/items",
+            &[("csrf_token", &token), ("store_id", &store.to_string()), ("name", "Lamp"), ("price", "1.005")],
+        )
+        .await;
+    assert_eq!(bad_item.status, 422);
+    assert!(bad_item.text.contains("Price must have at most two decimal places"));
+    assert!(bad_item.text.contains("value=\"Lamp\"") && bad_item.text.contains("value=\"1.005\""));
+    assert_eq!(app.count("items"), 0);
+}
+
+#[rocket::async_test]
+async fn a_stale_edit_shows_a_conflict_and_overwrites_nothing() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Original").await;
+    let browser = signed_in(&app, Role::Staff).await;
+    let form = browser.get(&format!("/admin/stores/{store}")).await;
+    let token = csrf_of(&form.text);
+    assert!(form.text.contains("name=\"version\" value=\"1\""));
+    app.put(&format!("/api/stores/{store}"))
+        .bearer(&owner.access)
+        .json(serde_json::json!({"name": "Theirs"}))
+        .send()
+        .await;
+
+    let reply = browser
+        .post(
+            &format!("/admin/stores/{store}"),
+            &[("csrf_token", &token), ("name", "Mine"), ("version", "1"), ("action", "save")],
+        )
+        .await;
+
+    assert_eq!(reply.status, 409);
+    assert!(reply.text.contains("was changed by someone else"));
+    assert!(reply.text.contains("<td>Mine</td><td>Theirs</td>"), "{}", reply.text);
+    assert_eq!(app.get(&format!("/api/stores/{store}")).send().await.json()["name"], "Theirs");
+}
+
+#[rocket::async_test]
+async fn item_tags_are_limited_to_the_items_store() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let other = app.store(&owner, "Other").await;
+    let mine = app.tag(&owner, store, "mine").await;
+    let theirs = app.tag(&owner, other, "theirs").await;
+    let item = app.item(&owner, store, "Thing", "1.00").await;
+    let browser = signed_in(&app, Role::Staff).await;
+
+    let form = browser.get(&format!("/admin/items/{item}")).await;
+    assert!(form.text.contains(&format!("name=\"tag_ids\" value=\"{mine}\"")));
+    assert!(!form.text.contains(&format!("name=\"tag_ids\" value=\"{theirs}\"")));
+    let token = csrf_of(&form.text);
+    let fields = |tag: i64, version: &'static str| {
+        vec![
+            ("csrf_token", token.clone()),
+            ("name", "Thing".to_owned()),
+            ("price", "2.50".to_owned()),
+            ("description", String::new()),
+            ("tag_ids", tag.to_string()),
+            ("version", version.to_owned()),
+        ]
+    };
+    let as_refs = |fields: &Vec<(&'static str, String)>| {
+        fields.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+    };
+
+    let foreign = as_refs(&fields(theirs, "1"));
+    let refused = browser
+        .post(
+            &format!("/admin/items/{item}"),
+            &foreign.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(app.count("item_tags"), 0);
+
+    let good = as_refs(&fields(mine, "1"));
+    let saved = browser
+        .post(
+            &format!("/admin/items/{item}"),
+            &good.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    let read = app.get(&format!("/api/items/{item}")).send().await.json();
+    assert_eq!(read["tags"][0]["name"], "mine");
+    assert_eq!(read["price"], serde_json::json!(2.5));
+}
+
+#[rocket::async_test]
+async fn deleting_confirms_what_goes_with_it() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Doomed").await;
+    let tag = app.tag(&owner, store, "t").await;
+    for n in 0..3 {
+        let item = app.item(&owner, store, &format!("I{n}"), "1.00").await;
+        app.link(&owner, item, &[tag]).await;
+    }
+    let browser = signed_in(&app, Role::Staff).await;
+
+    let confirm = browser.get(&format!("/admin/stores/{store}/delete")).await;
+    assert!(confirm.text.contains("3 items and their tag links") && confirm.text.contains("1 tags"));
+    assert_eq!(app.count("stores"), 1);
+    let done = browser
+        .post(&format!("/admin/stores/{store}/delete"), &[("csrf_token", &csrf_of(&confirm.text))])
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        (app.count("stores"), app.count("items"), app.count("tags"), app.count("item_tags")),
+        (0, 0, 0, 0)
+    );
+}
+
+#[rocket::async_test]
+async fn history_shows_who_changed_what_from_what_to_what() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Before").await;
+    app.put(&format!("/api/stores/{store}"))
+        .bearer(&owner.access)
+        .json(serde_json::json!({"name": "After"}))
+        .send()
+        .await;
+    let browser = signed_in(&app, Role::Staff).await;
+
+    let page = browser.get(&format!("/admin/stores/{store}/history")).await;
+
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains(&owner.email));
+    assert!(
+        page.text.contains("<td>update</td>") && page.text.contains("<td>Before</td><td>After</td>"),
+        "{}",
+        page.text
+    );
+}
+
+#[rocket::async_test]
+async fn admins_change_roles_and_deactivation_ends_access_at_once() {
+    let app = TestApp::new().await;
+    let member = app.user(Role::Member).await;
+    let (_, pat) =
+        storefront::services::sessions::create_personal_token(&mut app.conn(), member.id, "ci", None)
+            .unwrap();
+    let browser = signed_in(&app, Role::Admin).await;
+    let form = browser.get(&format!("/admin/users/{}", member.id)).await;
+    let token = csrf_of(&form.text);
+    let version =
+        form.text.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    let promoted = browser
+        .post(
+            &format!("/admin/users/{}", member.id),
+            &[
+                ("csrf_token", &token),
+                ("role", "staff"),
+                ("is_active", "true"),
+                ("version", &version),
+                ("action", "continue"),
+            ],
+        )
+        .await;
+    assert_eq!(promoted.status, 303, "{}", promoted.text);
+    assert_eq!(
+        app.get(&format!("/api/user/{}", member.id)).bearer(&member.access).send().await.json()["role"],
+        "staff"
+    );
+
+    let form = browser.get(&format!("/admin/users/{}", member.id)).await;
+    let version =
+        form.text.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let deactivated = browser
+        .post(
+            &format!("/admin/users/{}", member.id),
+            &[("csrf_token", &token), ("role", "staff"), ("version", &version)],
+        )
+        .await;
+    assert_eq!(deactivated.status, 303);
+    for credential in [&member.access, &pat] {
+        let reply = app.get(&format!("/api/user/{}", member.id)).bearer(credential).send().await;
+        assert_eq!(reply.problem(401)["code"], "token_revoked");
+    }
+    assert_eq!(app.count(&format!("sessions WHERE user_id = {} AND revoked_at IS NULL", member.id)), 0);
+}
+
+#[rocket::async_test]
+async fn admins_cannot_demote_or_delete_themselves() {
+    let app = TestApp::new().await;
+    let browser = signed_in(&app, Role::Admin).await;
+    let me: i64 = {
+        use diesel::prelude::*;
+        use storefront::schema::users;
+        users::table.select(users::id).first(&mut app.conn()).unwrap()
+    };
+    let form = browser.get(&format!("/admin/users/{me}")).await;
+    let token = csrf_of(&form.text);
+    let version =
+        form.text.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    let demote = browser
+        .post(
+            &format!("/admin/users/{me}"),
+            &[("csrf_token", &token), ("role", "member"), ("is_active", "true"), ("version", &version)],
+        )
+        .await;
+    assert_eq!(demote.status, 422);
+    assert!(demote.text.contains("cannot be changed on your own account"));
+    let delete = browser.post(&format!("/admin/users/{me}/delete"), &[("csrf_token", &token)]).await;
+    assert_eq!(delete.status, 303);
+    assert_eq!(app.count("users"), 1);
+}
+
+#[rocket::async_test]
+async fn admin_forms_refuse_missing_tokens_and_other_origins() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Kept").await;
+    let browser = signed_in(&app, Role::Admin).await;
+    let token = browser.csrf("/admin").await;
+    let forms: Vec<(String, Vec<(&str, String)>)> = vec![
+        ("/admin/stores".into(), vec![("name", "New".into())]),
+        (format!("/admin/stores/{store}"), vec![("name", "Renamed".into()), ("version", "1".into())]),
+        (format!("/admin/stores/{store}/delete"), vec![]),
+        ("/admin/stores/bulk-delete".into(), vec![("ids", store.to_string()), ("confirmed", "true".into())]),
+        (format!("/admin/users/{}", owner.id), vec![("role", "admin".into()), ("is_active", "true".into())]),
+        (format!("/admin/users/{}/delete", owner.id), vec![]),
+    ];
+    for (path, fields) in forms {
+        let plain: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(browser.post(&path, &plain).await.status, 403, "{path} without a token");
+        let mut with_token = plain.clone();
+        with_token.push(("csrf_token", &token));
+        assert_eq!(
+            browser.post_from(&path, &with_token, Some("http://evil.example")).await.status,
+            403,
+            "{path} cross-origin"
+        );
+    }
+    let store_now = app.get(&format!("/api/stores/{store}")).send().await.json();
+    assert_eq!(store_now["name"], "Kept");
+    assert_eq!(app.count("stores"), 1);
+    assert_eq!(
+        app.get(&format!("/api/user/{}", owner.id)).bearer(&owner.access).send().await.json()["role"],
+        "member"
+    );
+}

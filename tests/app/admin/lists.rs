@@ -1,0 +1,146 @@
+//! Lists: search, sorting, filters, pages, bulk delete, escaping.
+
+use storefront::models::Role;
+
+use crate::harness::{csrf_of, TestApp, PASSWORD};
+
+async fn staff_browser(app: &TestApp) -> crate::harness::Browser<'_> {
+    app.insert_user("staff@example.org", Role::Staff);
+    let browser = app.browser();
+    browser.login("staff@example.org", PASSWORD).await;
+    browser
+}
+
+#[rocket::async_test]
+async fn store_lists_search_sort_and_page() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    for n in 0..25 {
+        app.store(&owner, &format!("Shop {n:02}")).await;
+    }
+    app.store(&owner, "Bakery").await;
+    let browser = staff_browser(&app).await;
+
+    let first = browser.get("/admin/stores").await;
+    assert!(first.text.contains("Showing 1–20 of 26"));
+    assert!(first.text.contains("aria-sort=\"ascending\""));
+    let descending = browser.get("/admin/stores?sort=-name").await;
+    assert!(descending.text.contains("aria-sort=\"descending\""));
+    let first_row = descending.text.split("<tbody>").nth(1).unwrap();
+    assert!(first_row.find("Shop 24").unwrap() < first_row.find("Shop 23").unwrap());
+    let search = browser.get("/admin/stores?q=bak").await;
+    assert!(search.text.contains("Bakery") && search.text.contains("Showing 1–1 of 1"));
+    let second = browser.get("/admin/stores?sort=name&page=2").await;
+    assert!(second.text.contains("Showing 21–26 of 26"));
+    let hostile = browser.get("/admin/stores?sort=password_hash&q=%00").await;
+    assert_eq!(hostile.status, 200);
+}
+
+#[rocket::async_test]
+async fn items_filter_by_store_and_tag() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let other = app.store(&owner, "Other").await;
+    let tag = app.tag(&owner, store, "sale").await;
+    let tagged = app.item(&owner, store, "Tagged thing", "1.00").await;
+    app.item(&owner, store, "Plain thing", "2.00").await;
+    app.item(&owner, other, "Elsewhere thing", "3.00").await;
+    app.link(&owner, tagged, &[tag]).await;
+    let browser = staff_browser(&app).await;
+
+    let by_store = browser.get(&format!("/admin/items?store={store}")).await;
+    assert!(by_store.text.contains("Tagged thing") && by_store.text.contains("Plain thing"));
+    assert!(!by_store.text.contains("Elsewhere thing"));
+    let by_tag = browser.get(&format!("/admin/items?store={store}&tag={tag}")).await;
+    assert!(by_tag.text.contains("Tagged thing") && !by_tag.text.contains("Plain thing"));
+    let by_price = browser.get("/admin/items?sort=-price").await;
+    let body = by_price.text.split("<tbody>").nth(1).unwrap();
+    assert!(body.find("Elsewhere thing").unwrap() < body.find("Tagged thing").unwrap());
+}
+
+#[rocket::async_test]
+async fn bulk_delete_asks_first_then_deletes_the_selection() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let a = app.store(&owner, "A").await;
+    let b = app.store(&owner, "B").await;
+    let c = app.store(&owner, "C").await;
+    app.item(&owner, a, "In A", "1.00").await;
+    let browser = staff_browser(&app).await;
+    let token = csrf_of(&browser.get("/admin/stores").await.text);
+    let (a, b) = (a.to_string(), b.to_string());
+
+    let confirm =
+        browser.post("/admin/stores/bulk-delete", &[("csrf_token", &token), ("ids", &a), ("ids", &b)]).await;
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm.text.contains("Delete these 2 stores?")
+            && confirm.text.contains("1 items and their tag links")
+    );
+    assert_eq!(app.count("stores"), 3);
+
+    let done = browser
+        .post(
+            "/admin/stores/bulk-delete",
+            &[("csrf_token", &token), ("ids", &a), ("ids", &b), ("confirmed", "true")],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(app.count("stores"), 1);
+    assert_eq!(app.count("items"), 0);
+    assert_eq!(app.get(&format!("/api/stores/{c}")).send().await.status, 200);
+}
+
+#[rocket::async_test]
+async fn a_linked_tag_is_not_deleted_even_in_bulk() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let used = app.tag(&owner, store, "used").await;
+    let unused = app.tag(&owner, store, "unused").await;
+    let item = app.item(&owner, store, "Thing", "1.00").await;
+    app.link(&owner, item, &[used]).await;
+    let browser = staff_browser(&app).await;
+    let token = csrf_of(&browser.get("/admin/tags").await.text);
+    let (used, unused) = (used.to_string(), unused.to_string());
+
+    let refused = browser
+        .post(
+            "/admin/tags/bulk-delete",
+            &[("csrf_token", &token), ("ids", &used), ("ids", &unused), ("confirmed", "true")],
+        )
+        .await;
+
+    assert_eq!(refused.status, 409);
+    assert!(refused.text.contains("Items still carry these 2 tags"));
+    assert_eq!(app.count("tags"), 2);
+}
+
+#[rocket::async_test]
+async fn names_are_escaped_in_the_panel() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "<script>alert(1)</script>").await;
+    let tag = app.tag(&owner, store, "\" onfocus=\"x").await;
+    let item = app.item(&owner, store, "<img src=x onerror=alert(1)>", "1.00").await;
+    app.link(&owner, item, &[tag]).await;
+    let browser = staff_browser(&app).await;
+    for path in [
+        "/admin".to_owned(),
+        "/admin/stores".to_owned(),
+        format!("/admin/stores/{store}"),
+        format!("/admin/stores/{store}/delete"),
+        format!("/admin/stores/{store}/history"),
+        "/admin/items".to_owned(),
+        format!("/admin/items/{item}"),
+        "/admin/tags".to_owned(),
+        format!("/admin/tags/{tag}"),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        for raw in ["<script>alert(1)</script>", "\" onfocus=\"x", "<img src=x onerror=alert(1)>"] {
+            assert!(!page.text.contains(raw), "{path} shows {raw} unescaped");
+        }
+    }
+}

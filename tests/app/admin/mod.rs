@@ -1,0 +1,5 @@
+//! The admin panel.
+
+mod access;
+mod forms;
+mod lists;
