@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use rocket::form::FromForm;
-use rocket::http::{CookieJar, Status};
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::Template;
@@ -395,9 +395,27 @@ async fn tokens_view(
     Ok(Template::render("account/tokens", TokensPage { layout, tokens, created, name, errors }))
 }
 
+/// Carries a new token's secret from its creation to the one page that shows
+/// it, so that reloading that page neither shows it again nor makes another.
+const NEW_TOKEN_COOKIE: &str = "storefront_new_token";
+
 #[get("/tokens")]
-async fn tokens_page(db: Db, user: WebUser, layout: Layout) -> Result<Template, PageError> {
-    tokens_view(&db, &user, layout, None, String::new(), Errors::new()).await
+async fn tokens_page(
+    db: Db,
+    user: WebUser,
+    layout: Layout,
+    host: HostUrl,
+    cookies: &CookieJar<'_>,
+) -> Result<Template, PageError> {
+    let created = cookies.get_private(NEW_TOKEN_COOKIE).map(|cookie| {
+        let secret = cookie.value().to_owned();
+        let curl = format!("curl -H 'Authorization: Bearer {secret}' {}/api/user/{}", host.0, user.user.id);
+        CreatedToken { secret, curl }
+    });
+    if created.is_some() {
+        cookies.remove_private(Cookie::build(NEW_TOKEN_COOKIE).path("/account/tokens"));
+    }
+    tokens_view(&db, &user, layout, created, String::new(), Errors::new()).await
 }
 
 #[derive(FromForm)]
@@ -417,46 +435,43 @@ impl CsrfProtected for TokenForm {
     }
 }
 
-/// Creates a personal access token and shows it, this once.
+/// Creates a personal access token; the next page shows it, this once.
 #[post("/tokens", data = "<form>")]
 async fn create_token(
     db: Db,
     user: WebUser,
     layout: Layout,
-    host: HostUrl,
+    cookies: &CookieJar<'_>,
+    config: &State<AppConfig>,
     form: CheckedForm<TokenForm>,
-) -> Result<(Status, Template), PageError> {
+) -> Result<Result<Redirect, (Status, Template)>, PageError> {
     let TokenForm { name, expires_in_days, .. } = form.0;
     let expires_at = match expires_in_days {
         0 => None,
         days @ 1..=3650 => Some(Utc::now() + Duration::days(days)),
         _ => {
-            let errors = Errors::from([(
-                "expires_in_days".to_owned(),
-                "Choose one of the offered lifetimes.".to_owned(),
-            )]);
-            return Ok((
-                Status::UnprocessableEntity,
-                tokens_view(&db, &user, layout, None, name, errors).await?,
-            ));
+            let errors =
+                Errors::from([("expires_in_days".to_owned(), "Choose one of the offered lifetimes.".to_owned())]);
+            return Ok(Err((Status::UnprocessableEntity, tokens_view(&db, &user, layout, None, name, errors).await?)));
         }
     };
     let user_id = user.user.id;
     let typed = name.clone();
-    let created =
-        db.run(move |conn| sessions::create_personal_token(conn, user_id, &typed, expires_at)).await;
+    let created = db.run(move |conn| sessions::create_personal_token(conn, user_id, &typed, expires_at)).await;
     match created {
         Ok((_, secret)) => {
-            let curl = format!("curl -H 'Authorization: Bearer {secret}' {}/api/user/{user_id}", host.0);
-            let created = Some(CreatedToken { secret, curl });
-            Ok((
-                Status::Created,
-                tokens_view(&db, &user, layout, created, String::new(), Errors::new()).await?,
-            ))
+            let cookie = Cookie::build((NEW_TOKEN_COOKIE, secret))
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(config.secure_cookies)
+                .path("/account/tokens")
+                .max_age(rocket::time::Duration::minutes(5));
+            cookies.add_private(cookie);
+            Ok(Ok(Redirect::to("/account/tokens")))
         }
         Err(error) => {
             let errors = describe(error)?;
-            Ok((Status::UnprocessableEntity, tokens_view(&db, &user, layout, None, name, errors).await?))
+            Ok(Err((Status::UnprocessableEntity, tokens_view(&db, &user, layout, None, name, errors).await?)))
         }
     }
 }

@@ -229,7 +229,9 @@ async fn a_token_created_on_the_account_page_works_against_the_api_at_once() {
         )
         .await;
 
-    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.status, 303, "{}", created.text);
+    assert_eq!(created.header("location"), Some("/account/tokens"));
+    let created = browser.get("/account/tokens").await;
     let secret = created.text.split("value=\"sfp_").nth(1).unwrap().split('"').next().unwrap();
     let secret = format!("sfp_{secret}");
     assert!(

@@ -1,0 +1,116 @@
+// A new staff member at work in the admin panel.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { STAFF, launch, newPage, logIn, screenshot } = require('./helpers');
+
+let browser;
+let page;
+before(async () => {
+  browser = await launch();
+  page = await newPage(browser);
+  await logIn(page, STAFF.email, STAFF.password);
+});
+after(async () => browser && browser.close());
+
+test('the admin panel shows the dashboard', async () => {
+  await page.goto('/admin');
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Administration');
+  await screenshot(page, 'admin-dashboard');
+});
+
+test('creates a store, tags and items, and links tags', async () => {
+  await page.goto('/admin/stores/new');
+  await page.getByLabel('Name').fill('Browser Books');
+  await page.getByRole('button', { name: 'Save and continue editing' }).click();
+  await page.getByText('Saved store “Browser Books”').waitFor();
+  const storeId = page.url().split('/').pop();
+
+  for (const name of ['novel', 'poetry']) {
+    await page.goto(`/admin/tags/new?store=${storeId}`);
+    await page.getByLabel('Store').selectOption(storeId);
+    await page.getByLabel('Name').fill(name);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText(`Saved tag “${name}”`).waitFor();
+  }
+
+  await page.goto(`/admin/items/new?store=${storeId}`);
+  await page.getByLabel('Name').fill('Leaves of Grass');
+  await page.getByLabel('Price').fill('12.50');
+  await page.getByLabel('Description').fill('Poems.');
+  await page.getByLabel('poetry').check();
+  await screenshot(page, 'admin-item-form');
+  await page.getByRole('button', { name: 'Save and add another' }).click();
+  await page.getByText('Saved item “Leaves of Grass”. Add another below.').waitFor();
+  await page.getByLabel('Store').selectOption(storeId);
+  await page.getByLabel('Name').fill('Daniel Deronda');
+  await page.getByLabel('Price').fill('9.00');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved item “Daniel Deronda”').waitFor();
+
+  await page.goto(`/admin/items?store=${storeId}`);
+  await screenshot(page, 'admin-items');
+  const row = page.getByRole('row', { name: /Leaves of Grass/ });
+  assert.match(await row.textContent(), /poetry/);
+  assert.match(await row.textContent(), /12\.50/);
+
+  // The public store page shows them too.
+  await page.goto(`/stores/${storeId}`);
+  assert.match(await page.content(), /Leaves of Grass/);
+  await screenshot(page, 'store');
+});
+
+test('edits an item, and a stale edit shows a conflict', async () => {
+  await page.goto('/admin/items?q=Daniel Deronda');
+  await page.getByRole('link', { name: 'Daniel Deronda' }).first().click();
+  const editUrl = page.url();
+  const other = await page.context().newPage();
+  await other.goto(editUrl);
+
+  await page.getByLabel('Price').fill('10.00');
+  await page.getByLabel('novel').check();
+  await page.getByRole('button', { name: 'Save and continue editing' }).click();
+  await page.getByText('Saved item “Daniel Deronda”').waitFor();
+
+  await other.getByLabel('Name').fill('Daniel Deronda (stale)');
+  await other.getByRole('button', { name: 'Save', exact: true }).click();
+  await other.getByText('was changed by someone else').waitFor();
+  await screenshot(other, 'admin-conflict');
+  assert.match(await other.content(), /Daniel Deronda \(stale\)/);
+  await other.close();
+
+  await page.goto(editUrl);
+  assert.equal(await page.getByLabel('Name').inputValue(), 'Daniel Deronda');
+  assert.equal(await page.getByLabel('Price').inputValue(), '10.00');
+  await page.goto(`${editUrl}/history`);
+  assert.match(await page.content(), /9\.00<\/td><td>10\.00/);
+});
+
+test('deletes through the confirmation page', async () => {
+  await page.goto('/admin/items?q=Daniel Deronda');
+  await page.getByRole('link', { name: 'Daniel Deronda' }).first().click();
+  await page.getByRole('link', { name: 'Delete' }).click();
+  await page.getByRole('heading', { name: 'Delete this item?' }).waitFor();
+  await screenshot(page, 'admin-delete');
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByText('Deleted the item.').waitFor();
+  await page.goto('/admin/items?q=Daniel Deronda');
+  assert.match(await page.content(), /Nothing matches/);
+});
+
+test('bulk deletes selected stores after confirming', async () => {
+  for (const name of ['Bulk One', 'Bulk Two']) {
+    await page.goto('/admin/stores/new');
+    await page.getByLabel('Name').fill(name);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+  }
+  await page.goto('/admin/stores?q=Bulk');
+  await page.getByLabel('Select Bulk One').check();
+  await page.getByLabel('Select Bulk Two').check();
+  await page.getByRole('button', { name: 'Delete selected…' }).click();
+  await page.getByRole('heading', { name: 'Delete these 2 stores?' }).waitFor();
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByText('Deleted 2 stores').waitFor();
+  await page.goto('/admin/stores?q=Bulk');
+  assert.match(await page.content(), /Nothing matches/);
+  await screenshot(page, 'admin-stores');
+});
