@@ -450,14 +450,20 @@ async fn create_token(
         0 => None,
         days @ 1..=3650 => Some(Utc::now() + Duration::days(days)),
         _ => {
-            let errors =
-                Errors::from([("expires_in_days".to_owned(), "Choose one of the offered lifetimes.".to_owned())]);
-            return Ok(Err((Status::UnprocessableEntity, tokens_view(&db, &user, layout, None, name, errors).await?)));
+            let errors = Errors::from([(
+                "expires_in_days".to_owned(),
+                "Choose one of the offered lifetimes.".to_owned(),
+            )]);
+            return Ok(Err((
+                Status::UnprocessableEntity,
+                tokens_view(&db, &user, layout, None, name, errors).await?,
+            )));
         }
     };
     let user_id = user.user.id;
     let typed = name.clone();
-    let created = db.run(move |conn| sessions::create_personal_token(conn, user_id, &typed, expires_at)).await;
+    let created =
+        db.run(move |conn| sessions::create_personal_token(conn, user_id, &typed, expires_at)).await;
     match created {
         Ok((_, secret)) => {
             let cookie = Cookie::build((NEW_TOKEN_COOKIE, secret))
