@@ -279,13 +279,32 @@ async fn admin_forms_refuse_missing_tokens_and_other_origins() {
     let store = app.store(&owner, "Kept").await;
     let browser = signed_in(&app, Role::Admin).await;
     let token = browser.csrf("/admin").await;
+    let item = app.item(&owner, store, "Kept item", "1.00").await;
+    let tag = app.tag(&owner, store, "kept").await;
+    let (store_id, item_id, tag_id) = (store.to_string(), item.to_string(), tag.to_string());
+    let bulk = |id: &String| vec![("ids", id.clone()), ("confirmed", "true".to_owned())];
     let forms: Vec<(String, Vec<(&str, String)>)> = vec![
         ("/admin/stores".into(), vec![("name", "New".into())]),
         (format!("/admin/stores/{store}"), vec![("name", "Renamed".into()), ("version", "1".into())]),
         (format!("/admin/stores/{store}/delete"), vec![]),
-        ("/admin/stores/bulk-delete".into(), vec![("ids", store.to_string()), ("confirmed", "true".into())]),
+        ("/admin/stores/bulk-delete".into(), bulk(&store_id)),
+        (
+            "/admin/items".into(),
+            vec![("store_id", store_id.clone()), ("name", "New".into()), ("price", "1".into())],
+        ),
+        (
+            format!("/admin/items/{item}"),
+            vec![("name", "Renamed".into()), ("price", "2".into()), ("version", "1".into())],
+        ),
+        (format!("/admin/items/{item}/delete"), vec![]),
+        ("/admin/items/bulk-delete".into(), bulk(&item_id)),
+        ("/admin/tags".into(), vec![("store_id", store_id.clone()), ("name", "new".into())]),
+        (format!("/admin/tags/{tag}"), vec![("name", "renamed".into()), ("version", "1".into())]),
+        (format!("/admin/tags/{tag}/delete"), vec![]),
+        ("/admin/tags/bulk-delete".into(), bulk(&tag_id)),
         (format!("/admin/users/{}", owner.id), vec![("role", "admin".into()), ("is_active", "true".into())]),
         (format!("/admin/users/{}/delete", owner.id), vec![]),
+        ("/admin/users/bulk-delete".into(), bulk(&owner.id.to_string())),
     ];
     for (path, fields) in forms {
         let plain: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -300,7 +319,12 @@ async fn admin_forms_refuse_missing_tokens_and_other_origins() {
     }
     let store_now = app.get(&format!("/api/stores/{store}")).send().await.json();
     assert_eq!(store_now["name"], "Kept");
-    assert_eq!(app.count("stores"), 1);
+    assert_eq!(app.get(&format!("/api/items/{item}")).send().await.json()["name"], "Kept item");
+    assert_eq!(app.get(&format!("/api/tags/{tag}")).send().await.json()["name"], "kept");
+    assert_eq!(
+        (app.count("stores"), app.count("items"), app.count("tags"), app.count("users")),
+        (1, 1, 1, 2)
+    );
     assert_eq!(
         app.get(&format!("/api/user/{}", owner.id)).bearer(&owner.access).send().await.json()["role"],
         "member"

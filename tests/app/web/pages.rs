@@ -187,3 +187,18 @@ async fn missing_pages_are_friendly_html() {
         assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
     }
 }
+
+#[rocket::async_test]
+async fn a_failure_is_a_friendly_500_page_without_internals() {
+    let app = TestApp::new().await;
+    use diesel::prelude::*;
+    diesel::sql_query("ALTER TABLE stores RENAME COLUMN version TO secret_column_name")
+        .execute(&mut app.conn())
+        .unwrap();
+
+    let page = app.browser().get("/").await;
+
+    assert_eq!(page.status, 500);
+    assert!(page.text.contains("<h1>Something went wrong</h1>"));
+    assert!(!page.text.contains("secret_column_name") && !page.text.contains("version"));
+}
