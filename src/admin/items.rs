@@ -16,7 +16,7 @@ use super::views::{
 use super::Staff;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{ItemFilter, ItemSort, ItemSortField, Tag};
+use crate::models::{Item, ItemFilter, ItemSort, ItemSortField, Tag, Total};
 use crate::services::items::{self, ItemDetail, ItemInput, ItemPage};
 use crate::services::tags;
 use crate::web::{CheckedForm, CsrfProtected, Layout, PageError, Paging};
@@ -56,8 +56,11 @@ async fn list(
     let listing = ItemPage { after: None, offset: query.offset, limit: query.limit };
     let (details, total, stores, store_tags) = db
         .run(move |conn| {
-            let (details, total) =
-                items::list(conn, &filter, ItemSort { field, descending: list_sort.descending }, listing)?;
+            let filtered =
+                filter.store_id.is_some() || !filter.tag_ids.is_empty() || filter.name_contains.is_some();
+            let total = Total::of(conn, "items", filtered, |conn| Item::count(conn, &filter))?;
+            let sort = ItemSort { field, descending: list_sort.descending };
+            let details = items::page_of(conn, &filter, sort, listing)?;
             let stores = store_choices(conn, store)?;
             let store_tags = match store {
                 Some(store) => Tag::all_in_store(conn, store)?,
@@ -114,7 +117,7 @@ async fn list(
             ("sort", listing::sort_param(list_sort)),
         ],
     );
-    let paging = Paging::new(page, rows.len(), total, &paging_base);
+    let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
         "admin/list",
         ListPage {

@@ -62,7 +62,7 @@ async fn list(
         .collect();
     let paging_base =
         listing::list_url(ENTITY, &[("q", search.clone()), ("sort", listing::sort_param(sort))]);
-    let paging = Paging::new(page, rows.len(), total, &paging_base);
+    let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
         "admin/list",
         ListPage {

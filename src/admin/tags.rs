@@ -88,7 +88,7 @@ async fn list(
         ENTITY,
         &[("q", search.clone()), ("store", store_param), ("sort", listing::sort_param(sort))],
     );
-    let paging = Paging::new(page, rows.len(), total, &paging_base);
+    let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
         "admin/list",
         ListPage {

@@ -104,7 +104,7 @@ async fn list(
             ("sort", listing::sort_param(sort)),
         ],
     );
-    let paging = Paging::new(page, rows.len(), total, &paging_base);
+    let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
         "admin/list",
         ListPage {

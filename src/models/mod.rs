@@ -41,6 +41,43 @@ pub struct ListQuery {
     pub limit: i64,
 }
 
+/// How many rows a list has: exact, or the planner's estimate for an
+/// unfiltered list of a large table, where counting would read it all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub count: i64,
+    pub approximate: bool,
+}
+
+/// Up to this many rows, lists count exactly.
+pub const EXACT_COUNT_LIMIT: i64 = 100_000;
+
+diesel::define_sql_function! {
+    /// The planner's estimate of a table's rows (`pg_class.reltuples`).
+    #[sql_name = "storefront_estimated_rows"]
+    fn estimated_rows(table: diesel::sql_types::Text) -> diesel::sql_types::BigInt;
+}
+
+impl Total {
+    /// Counts with `exact`, unless the list is unfiltered and the table is
+    /// estimated to hold more than [`EXACT_COUNT_LIMIT`] rows.
+    pub fn of(
+        conn: &mut diesel::PgConnection,
+        table: &'static str,
+        filtered: bool,
+        exact: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<i64>,
+    ) -> diesel::QueryResult<Total> {
+        use diesel::RunQueryDsl;
+        if !filtered {
+            let estimate: i64 = diesel::select(estimated_rows(table)).get_result(conn)?;
+            if estimate > EXACT_COUNT_LIMIT {
+                return Ok(Total { count: estimate, approximate: true });
+            }
+        }
+        Ok(Total { count: exact(conn)?, approximate: false })
+    }
+}
+
 /// Orders a boxed query by one of several columns chosen at run time, with
 /// `id` breaking ties in the same direction.
 macro_rules! order_by {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{order_by, ListQuery, PageRequest};
+use super::{order_by, ListQuery, PageRequest, Total};
 use crate::schema::stores;
 use crate::text::like_pattern_containing;
 
@@ -65,7 +65,7 @@ impl Store {
 
     /// The admin list: stores whose name contains the search, each with
     /// its number of items, and how many match.
-    pub fn admin_list(conn: &mut PgConnection, list: &ListQuery) -> QueryResult<(Vec<(Store, i64)>, i64)> {
+    pub fn admin_list(conn: &mut PgConnection, list: &ListQuery) -> QueryResult<(Vec<(Store, i64)>, Total)> {
         use crate::schema::items;
         let filtered = || {
             let mut query = stores::table.into_boxed();
@@ -74,7 +74,8 @@ impl Store {
             }
             query
         };
-        let total = filtered().count().get_result(conn)?;
+        let total =
+            Total::of(conn, "stores", list.search.is_some(), |conn| filtered().count().get_result(conn))?;
         let item_count =
             items::table.filter(items::store_id.eq(stores::id)).count().single_value().assume_not_null();
         let query = order_by!(filtered(), list.sort, stores::id, {

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{order_by, ListQuery, PageRequest};
+use super::{order_by, ListQuery, PageRequest, Total};
 use crate::schema::{item_tags, tags};
 use crate::text::like_pattern_containing;
 
@@ -77,7 +77,7 @@ impl Tag {
         conn: &mut PgConnection,
         list: &ListQuery,
         store_id: Option<i64>,
-    ) -> QueryResult<(Vec<TagListRow>, i64)> {
+    ) -> QueryResult<(Vec<TagListRow>, Total)> {
         use crate::schema::stores;
         let filtered = || {
             let mut query = tags::table.into_boxed();
@@ -89,7 +89,9 @@ impl Tag {
             }
             query
         };
-        let total = filtered().count().get_result(conn)?;
+        let total = Total::of(conn, "tags", list.search.is_some() || store_id.is_some(), |conn| {
+            filtered().count().get_result(conn)
+        })?;
         let store_name = stores::table
             .filter(stores::id.eq(tags::store_id))
             .select(stores::name)

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 
-use super::{lower, order_by, text_enum, ListQuery};
+use super::{lower, order_by, text_enum, ListQuery, Total};
 use crate::schema::users;
 use crate::text::like_pattern_containing;
 
@@ -109,7 +109,7 @@ impl User {
         conn: &mut PgConnection,
         list: &ListQuery,
         filter: UserFilter,
-    ) -> QueryResult<(Vec<User>, i64)> {
+    ) -> QueryResult<(Vec<User>, Total)> {
         let filtered = || {
             let mut query = users::table.into_boxed();
             if let Some(search) = &list.search {
@@ -123,7 +123,12 @@ impl User {
             }
             query
         };
-        let total = filtered().count().get_result(conn)?;
+        let total = Total::of(
+            conn,
+            "users",
+            list.search.is_some() || filter.role.is_some() || filter.is_active.is_some(),
+            |conn| filtered().count().get_result(conn),
+        )?;
         let query = order_by!(filtered(), list.sort, users::id, {
             "email" => users::email,
             "role" => users::role,

@@ -7,7 +7,7 @@ use super::{not_found_as, unique_or};
 use crate::auth::password;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{user, ApiToken, ListQuery, NewUser, Role, Session, User, UserFilter, Via};
+use crate::models::{user, ApiToken, ListQuery, NewUser, Role, Session, Total, User, UserFilter, Via};
 use crate::policy::{self, Actor};
 use crate::text;
 
@@ -84,7 +84,7 @@ pub fn list(
     actor: &Actor,
     list: &ListQuery,
     filter: UserFilter,
-) -> Result<(Vec<User>, i64), Error> {
+) -> Result<(Vec<User>, Total), Error> {
     policy::administer_users(actor)?;
     Ok(User::admin_list(conn, list, filter)?)
 }

@@ -85,18 +85,27 @@ pub fn list(
     page: ItemPage,
 ) -> Result<(Vec<ItemDetail>, i64), Error> {
     let total = Item::count(conn, filter)?;
+    Ok((page_of(conn, filter, sort, page)?, total))
+}
+
+/// One page of items with their stores and tags, in two queries.
+pub fn page_of(
+    conn: &mut PgConnection,
+    filter: &ItemFilter,
+    sort: ItemSort,
+    page: ItemPage,
+) -> Result<Vec<ItemDetail>, Error> {
     let rows = Item::page(conn, filter, sort, page.after, page.offset, page.limit)?;
     let ids: Vec<i64> = rows.iter().map(|(item, _)| item.id).collect();
     let mut tags = ItemTag::tags_of(conn, &ids)?;
-    let details = rows
+    Ok(rows
         .into_iter()
         .map(|(item, store_name)| ItemDetail {
             tags: tags.remove(&item.id).unwrap_or_default(),
             store_name: store_name.unwrap_or_default(),
             item,
         })
-        .collect();
-    Ok((details, total))
+        .collect())
 }
 
 fn item_changes(before: Option<&Item>, after: Option<&Item>) -> Changes {

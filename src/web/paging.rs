@@ -31,6 +31,8 @@ pub struct Paging {
     pub last: i64,
     pub prev: Option<String>,
     pub next: Option<String>,
+    /// `total` is the planner's estimate, not a count.
+    pub approximate: bool,
 }
 
 impl Paging {
@@ -49,7 +51,22 @@ impl Paging {
             last,
             prev: (page.0 > 1).then(|| link(page.0 - 1)),
             next: (last < total).then(|| link(page.0 + 1)),
+            approximate: false,
         }
+    }
+
+    /// Like [`Paging::new`] for a total that may be an estimate. With an
+    /// estimate, a full page always offers a next one.
+    pub fn of_total(page: PageNumber, shown: usize, total: crate::models::Total, base: &str) -> Paging {
+        let mut paging = Paging::new(page, shown, total.count.max(page.offset() + shown as i64), base);
+        if total.approximate {
+            paging.approximate = true;
+            if shown as i64 == PER_PAGE && paging.next.is_none() {
+                let separator = if base.contains('?') { '&' } else { '?' };
+                paging.next = Some(format!("{base}{separator}page={}", page.0 + 1));
+            }
+        }
+        paging
     }
 }
 

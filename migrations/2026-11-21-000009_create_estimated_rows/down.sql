@@ -1,0 +1,1 @@
+DROP FUNCTION storefront_estimated_rows(TEXT);
