@@ -442,11 +442,7 @@ async fn bulk_delete(
     }
     let actor = staff.actor;
     let count = ids.len();
-    db.run(move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| ids.iter().try_for_each(|&id| items::delete(conn, &actor, id)))
-    })
-    .await?;
+    listing::delete_all(&db, ids, move |conn, id| items::delete(conn, &actor, id)).await?;
     Ok(Ok(Flash::success(Redirect::to("/admin/items"), format!("Deleted {count} items."))))
 }
 

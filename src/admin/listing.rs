@@ -159,6 +159,19 @@ impl CsrfProtected for ConfirmForm {
     }
 }
 
+/// Deletes every selected object with `delete`: all of them, or none if one
+/// cannot go.
+pub async fn delete_all<F>(db: &crate::db::Db, ids: Vec<i64>, delete: F) -> Result<(), Error>
+where
+    F: Fn(&mut PgConnection, i64) -> Result<(), Error> + Send + 'static,
+{
+    db.run(move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| ids.iter().try_for_each(|&id| delete(conn, id)))
+    })
+    .await
+}
+
 /// Refuses an edit based on an older version.
 pub fn same_version(current: i64, submitted: Option<i64>) -> Result<(), Error> {
     match submitted {

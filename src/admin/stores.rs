@@ -265,11 +265,7 @@ async fn bulk_delete(
     }
     let actor = staff.actor;
     let count = ids.len();
-    db.run(move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| ids.iter().try_for_each(|&id| stores::delete(conn, &actor, id).map(drop)))
-    })
-    .await?;
+    listing::delete_all(&db, ids, move |conn, id| stores::delete(conn, &actor, id).map(drop)).await?;
     Ok(Ok(Flash::success(
         Redirect::to("/admin/stores"),
         format!("Deleted {count} stores with their items and tags."),

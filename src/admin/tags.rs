@@ -319,12 +319,7 @@ async fn bulk_delete(
     }
     let actor = staff.actor;
     let selected = ids.clone();
-    let outcome = db
-        .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| selected.iter().try_for_each(|&id| tags::delete(conn, &actor, id)))
-        })
-        .await;
+    let outcome = listing::delete_all(&db, selected, move |conn, id| tags::delete(conn, &actor, id)).await;
     match outcome {
         Ok(()) => Ok(Ok(Flash::success(Redirect::to("/admin/tags"), format!("Deleted {} tags.", ids.len())))),
         Err(Error::Conflict(_)) => Ok(Err((

@@ -304,11 +304,7 @@ async fn bulk_delete(
     }
     let actor = admin.actor;
     let count = ids.len();
-    db.run(move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| ids.iter().try_for_each(|&id| accounts::delete(conn, &actor, id)))
-    })
-    .await?;
+    listing::delete_all(&db, ids, move |conn, id| accounts::delete(conn, &actor, id)).await?;
     Ok(Ok(Flash::success(Redirect::to("/admin/users"), format!("Deleted {count} users."))))
 }
 
