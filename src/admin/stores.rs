@@ -203,18 +203,19 @@ async fn update(
 
 /// The confirmation page of a delete, single or bulk.
 async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> Result<Template, PageError> {
-    let (objects, items, tags) = db
+    let (objects, items, tags, links) = db
         .run(move |conn| {
             let mut objects = Vec::new();
-            let (mut items, mut tags) = (0, 0);
+            let (mut items, mut tags, mut links) = (0, 0, 0);
             for id in ids {
                 let store = stores::get(conn, id)?;
                 let contents = stores::contents(conn, id)?;
                 items += contents.items;
                 tags += contents.tags;
+                links += contents.links;
                 objects.push(Named { id, label: store.name });
             }
-            Ok((objects, items, tags))
+            Ok((objects, items, tags, links))
         })
         .await?;
     let what =
@@ -223,7 +224,11 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
         layout,
         title: format!("Delete {what}?"),
         entity: ENTITY,
-        consequences: vec![format!("{items} items and their tag links"), format!("{tags} tags")],
+        consequences: vec![
+            format!("{items} items"),
+            format!("{tags} tags"),
+            format!("{links} links between those items and tags"),
+        ],
         objects,
         cancel: "/admin/stores".to_owned(),
         action,

@@ -215,6 +215,10 @@ impl ItemTag {
         .execute(conn)
     }
 
+    pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
+        item_tags::table.filter(item_tags::store_id.eq(store_id)).count().get_result(conn)
+    }
+
     pub fn count_for_tag(conn: &mut PgConnection, tag_id: i64) -> QueryResult<i64> {
         item_tags::table.filter(item_tags::tag_id.eq(tag_id)).count().get_result(conn)
     }

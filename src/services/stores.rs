@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::audit::{self, Changes};
 use super::{not_found_as, unique_or};
 use crate::error::{Error, FieldErrors};
-use crate::models::{store, Item, NewStore, PageRequest, Store, Tag};
+use crate::models::{store, Item, ItemTag, NewStore, PageRequest, Store, Tag};
 use crate::policy::{self, Actor};
 use crate::text;
 
@@ -86,10 +86,16 @@ pub fn rename(
 pub struct StoreContents {
     pub items: i64,
     pub tags: i64,
+    /// Links between the store's items and tags.
+    pub links: i64,
 }
 
 pub fn contents(conn: &mut PgConnection, id: i64) -> Result<StoreContents, Error> {
-    Ok(StoreContents { items: Item::count_in_store(conn, id)?, tags: Tag::count_in_store(conn, id)? })
+    Ok(StoreContents {
+        items: Item::count_in_store(conn, id)?,
+        tags: Tag::count_in_store(conn, id)?,
+        links: ItemTag::count_in_store(conn, id)?,
+    })
 }
 
 /// Deletes a store with its items, tags and links.

@@ -162,7 +162,11 @@ async fn deleting_confirms_what_goes_with_it() {
     let browser = signed_in(&app, Role::Staff).await;
 
     let confirm = browser.get(&format!("/admin/stores/{store}/delete")).await;
-    assert!(confirm.text.contains("3 items and their tag links") && confirm.text.contains("1 tags"));
+    assert!(
+        confirm.text.contains("3 items")
+            && confirm.text.contains("1 tags")
+            && confirm.text.contains("3 links between those items and tags")
+    );
     assert_eq!(app.count("stores"), 1);
     let done = browser
         .post(&format!("/admin/stores/{store}/delete"), &[("csrf_token", &csrf_of(&confirm.text))])
@@ -306,9 +310,20 @@ async fn admin_forms_refuse_missing_tokens_and_other_origins() {
         (format!("/admin/users/{}/delete", owner.id), vec![]),
         ("/admin/users/bulk-delete".into(), bulk(&owner.id.to_string())),
     ];
+    let stranger = app.browser();
+    app.insert_user("other-admin@example.org", Role::Admin);
+    stranger.login("other-admin@example.org", PASSWORD).await;
+    let foreign = stranger.csrf("/admin").await;
     for (path, fields) in forms {
         let plain: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(browser.post(&path, &plain).await.status, 403, "{path} without a token");
+        let mut with_foreign = plain.clone();
+        with_foreign.push(("csrf_token", &foreign));
+        assert_eq!(
+            browser.post(&path, &with_foreign).await.status,
+            403,
+            "{path} with another session's token"
+        );
         let mut with_token = plain.clone();
         with_token.push(("csrf_token", &token));
         assert_eq!(
@@ -323,7 +338,7 @@ async fn admin_forms_refuse_missing_tokens_and_other_origins() {
     assert_eq!(app.get(&format!("/api/tags/{tag}")).send().await.json()["name"], "kept");
     assert_eq!(
         (app.count("stores"), app.count("items"), app.count("tags"), app.count("users")),
-        (1, 1, 1, 2)
+        (1, 1, 1, 3)
     );
     assert_eq!(
         app.get(&format!("/api/user/{}", owner.id)).bearer(&owner.access).send().await.json()["role"],
