@@ -344,8 +344,10 @@ async fn not_found(request: &Request<'_>) -> (Status, Template) {
 
 #[catch(default)]
 async fn default(status: Status, request: &Request<'_>) -> (Status, Template) {
-    // An unparsable id in a path is a page that does not exist.
-    let status = if status == Status::UnprocessableEntity { Status::NotFound } else { status };
+    // A page address with an unparsable id names nothing; a form that does
+    // not parse stays 422.
+    let reading = matches!(request.method(), rocket::http::Method::Get | rocket::http::Method::Head);
+    let status = if status == Status::UnprocessableEntity && reading { Status::NotFound } else { status };
     (status, error_page(status, layout(request).await))
 }
 

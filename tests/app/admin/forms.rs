@@ -345,3 +345,19 @@ async fn admin_forms_refuse_missing_tokens_and_other_origins() {
         "member"
     );
 }
+
+#[rocket::async_test]
+async fn a_form_that_does_not_parse_is_422_not_a_missing_page() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Kept").await;
+    let browser = signed_in(&app, Role::Staff).await;
+    let token = browser.csrf("/admin/stores").await;
+
+    let reply =
+        browser.post("/admin/stores/bulk-delete", &[("csrf_token", &token), ("ids", "not-a-number")]).await;
+
+    assert_eq!(reply.status, 422);
+    assert!(reply.text.contains("<h1>Request not understood</h1>"));
+    assert_eq!(app.get(&format!("/api/stores/{store}")).send().await.status, 200);
+}
