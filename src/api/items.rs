@@ -286,7 +286,8 @@ impl ItemChangesInput {
     ),
     responses(
         (status = 200, description = "A page of items", body = Vec<ItemView>, headers(
-            ("X-Total-Count" = i64, description = "Number of matching items"),
+            ("X-Total-Count" = i64, description = "Number of matching items; for the unfiltered list of more than 100,000 items, the database's estimate"),
+            ("X-Total-Count-Approximate" = String, description = "`true` when X-Total-Count is an estimate"),
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
             ("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
@@ -308,7 +309,7 @@ async fn list_items(
         }
         _ => None,
     };
-    Ok(ApiJson::page(details.into_iter().map(ItemView::from).collect(), total, next))
+    Ok(ApiJson::estimated_page(details.into_iter().map(ItemView::from).collect(), total, next))
 }
 
 /// Add an item to a store you own (or any store, as staff).

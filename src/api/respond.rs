@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::problem::Problem;
 use crate::error::Error;
+use crate::models::Total;
 
 /// The strong entity tag of a representation: a hash of its JSON bytes.
 pub fn etag_of<T: Serialize>(value: &T) -> Result<String, Error> {
@@ -56,7 +57,16 @@ impl<T: Serialize> ApiJson<T> {
 
     /// A page of a list: `X-Total-Count`, and `Link` to the next page if any.
     pub fn page(value: T, total: i64, next: Option<String>) -> ApiJson<T> {
-        let mut headers = vec![Header::new("X-Total-Count", total.to_string())];
+        ApiJson::estimated_page(value, Total { count: total, approximate: false }, next)
+    }
+
+    /// Like [`ApiJson::page`]; an estimated total also sends
+    /// `X-Total-Count-Approximate: true`.
+    pub fn estimated_page(value: T, total: Total, next: Option<String>) -> ApiJson<T> {
+        let mut headers = vec![Header::new("X-Total-Count", total.count.to_string())];
+        if total.approximate {
+            headers.push(Header::new("X-Total-Count-Approximate", "true"));
+        }
         if let Some(next) = next {
             headers.push(Header::new("Link", format!("<{next}>; rel=\"next\"")));
         }

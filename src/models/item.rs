@@ -57,6 +57,19 @@ pub struct ItemFilter {
     pub tag_named: Option<String>,
 }
 
+impl ItemFilter {
+    /// Whether the filter lets every item through.
+    pub fn is_empty(&self) -> bool {
+        let ItemFilter { store_id, tag_ids, name_contains, min_price, max_price, tag_named } = self;
+        store_id.is_none()
+            && tag_ids.is_empty()
+            && name_contains.is_none()
+            && min_price.is_none()
+            && max_price.is_none()
+            && tag_named.is_none()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemSortField {
     Name,

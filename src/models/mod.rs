@@ -52,29 +52,34 @@ pub struct Total {
 /// Up to this many rows, lists count exactly.
 pub const EXACT_COUNT_LIMIT: i64 = 100_000;
 
-diesel::define_sql_function! {
-    /// The planner's estimate of a table's rows (`pg_class.reltuples`).
-    #[sql_name = "storefront_estimated_rows"]
-    fn estimated_rows(table: diesel::sql_types::Text) -> diesel::sql_types::BigInt;
-}
-
 impl Total {
-    /// Counts with `exact`, unless the list is unfiltered and the table is
-    /// estimated to hold more than [`EXACT_COUNT_LIMIT`] rows.
+    /// Counts with `exact` when the list is filtered. An unfiltered list
+    /// is counted by the database in the same round trip that looks at the
+    /// table's size: exactly up to [`EXACT_COUNT_LIMIT`] rows, estimated above.
     pub fn of(
         conn: &mut diesel::PgConnection,
         table: &'static str,
         filtered: bool,
         exact: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<i64>,
     ) -> diesel::QueryResult<Total> {
+        use diesel::sql_types::{BigInt, Bool, Text};
         use diesel::RunQueryDsl;
-        if !filtered {
-            let estimate: i64 = diesel::select(estimated_rows(table)).get_result(conn)?;
-            if estimate > EXACT_COUNT_LIMIT {
-                return Ok(Total { count: estimate, approximate: true });
-            }
+        if filtered {
+            return Ok(Total { count: exact(conn)?, approximate: false });
         }
-        Ok(Total { count: exact(conn)?, approximate: false })
+        #[derive(diesel::QueryableByName)]
+        struct Counted {
+            #[diesel(sql_type = BigInt)]
+            total: i64,
+            #[diesel(sql_type = Bool)]
+            approximate: bool,
+        }
+        let Counted { total, approximate } =
+            diesel::sql_query("SELECT total, approximate FROM storefront_count_rows($1, $2)")
+                .bind::<Text, _>(table)
+                .bind::<BigInt, _>(EXACT_COUNT_LIMIT)
+                .get_result(conn)?;
+        Ok(Total { count: total, approximate })
     }
 }
 

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use super::audit::{self, Changes};
 use super::not_found_as;
 use crate::error::{Error, FieldErrors};
-use crate::models::{Item, ItemChanges, ItemFilter, ItemSort, ItemSortKey, ItemTag, NewItem, Store, TagRef};
+use crate::models::{
+    Item, ItemChanges, ItemFilter, ItemSort, ItemSortKey, ItemTag, NewItem, Store, TagRef, Total,
+};
 use crate::policy::{self, Actor};
 use crate::price::Price;
 use crate::text;
@@ -76,15 +78,17 @@ pub struct ItemPage {
     pub limit: i64,
 }
 
-/// One page of items and the number of all that match, in three queries
-/// whatever the page size.
+/// One page of items and how many match, in three queries whatever the
+/// page size. The total is exact, except for the unfiltered list of more
+/// than [`EXACT_COUNT_LIMIT`](crate::models::EXACT_COUNT_LIMIT) items, where
+/// it is the planner's estimate: counting them all would dominate every request.
 pub fn list(
     conn: &mut PgConnection,
     filter: &ItemFilter,
     sort: ItemSort,
     page: ItemPage,
-) -> Result<(Vec<ItemDetail>, i64), Error> {
-    let total = Item::count(conn, filter)?;
+) -> Result<(Vec<ItemDetail>, Total), Error> {
+    let total = Total::of(conn, "items", !filter.is_empty(), |conn| Item::count(conn, filter))?;
     Ok((page_of(conn, filter, sort, page)?, total))
 }
 

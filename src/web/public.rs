@@ -141,7 +141,7 @@ async fn store(
         None => format!("/stores/{id}"),
     };
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
-    let paging = Paging::new(page, items.len(), total, &base);
+    let paging = Paging::of_total(page, items.len(), total, &base);
     Ok(Template::render(
         "store",
         StorePage {
@@ -191,7 +191,7 @@ async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<Temp
         })
         .await?;
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
-    let paging = Paging::new(page, items.len(), total, &format!("/tags/{id}"));
+    let paging = Paging::of_total(page, items.len(), total, &format!("/tags/{id}"));
     let tags::TagDetail { tag, store_name, item_count } = detail;
     Ok(Template::render(
         "tag",
@@ -287,7 +287,7 @@ async fn search(
         encode(&form.min_price),
         encode(&form.max_price)
     );
-    let paging = Some(Paging::new(page, items.len(), total, &base));
+    let paging = Some(Paging::of_total(page, items.len(), total, &base));
     Ok((Status::Ok, Template::render("search", SearchPage { layout, form, errors, items, paging })))
 }
 

@@ -375,3 +375,28 @@ async fn listing_costs_the_same_number_of_queries_for_any_page_size() {
     // Item with store, tags, plus the pool's liveness check.
     assert_eq!(app.queries() - before, 3, "queries per item request");
 }
+
+#[rocket::async_test]
+async fn the_unfiltered_total_of_a_huge_catalogue_is_an_estimate() {
+    let app = TestApp::new().await;
+    let (owner, store) = shop(&app).await;
+    let small = app.store(&owner, "Small").await;
+    app.item(&owner, small, "Lonely", "1.00").await;
+    use diesel::prelude::*;
+    let mut conn = app.conn();
+    diesel::sql_query(format!(
+        "INSERT INTO items (store_id, name, price) SELECT {store}, 'Crate ' || n, n % 1000 FROM generate_series(1, 120000) AS n"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("ANALYZE items").execute(&mut conn).unwrap();
+
+    let everything = app.get("/api/items?limit=1").send().await;
+    let filtered = app.get(&format!("/api/items?store_id={small}")).send().await;
+
+    assert_eq!(everything.header("x-total-count-approximate"), Some("true"));
+    let estimate: i64 = everything.header("x-total-count").unwrap().parse().unwrap();
+    assert!((100_000..=140_000).contains(&estimate), "{estimate}");
+    assert_eq!(filtered.header("x-total-count"), Some("1"));
+    assert_eq!(filtered.header("x-total-count-approximate"), None);
+}

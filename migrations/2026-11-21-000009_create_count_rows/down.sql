@@ -1,0 +1,1 @@
+DROP FUNCTION storefront_count_rows(TEXT, BIGINT);

@@ -1,1 +1,0 @@
-DROP FUNCTION storefront_estimated_rows(TEXT);
