@@ -122,8 +122,8 @@ impl<'r> FromRequest<'r> for ClientAddress {
     }
 }
 
-/// The query string's parameters, percent-decoded. An empty value counts as
-/// absent, as HTML forms send it; a parameter given twice where one is
+/// The query string's parameters, percent-decoded. An empty value is a
+/// value (`limit=` is not a number); a parameter given twice where one is
 /// expected is an error rather than a silent pick.
 pub struct QueryParams(BTreeMap<String, Vec<String>>);
 
@@ -135,9 +135,7 @@ impl<'r> FromRequest<'r> for QueryParams {
         let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
         if let Some(query) = request.uri().query() {
             for (name, value) in query.segments() {
-                if !value.is_empty() {
-                    params.entry(name.to_owned()).or_default().push(value.to_owned());
-                }
+                params.entry(name.to_owned()).or_default().push(value.to_owned());
             }
         }
         Outcome::Success(QueryParams(params))

@@ -311,6 +311,12 @@ async fn bad_filters_are_422_naming_the_parameter() {
         ("sort=name;DROP%20TABLE%20items", "sort"),
         ("cursor=garbage", "cursor"),
         ("q=%00", "q"),
+        ("store_id=", "store_id"),
+        ("limit=", "limit"),
+        ("tag_id=", "tag_id"),
+        ("sort=", "sort"),
+        ("min_price=", "min_price"),
+        ("limit=10&limit=20", "limit"),
     ];
     for (query, field) in cases {
         let reply = app.get(&format!("/api/items?{query}")).send().await;
