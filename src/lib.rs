@@ -1,5 +1,7 @@
-//! Storefront: stores, their items and tags, served as a JSON API under
-//! `/api` from one Rocket application and one PostgreSQL database.
+//! Storefront: stores, their items and tags, served from one Rocket
+//! application and one PostgreSQL database as public pages (`web`), an admin
+//! panel (`admin`) and a JSON API under `/api` (`api`), all three on the same
+//! models and service layer.
 //!
 //! [`rocket`] builds the application from a [`Figment`]; `main` and the
 //! tests build exactly the same one, each with its own configuration.
