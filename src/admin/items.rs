@@ -185,17 +185,22 @@ fn form_page(
     }
 }
 
+/// The store picker of a new item, and the tags of the chosen store (none
+/// before one is chosen).
+async fn pickers(db: &Db, store: Option<i64>) -> Result<(Vec<Choice>, Vec<Tag>), Error> {
+    db.run(move |conn| {
+        let tags = match store {
+            Some(store) => Tag::all_in_store(conn, store)?,
+            None => Vec::new(),
+        };
+        Ok((store_choices(conn, store)?, tags))
+    })
+    .await
+}
+
 #[get("/new?<store>")]
 async fn new(db: Db, _staff: Staff, layout: Layout, store: Option<i64>) -> Result<Template, PageError> {
-    let (stores, store_tags) = db
-        .run(move |conn| {
-            let tags = match store {
-                Some(store) => Tag::all_in_store(conn, store)?,
-                None => Vec::new(),
-            };
-            Ok((store_choices(conn, store)?, tags))
-        })
-        .await?;
+    let (stores, store_tags) = pickers(&db, store).await?;
     let values =
         ItemValues { name: String::new(), price: String::new(), description: String::new(), tag_ids: vec![] };
     Ok(Template::render(
@@ -275,16 +280,7 @@ async fn create(
         }
         Err(error) => {
             let errors = form_errors(error)?;
-            let store = form.store_id;
-            let (stores, store_tags) = db
-                .run(move |conn| {
-                    let tags = match store {
-                        Some(store) => Tag::all_in_store(conn, store)?,
-                        None => Vec::new(),
-                    };
-                    Ok((store_choices(conn, store)?, tags))
-                })
-                .await?;
+            let (stores, store_tags) = pickers(&db, form.store_id).await?;
             let page = form_page(layout, None, &form.values(), stores, store_tags, errors);
             Ok(Err((Status::UnprocessableEntity, Template::render("admin/form", page))))
         }
