@@ -38,6 +38,20 @@ pub struct AppConfig {
     /// Fill an empty database with demo data at launch (debug profile).
     #[serde(default)]
     pub seed_demo_data: bool,
+    /// Open event streams (`GET /api/events`) one instance serves at most;
+    /// each holds a socket, so the open-files limit must be above it.
+    #[serde(default = "defaults::events_max_streams")]
+    pub events_max_streams: usize,
+    /// Seconds between heartbeat comments on an idle event stream.
+    #[serde(default = "defaults::events_heartbeat_seconds")]
+    pub events_heartbeat_seconds: u64,
+    /// How long events are kept for clients that resume with `Last-Event-ID`.
+    #[serde(default = "defaults::events_history_hours")]
+    pub events_history_hours: u64,
+    /// A client that resumes further back than this many events, or falls
+    /// this far behind, is told to reload (`resync`) instead.
+    #[serde(default = "defaults::events_backlog")]
+    pub events_backlog: usize,
 }
 
 mod defaults {
@@ -58,6 +72,18 @@ mod defaults {
     }
     pub fn database_budget_seconds() -> u64 {
         5
+    }
+    pub fn events_max_streams() -> usize {
+        1000
+    }
+    pub fn events_heartbeat_seconds() -> u64 {
+        15
+    }
+    pub fn events_history_hours() -> u64 {
+        24
+    }
+    pub fn events_backlog() -> usize {
+        1000
     }
 }
 
@@ -95,6 +121,9 @@ impl AppConfig {
         }
         if config.access_token_minutes < 1 || config.refresh_token_days < 1 {
             return Err("token lifetimes must be positive".into());
+        }
+        if config.events_heartbeat_seconds < 1 || config.events_backlog < 1 {
+            return Err("events_heartbeat_seconds and events_backlog must be positive".into());
         }
         Ok(config)
     }

@@ -10,7 +10,7 @@ use rocket::fairing::AdHoc;
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::tokio::time::timeout;
-use rocket::{Build, Rocket};
+use rocket::{Build, Orbit, Rocket};
 use rocket_sync_db_pools::database;
 
 use crate::config::AppConfig;
@@ -53,6 +53,30 @@ impl<'r> FromRequest<'r> for Db {
         match cached {
             Some(db) => Outcome::Success(db.clone()),
             None => Outcome::Error((Status::ServiceUnavailable, Error::Unavailable)),
+        }
+    }
+}
+
+/// Takes a connection when asked rather than for the whole request: for a
+/// handler that must give it back before it ends (a stream that stays open).
+pub struct DbOnDemand<'r>(&'r Rocket<Orbit>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for DbOnDemand<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(DbOnDemand(request.rocket()))
+    }
+}
+
+impl DbOnDemand<'_> {
+    /// A connection of the pool, bounded by the database budget like [`Db`].
+    pub async fn connect(&self) -> Result<Db, Error> {
+        let budget = budget_of(self.0);
+        match timeout(budget, DbPool::get_one(self.0)).await {
+            Ok(Some(connection)) => Ok(Db { connection: Arc::new(connection), budget }),
+            _ => Err(Error::Unavailable),
         }
     }
 }
@@ -213,12 +237,18 @@ pub fn redact(url: &str) -> String {
 /// Adds a connect timeout to a URL that has none, so that an unreachable
 /// server fails fast instead of hanging for the operating system's limit.
 pub fn with_connect_timeout(url: &str) -> String {
-    if url.contains("connect_timeout=") {
+    with_parameter(url, "connect_timeout", "5")
+}
+
+/// Adds `key=value` to the query of a connection URL that does not set `key`.
+pub fn with_parameter(url: &str, key: &str, value: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    if query.split('&').any(|pair| pair.split('=').next() == Some(key)) {
         url.to_owned()
     } else if url.contains('?') {
-        format!("{url}&connect_timeout=5")
+        format!("{url}&{key}={value}")
     } else {
-        format!("{url}?connect_timeout=5")
+        format!("{url}?{key}={value}")
     }
 }
 

@@ -108,10 +108,9 @@ pub fn seed(conn: &mut PgConnection, admin_password_hash: &str) -> Result<Seeded
                     name: Some((*name).to_owned()),
                     price: Some((*price).to_owned()),
                     description: Some(Some(format!("{name}, from {store_name}."))),
+                    tag_ids: Some(tag_indexes.iter().map(|&i| tag_ids[i]).collect()),
                 };
-                let item = items::create(conn, &actor, store.id, input)?;
-                let linked: Vec<i64> = tag_indexes.iter().map(|&i| tag_ids[i]).collect();
-                tags::link(conn, &actor, item.item.id, &linked)?;
+                items::create(conn, &actor, store.id, input)?;
                 item_count += 1;
             }
         }

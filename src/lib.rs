@@ -14,12 +14,14 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod models;
 pub mod policy;
 pub mod price;
 pub mod schema;
 pub mod services;
 pub mod text;
+pub mod views;
 pub mod web;
 
 use rocket::fairing::AdHoc;
@@ -62,6 +64,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
             }
         }))
         .attach(db::stage())
+        .attach(events::stage())
         .attach(api::stage())
         .attach(web::stage())
         .attach(admin::stage())

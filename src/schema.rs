@@ -109,6 +109,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (draft_id) {
+        id -> Nullable<BigInt>,
+        draft_id -> BigInt,
+        at -> Timestamptz,
+        kind -> Text,
+        entity_id -> BigInt,
+        store_id -> BigInt,
+        object -> Nullable<Jsonb>,
+    }
+}
+
 diesel::joinable!(stores -> users (owner_id));
 diesel::joinable!(items -> stores (store_id));
 diesel::joinable!(tags -> stores (store_id));
@@ -127,4 +139,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
     login_failures,
+    events,
 );

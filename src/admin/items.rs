@@ -18,7 +18,6 @@ use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{Item, ItemFilter, ItemSort, ItemSortField, Tag, Total};
 use crate::services::items::{self, ItemDetail, ItemInput, ItemPage};
-use crate::services::tags;
 use crate::web::{CheckedForm, CsrfProtected, Layout, PageError, Paging};
 
 pub fn routes() -> Vec<Route> {
@@ -239,6 +238,7 @@ impl ItemForm {
             name: Some(self.name.clone()),
             price: Some(self.price.trim().to_owned()),
             description: Some(Some(self.description.clone())),
+            tag_ids: Some(self.tag_ids.clone()),
         }
     }
 
@@ -260,18 +260,11 @@ async fn create(
     form: CheckedForm<ItemForm>,
 ) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
     let form = form.0;
-    let (input, store_id, tag_ids, actor) = (form.input(), form.store_id, form.tag_ids.clone(), staff.actor);
+    let (input, store_id, actor) = (form.input(), form.store_id, staff.actor);
     let outcome = db
         .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
-                let store_id = store_id.ok_or_else(|| Error::invalid("store_id", "Choose a store."))?;
-                let detail = items::create(conn, &actor, store_id, input)?;
-                if !tag_ids.is_empty() {
-                    tags::set_item_tags(conn, &actor, detail.item.id, &tag_ids)?;
-                }
-                Ok(detail)
-            })
+            let store_id = store_id.ok_or_else(|| Error::invalid("store_id", "Choose a store."))?;
+            items::create(conn, &actor, store_id, input)
         })
         .await;
     match outcome {
@@ -320,18 +313,11 @@ async fn update(
     form: CheckedForm<ItemForm>,
 ) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
     let form = form.0;
-    let (input, tag_ids, version, actor) = (form.input(), form.tag_ids.clone(), form.version, staff.actor);
+    let (input, version, actor) = (form.input(), form.version, staff.actor);
     let outcome = db
         .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
-                // The form sends every field, so this checks the version and
-                // always makes a change before the tags are set.
-                let detail = items::update(conn, &actor, id, input, |current| {
-                    listing::same_version(current.item.version.into(), version)
-                })?;
-                tags::set_item_tags(conn, &actor, id, &tag_ids)?;
-                Ok(detail)
+            items::update(conn, &actor, id, input, |current| {
+                listing::same_version(current.item.version.into(), version)
             })
         })
         .await;

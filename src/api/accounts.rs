@@ -6,13 +6,13 @@ use utoipa::ToSchema;
 use super::guards::{ApiUser, BodyReader, ClientAddress, Id, JsonBody, RefreshClaims, UserAgent};
 use super::problem::Problem;
 use super::respond::{ApiJson, NoContent};
-use super::views::{TokenPairView, UserView};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::Error;
 use crate::models::{SessionKind, Via};
 use crate::services::{accounts, sessions};
+use crate::views::{TokenPairView, UserView};
 
 pub fn routes() -> Vec<Route> {
     routes![register, login, logout, refresh, get_user, delete_user]

@@ -10,13 +10,13 @@ use super::guards::{is_plain_decimal, ApiUser, Id, JsonBody, QueryParams};
 use super::pagination;
 use super::problem::Problem;
 use super::respond::{ApiJson, IfMatch, NoContent};
-use super::views::{ItemView, TagRefView};
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ItemFilter, ItemSort, ItemSortField, ItemSortKey};
 use crate::price::Price;
 use crate::services::items::{self, ItemInput, ItemPage};
 use crate::services::tags;
+use crate::views::{ItemView, TagRefView};
 
 pub fn routes() -> Vec<Route> {
     routes![list_items, create_item, get_item, update_item, delete_item, link_tags, unlink_tag]
@@ -248,7 +248,15 @@ impl NewItemInput {
 
     fn into_service_input(self) -> (i64, ItemInput) {
         let NewItemInput { name, price, store_id, description } = self;
-        (store_id, ItemInput { name: Some(name), price: Some(price.0), description: Some(description) })
+        (
+            store_id,
+            ItemInput {
+                name: Some(name),
+                price: Some(price.0),
+                description: Some(description),
+                tag_ids: None,
+            },
+        )
     }
 }
 
@@ -264,7 +272,7 @@ impl ItemChangesInput {
 
     fn into_service_input(self) -> ItemInput {
         let ItemChangesInput { name, price, description } = self;
-        ItemInput { name, price: price.map(|p| p.0), description }
+        ItemInput { name, price: price.map(|p| p.0), description, tag_ids: None }
     }
 }
 

@@ -2,6 +2,7 @@
 //! catchers, and the OpenAPI document with its Swagger UI.
 
 mod accounts;
+mod events;
 mod guards;
 mod items;
 mod pagination;
@@ -9,7 +10,6 @@ mod problem;
 mod respond;
 mod stores;
 mod tags;
-mod views;
 
 use rocket::fairing::AdHoc;
 use utoipa::openapi::path::Operation;
@@ -30,6 +30,7 @@ pub fn stage() -> AdHoc {
             .mount("/api", stores::routes())
             .mount("/api", items::routes())
             .mount("/api", tags::routes())
+            .mount("/api", events::routes())
             .mount("/", SwaggerUi::new("/api/docs/<_..>").url("/api/openapi.json", ApiDoc::openapi()))
             .register("/api", problem::catchers())
     })
@@ -52,8 +53,10 @@ pub fn stage() -> AdHoc {
         items::list_items, items::create_item, items::get_item, items::update_item,
         items::delete_item, items::link_tags, items::unlink_tag,
         tags::list_store_tags, tags::create_tag, tags::get_tag, tags::delete_tag,
+        events::events,
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, events::ResyncView, crate::views::StoreView, crate::views::ItemView,
+        crate::views::TagView)),
     modifiers(&BearerScheme, &CommonResponses, &ClosedRequestBodies),
     tags(
         (name = "accounts", description = "Registration and tokens"),
@@ -61,6 +64,7 @@ pub fn stage() -> AdHoc {
         (name = "stores", description = "Stores"),
         (name = "items", description = "Items of stores"),
         (name = "tags", description = "Tags of stores, and their links to items"),
+        (name = "events", description = "Live changes, as Server-Sent Events"),
     )
 )]
 pub struct ApiDoc;

@@ -8,11 +8,11 @@ use super::guards::{ApiUser, Id, JsonBody, QueryParams};
 use super::pagination::{self, AfterId};
 use super::problem::Problem;
 use super::respond::{ApiJson, IfMatch, NoContent};
-use super::views::StoreView;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::PageRequest;
 use crate::services::stores;
+use crate::views::StoreView;
 
 pub fn routes() -> Vec<Route> {
     routes![list_stores, create_store, get_store, update_store, delete_store]

@@ -8,10 +8,10 @@ use super::guards::{ApiUser, Id, JsonBody, QueryParams};
 use super::problem::Problem;
 use super::respond::{ApiJson, NoContent};
 use super::stores::{next_after, page_request};
-use super::views::TagView;
 use crate::db::Db;
 use crate::error::Error;
 use crate::services::tags;
+use crate::views::TagView;
 
 pub fn routes() -> Vec<Route> {
     routes![list_store_tags, create_tag, get_tag, delete_tag]

@@ -7,6 +7,7 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod event;
 pub mod item;
 pub mod login_failure;
 pub mod session;
@@ -16,6 +17,7 @@ pub mod user;
 
 pub use api_token::{ApiToken, NewApiToken};
 pub use audit::{AuditEntry, NewAuditEntry, Via};
+pub use event::{EventKind, EventRange, NewEvent, StoredEvent};
 pub use item::{Item, ItemChanges, ItemFilter, ItemSort, ItemSortField, ItemSortKey, NewItem};
 pub use login_failure::{FailureCounts, LoginFailure};
 pub use session::{NewSession, Session, SessionKind};

@@ -110,6 +110,19 @@ impl Store {
             .get_result(conn)
     }
 
+    /// Leaves every store of `user_id` without an owner (before the user is
+    /// deleted, which would do the same without saying which changed).
+    pub fn disown_all_of(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<Store>> {
+        diesel::update(stores::table.filter(stores::owner_id.eq(user_id)))
+            .set((
+                stores::owner_id.eq(None::<i64>),
+                stores::version.eq(stores::version + 1),
+                stores::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Store::as_returning())
+            .get_results(conn)
+    }
+
     /// Deletes the store; its items, tags and links go with it.
     pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(stores::table.find(id)).execute(conn)

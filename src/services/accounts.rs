@@ -2,12 +2,12 @@
 
 use diesel::prelude::*;
 
-use super::audit::{self, Changes};
+use super::audit::{self, Action, Changes, Subject};
 use super::{not_found_as, unique_or};
 use crate::auth::password;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{user, ApiToken, ListQuery, NewUser, Role, Session, Total, User, UserFilter, Via};
+use crate::models::{user, ApiToken, ListQuery, NewUser, Role, Session, Store, Total, User, UserFilter, Via};
 use crate::policy::{self, Actor};
 use crate::text;
 
@@ -37,7 +37,7 @@ pub fn create_user(
         let actor = by.copied().unwrap_or(Actor { user_id: user.id, role: user.role, via, fresh: true });
         let changes =
             Changes::new().field("email", None, Some(&user.email)).field("role", None, Some(user.role));
-        audit::record(conn, &actor, "create", "user", user.id, changes)?;
+        audit::record(conn, &actor, Action::Create, Subject::user(user.id), changes)?;
         Ok(user)
     })
 }
@@ -72,7 +72,12 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
             Changes::new().field("email", Some(&user.email), None).field("role", Some(user.role), None);
         // Recorded before the deletion: users deleting themselves cannot be
         // named as the actor afterwards, and the deletion clears the reference.
-        audit::record(conn, actor, "delete", "user", id, changes)?;
+        audit::record(conn, actor, Action::Delete, Subject::user(id), changes)?;
+        // Its stores stay, without an owner: a change to each of them.
+        for store in Store::disown_all_of(conn, id)? {
+            let changes = Changes::new().field("owner_id", Some(Some(id)), Some(None));
+            audit::record(conn, actor, Action::Update, Subject::store(&store), changes)?;
+        }
         User::delete(conn, id)?;
         Ok(())
     })
@@ -121,7 +126,7 @@ pub fn update_by_admin(
             Some(user.is_active),
         );
         if !changes.is_empty() {
-            audit::record(conn, actor, "update", "user", id, changes)?;
+            audit::record(conn, actor, Action::Update, Subject::user(id), changes)?;
         }
         Ok(user)
     })

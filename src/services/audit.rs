@@ -1,12 +1,18 @@
-//! Audit records, written by every change in the same transaction as the change.
+//! The one hook every change goes through, in the same transaction as the
+//! change: it writes the audit record and, for the catalogue (stores, items,
+//! tags and their links), the event that announces the change to every
+//! instance and client once the transaction commits (never if it rolls back).
 
 use diesel::PgConnection;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::models::NewAuditEntry;
+use crate::models::{EventKind, Item, NewAuditEntry, NewEvent, Store, Tag};
 use crate::policy::Actor;
+use crate::services::items::ItemDetail;
+use crate::services::tags::TagDetail;
+use crate::views::{ItemView, StoreView, TagView};
 
 /// Which fields a change touched, each with its value before and after.
 #[derive(Debug, Default)]
@@ -40,24 +46,130 @@ impl Changes {
     }
 }
 
-/// Writes one audit record. `actor` is `None` for changes with no signed-in
-/// user behind them (the command line).
+/// What was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// Tags put on an item.
+    Link,
+    /// A tag taken off an item.
+    Unlink,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Link => "link",
+            Action::Unlink => "unlink",
+        }
+    }
+}
+
+/// The kinds of things the audit log names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Store,
+    Item,
+    Tag,
+    User,
+}
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Store => "store",
+            Entity::Item => "item",
+            Entity::Tag => "tag",
+            Entity::User => "user",
+        }
+    }
+}
+
+/// What a change was made to: the thing, the store it belongs to, and how
+/// the API shows it after the change.
+pub struct Subject {
+    entity: Entity,
+    id: i64,
+    store_id: Option<i64>,
+    object: Option<Value>,
+}
+
+impl Subject {
+    pub fn store(store: &Store) -> Subject {
+        let object = serde_json::to_value(StoreView::from(store.clone())).ok();
+        Subject { entity: Entity::Store, id: store.id, store_id: Some(store.id), object }
+    }
+
+    pub fn item(detail: &ItemDetail) -> Subject {
+        let object = serde_json::to_value(ItemView::from(detail)).ok();
+        Subject { entity: Entity::Item, id: detail.item.id, store_id: Some(detail.item.store_id), object }
+    }
+
+    pub fn tag(detail: &TagDetail) -> Subject {
+        let object = serde_json::to_value(TagView::from(detail.clone())).ok();
+        Subject { entity: Entity::Tag, id: detail.tag.id, store_id: Some(detail.tag.store_id), object }
+    }
+
+    /// An item being deleted: only which one, and from where.
+    pub fn deleted_item(item: &Item) -> Subject {
+        Subject { entity: Entity::Item, id: item.id, store_id: Some(item.store_id), object: None }
+    }
+
+    /// A tag being deleted.
+    pub fn deleted_tag(tag: &Tag) -> Subject {
+        Subject { entity: Entity::Tag, id: tag.id, store_id: Some(tag.store_id), object: None }
+    }
+
+    /// An account: audited, never published.
+    pub fn user(id: i64) -> Subject {
+        Subject { entity: Entity::User, id, store_id: None, object: None }
+    }
+
+    /// The event announcing `action` on this subject, if it is published.
+    fn event(self, action: Action) -> Option<NewEvent> {
+        use Action::{Create, Delete, Link, Unlink, Update};
+        let kind = match (self.entity, action) {
+            (Entity::Store, Create) => EventKind::StoreCreated,
+            (Entity::Store, Update) => EventKind::StoreUpdated,
+            (Entity::Store, Delete) => EventKind::StoreDeleted,
+            (Entity::Item, Create) => EventKind::ItemCreated,
+            (Entity::Item, Update) => EventKind::ItemUpdated,
+            (Entity::Item, Link | Unlink) => EventKind::ItemTagsChanged,
+            (Entity::Item, Delete) => EventKind::ItemDeleted,
+            (Entity::Tag, Create) => EventKind::TagCreated,
+            (Entity::Tag, Update) => EventKind::TagUpdated,
+            (Entity::Tag, Delete) => EventKind::TagDeleted,
+            (Entity::Store | Entity::Tag, Link | Unlink) | (Entity::User, _) => return None,
+        };
+        let object = if action == Delete { None } else { self.object };
+        Some(NewEvent { kind, entity_id: self.id, store_id: self.store_id?, object })
+    }
+}
+
+/// Writes the audit record of a change and, for the catalogue, its event.
 pub fn record(
     conn: &mut PgConnection,
     actor: &Actor,
-    action: &str,
-    entity: &str,
-    entity_id: i64,
+    action: Action,
+    subject: Subject,
     changes: Changes,
 ) -> Result<(), Error> {
     NewAuditEntry {
         actor_id: Some(actor.user_id),
         via: actor.via,
-        action,
-        entity,
-        entity_id,
+        action: action.as_str(),
+        entity: subject.entity.as_str(),
+        entity_id: subject.id,
         changes: Value::Object(changes.0),
     }
     .insert(conn)?;
+    if let Some(event) = subject.event(action) {
+        event.insert(conn)?;
+    }
     Ok(())
 }

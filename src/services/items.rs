@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::audit::{self, Changes};
-use super::not_found_as;
+use super::audit::{self, Action, Changes, Subject};
+use super::{not_found_as, tags};
 use crate::error::{Error, FieldErrors};
 use crate::models::{
     Item, ItemChanges, ItemFilter, ItemSort, ItemSortKey, ItemTag, NewItem, Store, TagRef, Total,
@@ -27,6 +27,8 @@ pub struct ItemInput {
     pub price: Option<String>,
     /// `Some(None)` clears the description.
     pub description: Option<Option<String>>,
+    /// When given, exactly the tags the item carries afterwards (of its store).
+    pub tag_ids: Option<Vec<i64>>,
 }
 
 impl ItemInput {
@@ -119,7 +121,8 @@ fn item_changes(before: Option<&Item>, after: Option<&Item>) -> Changes {
         .field("description", before.map(|i| &i.description), after.map(|i| &i.description))
 }
 
-/// Creates an item in a store the actor manages. Name and price are required.
+/// Creates an item in a store the actor manages, with the tags of
+/// `input.tag_ids` if given. Name and price are required.
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -135,9 +138,21 @@ pub fn create(
         };
         let item =
             NewItem { store_id, name, price, description: changes.description.flatten() }.insert(conn)?;
-        audit::record(conn, actor, "create", "item", item.id, item_changes(None, Some(&item)))?;
-        Ok(ItemDetail { item, store_name: store.name, tags: Vec::new() })
+        let mut audited = item_changes(None, Some(&item));
+        let mut tags = Vec::new();
+        if let Some(tag_ids) = input.tag_ids.filter(|ids| !ids.is_empty()) {
+            let (_, after) = tags::replace_links(conn, item.id, store_id, &tag_ids)?;
+            audited = audited.field("tag_ids", None, Some(tag_ids_of(&after)));
+            tags = after;
+        }
+        let detail = ItemDetail { item, store_name: store.name, tags };
+        audit::record(conn, actor, Action::Create, Subject::item(&detail), audited)?;
+        Ok(detail)
     })
+}
+
+fn tag_ids_of(tags: &[TagRef]) -> Vec<i64> {
+    tags.iter().map(|t| t.id).collect()
 }
 
 /// Changes the given fields of an item. `precondition` sees the current
@@ -157,12 +172,19 @@ pub fn update(
         let tags = ItemTag::tags_of(conn, &[id])?.remove(&id).unwrap_or_default();
         let before = ItemDetail { item: current, store_name: store.name, tags };
         precondition(&before)?;
-        if changes.is_empty() {
+        if changes.is_empty() && input.tag_ids.is_none() {
             return Err(Error::invalid("body", "must change at least one of name, price, description"));
         }
         let item = Item::update(conn, id, &changes)?;
-        audit::record(conn, actor, "update", "item", id, item_changes(Some(&before.item), Some(&item)))?;
-        Ok(ItemDetail { item, ..before })
+        let mut audited = item_changes(Some(&before.item), Some(&item));
+        let mut after = ItemDetail { item, ..before.clone() };
+        if let Some(tag_ids) = &input.tag_ids {
+            let (_, tags) = tags::replace_links(conn, id, after.item.store_id, tag_ids)?;
+            audited = audited.field("tag_ids", Some(tag_ids_of(&before.tags)), Some(tag_ids_of(&tags)));
+            after.tags = tags;
+        }
+        audit::record(conn, actor, Action::Update, Subject::item(&after), audited)?;
+        Ok(after)
     })
 }
 
@@ -172,7 +194,13 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
         let store = Store::find(conn, item.store_id)?;
         policy::manage_store(actor, &store)?;
         Item::delete(conn, id)?;
-        audit::record(conn, actor, "delete", "item", id, item_changes(Some(&item), None))?;
+        audit::record(
+            conn,
+            actor,
+            Action::Delete,
+            Subject::deleted_item(&item),
+            item_changes(Some(&item), None),
+        )?;
         Ok(())
     })
 }

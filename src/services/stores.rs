@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::audit::{self, Changes};
+use super::audit::{self, Action, Changes, Subject};
 use super::{not_found_as, unique_or};
 use crate::error::{Error, FieldErrors};
 use crate::models::{store, Item, ItemTag, NewStore, PageRequest, Store, Tag};
@@ -54,7 +54,7 @@ pub fn create(conn: &mut PgConnection, actor: &Actor, raw_name: &str) -> Result<
             None,
             Some(store.owner_id),
         );
-        audit::record(conn, actor, "create", "store", store.id, changes)?;
+        audit::record(conn, actor, Action::Create, Subject::store(&store), changes)?;
         Ok(store)
     })
 }
@@ -76,7 +76,7 @@ pub fn rename(
         let store =
             Store::rename(conn, id, &name).map_err(|e| unique_or(e, store::NAME_KEY, duplicate(&name)))?;
         let changes = Changes::new().field("name", Some(&current.name), Some(&store.name));
-        audit::record(conn, actor, "update", "store", id, changes)?;
+        audit::record(conn, actor, Action::Update, Subject::store(&store), changes)?;
         Ok(store)
     })
 }
@@ -98,7 +98,8 @@ pub fn contents(conn: &mut PgConnection, id: i64) -> Result<StoreContents, Error
     })
 }
 
-/// Deletes a store with its items, tags and links.
+/// Deletes a store with its items, tags and links: one audit record and one
+/// event, which stand for everything that went with it.
 pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<StoreContents, Error> {
     conn.transaction(|conn| {
         let store = Store::lock(conn, id).map_err(not_found_as("store"))?;
@@ -109,7 +110,7 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<StoreCo
             .field("name", Some(&store.name), None)
             .field("items", Some(contents.items), None)
             .field("tags", Some(contents.tags), None);
-        audit::record(conn, actor, "delete", "store", id, changes)?;
+        audit::record(conn, actor, Action::Delete, Subject::store(&store), changes)?;
         Ok(contents)
     })
 }

@@ -2,7 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::audit::{self, Changes};
+use super::audit::{self, Action, Changes, Subject};
+use super::items::ItemDetail;
 use super::{not_found_as, unique_or};
 use crate::error::{Error, FieldErrors};
 use crate::models::{tag, Item, ItemTag, NewTag, PageRequest, Store, Tag, TagRef};
@@ -61,8 +62,9 @@ pub fn create(
         })?;
         let changes =
             Changes::new().field("name", None, Some(&tag.name)).field("store_id", None, Some(store_id));
-        audit::record(conn, actor, "create", "tag", tag.id, changes)?;
-        Ok(TagDetail { tag, store_name: store.name, item_count: 0 })
+        let detail = TagDetail { tag, store_name: store.name, item_count: 0 };
+        audit::record(conn, actor, Action::Create, Subject::tag(&detail), changes)?;
+        Ok(detail)
     })
 }
 
@@ -90,49 +92,42 @@ pub fn rename(
             })
         })?;
         let changes = Changes::new().field("name", Some(&current.name), Some(&tag.name));
-        audit::record(conn, actor, "update", "tag", id, changes)?;
-        Ok(tag)
+        let item_count = ItemTag::count_for_tag(conn, id)?;
+        let detail = TagDetail { tag, store_name: store.name, item_count };
+        audit::record(conn, actor, Action::Update, Subject::tag(&detail), changes)?;
+        Ok(detail.tag)
     })
 }
 
-/// Makes `tag_ids` exactly the item's tags: links the new ones and removes
-/// the others, all or nothing. Returns the item's tags.
-pub fn set_item_tags(
+/// Makes `tag_ids` exactly the tags of the item (of store `store_id`):
+/// links the new ones and removes the others. Part of an item's creation or
+/// update, which audits it; 422 when a tag is unknown or of another store.
+/// Returns the tags before and after.
+pub(super) fn replace_links(
     conn: &mut PgConnection,
-    actor: &Actor,
     item_id: i64,
+    store_id: i64,
     tag_ids: &[i64],
-) -> Result<Vec<TagRef>, Error> {
-    conn.transaction(|conn| {
-        let item = Item::lock(conn, item_id).map_err(not_found_as("item"))?;
-        let store = Store::find(conn, item.store_id)?;
-        policy::manage_store(actor, &store)?;
-        let mut wanted = tag_ids.to_vec();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let found = Tag::ids_in_store(conn, item.store_id, &wanted)?;
-        if found.len() != wanted.len() {
-            return Err(Error::invalid("tag_ids", "may only name tags of the item's store"));
-        }
-        let before = current_tag_ids(conn, item_id)?;
-        let mut sorted_before = before.clone();
-        sorted_before.sort_unstable();
-        if sorted_before == wanted {
-            return Ok(ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default());
-        }
-        for &old in before.iter().filter(|id| !wanted.contains(id)) {
-            ItemTag::unlink(conn, item_id, old)?;
-        }
-        if !wanted.is_empty() {
-            ItemTag::link(conn, item_id, item.store_id, &wanted)?;
-        }
-        Item::bump_version(conn, item_id)?;
-        let tags = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
-        let after: Vec<i64> = tags.iter().map(|t| t.id).collect();
-        let changes = Changes::new().field("tag_ids", Some(before), Some(after));
-        audit::record(conn, actor, "update", "item", item_id, changes)?;
-        Ok(tags)
-    })
+) -> Result<(Vec<i64>, Vec<TagRef>), Error> {
+    let mut wanted = tag_ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.len() > MAX_LINKS_PER_REQUEST {
+        return Err(Error::invalid("tag_ids", format!("may list at most {MAX_LINKS_PER_REQUEST} tags")));
+    }
+    let found = Tag::ids_in_store(conn, store_id, &wanted)?;
+    if found.len() != wanted.len() {
+        return Err(Error::invalid("tag_ids", "may only name tags of the item's store"));
+    }
+    let before = current_tag_ids(conn, item_id)?;
+    for &old in before.iter().filter(|id| !wanted.contains(id)) {
+        ItemTag::unlink(conn, item_id, old)?;
+    }
+    if !wanted.is_empty() {
+        ItemTag::link(conn, item_id, store_id, &wanted)?;
+    }
+    let after = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
+    Ok((before, after))
 }
 
 /// Deletes a tag that no item carries.
@@ -147,7 +142,8 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
             return Err(Error::Conflict(format!("The tag is still on {items}; remove it from them first.")));
         }
         Tag::delete(conn, id)?;
-        audit::record(conn, actor, "delete", "tag", id, Changes::new().field("name", Some(&tag.name), None))?;
+        let changes = Changes::new().field("name", Some(&tag.name), None);
+        audit::record(conn, actor, Action::Delete, Subject::deleted_tag(&tag), changes)?;
         Ok(())
     })
 }
@@ -186,16 +182,12 @@ pub fn link(
         let added = ItemTag::link(conn, item_id, item.store_id, &wanted)?;
         let tags = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
         if added > 0 {
-            Item::bump_version(conn, item_id)?;
             let after: Vec<i64> = tags.iter().map(|t| t.id).collect();
-            audit::record(
-                conn,
-                actor,
-                "link",
-                "item",
-                item_id,
-                Changes::new().field("tag_ids", Some(before), Some(after)),
-            )?;
+            let changes = Changes::new().field("tag_ids", Some(before), Some(after));
+            let detail =
+                ItemDetail { item: Item::bump_version(conn, item_id)?, store_name: store.name, tags };
+            audit::record(conn, actor, Action::Link, Subject::item(&detail), changes)?;
+            return Ok(detail.tags);
         }
         Ok(tags)
     })
@@ -220,16 +212,11 @@ pub fn unlink(conn: &mut PgConnection, actor: &Actor, item_id: i64, tag_id: i64)
         if ItemTag::unlink(conn, item_id, tag_id)? == 0 {
             return Err(Error::NotFound("link between this item and tag"));
         }
-        Item::bump_version(conn, item_id)?;
-        let after: Vec<i64> = before.iter().copied().filter(|&id| id != tag_id).collect();
-        audit::record(
-            conn,
-            actor,
-            "unlink",
-            "item",
-            item_id,
-            Changes::new().field("tag_ids", Some(before), Some(after)),
-        )?;
+        let tags = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
+        let changes =
+            Changes::new().field("tag_ids", Some(before), Some(tags.iter().map(|t| t.id).collect()));
+        let detail = ItemDetail { item: Item::bump_version(conn, item_id)?, store_name: store.name, tags };
+        audit::record(conn, actor, Action::Unlink, Subject::item(&detail), changes)?;
         Ok(())
     })
 }

@@ -5,4 +5,5 @@ mod harness;
 
 mod admin;
 mod api;
+mod live;
 mod web;

@@ -28,6 +28,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/items/{id}/tags", vec!["post"]),
         ("/api/items/{item_id}/tags/{tag_id}", vec!["delete"]),
         ("/api/tags/{id}", vec!["delete", "get"]),
+        ("/api/events", vec!["get"]),
     ];
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.len(), expected.len());
@@ -52,6 +53,19 @@ async fn the_openapi_document_describes_every_route() {
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert_eq!(doc["components"]["schemas"]["StoreInput"]["additionalProperties"], false);
+
+    let stream = &paths["/api/events"]["get"];
+    assert!(stream["responses"]["200"]["content"]["text/event-stream"].is_object(), "{stream}");
+    let parameters: Vec<&str> =
+        stream["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(parameters, ["store_id", "last_event_id", "Last-Event-ID"]);
+    let schemas = &doc["components"]["schemas"];
+    for name in ["Event", "Resync", "StoreView", "ItemView", "TagView"] {
+        assert!(schemas[name].is_object(), "{name} is documented");
+    }
+    let kinds = schemas["EventKind"]["enum"].as_array().unwrap();
+    assert_eq!(kinds.len(), 10);
+    assert!(kinds.contains(&serde_json::json!("item.tags_changed")));
 }
 
 #[rocket::async_test]

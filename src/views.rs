@@ -1,11 +1,12 @@
-//! What the API shows of each model. Views are built by destructuring, so a
-//! field added to a model (a secret, say) never appears here by accident.
+//! What the API shows of each model, and what live events carry of it.
+//! Views are built by destructuring, so a field added to a model (a secret,
+//! say) never appears here by accident.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::models::{Role, Store, Tag, TagRef, User};
+use crate::models::{EventKind, Role, Store, StoredEvent, Tag, TagRef, User};
 use crate::price::Price;
 use crate::services::items::ItemDetail;
 use crate::services::tags::TagDetail;
@@ -135,4 +136,55 @@ pub struct TokenPairView {
     #[schema(example = "Bearer")]
     pub token_type: &'static str,
     pub expires_in: i64,
+}
+
+/// One committed change, as `GET /api/events` sends it in `data:`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Event)]
+pub struct EventView {
+    /// Grows in commit order; resume after it with `Last-Event-ID`.
+    pub id: i64,
+    /// What happened; also the stream's `event:` name.
+    #[schema(value_type = EventKindSchema)]
+    pub kind: &'static str,
+    pub at: DateTime<Utc>,
+    /// The store, item or tag the event is about.
+    pub entity_id: i64,
+    /// The store it belongs to (for `store.*`, the store itself).
+    pub store_id: i64,
+    /// After the change, as the API shows it: a `Store` for `store.*`, an
+    /// `Item` for `item.*` (with its store and tags), a `Tag` for `tag.*`;
+    /// `null` for `*.deleted`.
+    #[schema(value_type = Option<Object>)]
+    pub object: Option<serde_json::Value>,
+}
+
+impl From<StoredEvent> for EventView {
+    fn from(event: StoredEvent) -> EventView {
+        let StoredEvent { id, at, kind, entity_id, store_id, object } = event;
+        EventView { id, kind: kind.as_str(), at, entity_id, store_id, object }
+    }
+}
+
+/// The kinds of events, which are the stream's `event:` names.
+pub struct EventKindSchema;
+
+impl utoipa::PartialSchema for EventKindSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(EventKind::ALL.iter().map(|kind| kind.as_str())))
+            .description(Some(
+                "What happened. A store's deletion takes its items, tags and links with it: \
+                 no separate events are sent for them.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for EventKindSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "EventKind".into()
+    }
 }

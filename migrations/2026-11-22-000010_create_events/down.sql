@@ -1,0 +1,3 @@
+DROP TABLE events;
+DROP FUNCTION storefront_number_event();
+DROP SEQUENCE events_id_seq;

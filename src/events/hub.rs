@@ -1,0 +1,142 @@
+//! This instance's fan-out: its listener publishes each committed event once,
+//! and every open stream reads it from a shared ring of bounded size.
+//! Publishing never waits for a stream, and a stream that falls a whole ring
+//! behind learns it missed events (and tells its client to reload) instead
+//! of holding anyone up.
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use rocket::tokio::sync::broadcast;
+
+use crate::models::{EventKind, StoredEvent};
+use crate::views::EventView;
+
+/// A committed event, serialized once for every stream that sends it.
+#[derive(Debug)]
+pub struct Published {
+    pub id: i64,
+    pub kind: EventKind,
+    pub store_id: i64,
+    /// The `data:` line: the event as [`EventView`].
+    pub data: String,
+}
+
+impl From<StoredEvent> for Published {
+    fn from(event: StoredEvent) -> Published {
+        let (id, kind, store_id) = (event.id, event.kind, event.store_id);
+        let data = serde_json::to_string(&EventView::from(event)).unwrap_or_else(|_| "{}".to_owned());
+        Published { id, kind, store_id, data }
+    }
+}
+
+/// No event delivered yet: the listener has not caught up once.
+const NOT_STARTED: i64 = -1;
+
+pub struct Hub {
+    sender: broadcast::Sender<Arc<Published>>,
+    newest: AtomicI64,
+    open_streams: AtomicUsize,
+    max_streams: usize,
+}
+
+impl Hub {
+    /// A hub whose streams may fall `backlog` events behind, serving at most
+    /// `max_streams` at once.
+    pub fn new(backlog: usize, max_streams: usize) -> Hub {
+        let (sender, _) = broadcast::channel(backlog.max(1));
+        Hub { sender, newest: AtomicI64::new(NOT_STARTED), open_streams: AtomicUsize::new(0), max_streams }
+    }
+
+    /// Events published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.sender.subscribe()
+    }
+
+    /// The id of the newest event this instance has published, once its
+    /// listener has started. Every event up to it is committed and visible.
+    pub fn newest(&self) -> Option<i64> {
+        Some(self.newest.load(Ordering::Acquire)).filter(|&id| id != NOT_STARTED)
+    }
+
+    /// Where the listener starts: events up to `id` are not published.
+    pub(super) fn start_after(&self, id: i64) {
+        let _ = self.newest.compare_exchange(NOT_STARTED, id, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// Hands `event` to every stream. Events must come in id order.
+    pub(super) fn publish(&self, event: Published) {
+        self.newest.store(event.id, Ordering::Release);
+        // No receivers is not an error: nobody is listening right now.
+        let _ = self.sender.send(Arc::new(event));
+    }
+
+    /// A place among the open streams, or `None` when all are taken. The
+    /// place is given back when the returned value is dropped.
+    pub fn admit(self: &Arc<Hub>) -> Option<StreamSlot> {
+        let taken = self.open_streams.fetch_add(1, Ordering::AcqRel);
+        if taken >= self.max_streams {
+            self.open_streams.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(StreamSlot(Arc::clone(self)))
+    }
+
+    pub fn open_streams(&self) -> usize {
+        self.open_streams.load(Ordering::Acquire)
+    }
+}
+
+/// One open stream's place; see [`Hub::admit`].
+pub struct StreamSlot(Arc<Hub>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.open_streams.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: i64) -> Published {
+        Published { id, kind: EventKind::ItemUpdated, store_id: 1, data: format!("{{\"id\":{id}}}") }
+    }
+
+    #[test]
+    fn admits_up_to_the_cap_and_frees_places_on_drop() {
+        let hub = Arc::new(Hub::new(4, 2));
+        let first = hub.admit();
+        let second = hub.admit();
+        assert!(first.is_some() && second.is_some());
+        assert!(hub.admit().is_none());
+        drop(first);
+        assert!(hub.admit().is_some());
+        assert_eq!(hub.open_streams(), 1);
+    }
+
+    #[test]
+    fn a_stream_that_falls_a_ring_behind_is_told_so() {
+        let hub = Hub::new(2, 10);
+        let mut fast = hub.subscribe();
+        let mut slow = hub.subscribe();
+        hub.start_after(0);
+        for id in 1..=3 {
+            hub.publish(event(id));
+            assert_eq!(fast.try_recv().map(|e| e.id).ok(), Some(id));
+        }
+        assert_eq!(hub.newest(), Some(3));
+        assert!(matches!(slow.try_recv(), Err(broadcast::error::TryRecvError::Lagged(1))));
+        assert_eq!(slow.try_recv().map(|e| e.id).ok(), Some(2));
+    }
+
+    #[test]
+    fn newest_is_unknown_until_the_listener_starts() {
+        let hub = Hub::new(2, 10);
+        assert_eq!(hub.newest(), None);
+        hub.start_after(41);
+        hub.start_after(7);
+        assert_eq!(hub.newest(), Some(41));
+    }
+}

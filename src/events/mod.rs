@@ -1,0 +1,66 @@
+//! Live updates. Every committed change to a store, item, tag or link is a
+//! row of `events`, written by the audit hook in the change's transaction
+//! and numbered in commit order as it commits (see the migration). Each
+//! instance runs one [`listener`] on a connection of its own, which learns of
+//! new rows through PostgreSQL `LISTEN/NOTIFY` and publishes them, in order,
+//! to the instance's [`Hub`]; `GET /api/events` streams them from there, and
+//! replays from the table what a resuming client missed. Nothing lives only
+//! in one process: any instance can serve any client from any position.
+
+pub mod hub;
+pub mod listener;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::fairing::AdHoc;
+
+pub use hub::{Hub, Published, StreamSlot};
+
+use crate::config::AppConfig;
+
+/// Manages the hub, and starts the listener once the server is up.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Live events", |rocket| async {
+        let (backlog, max_streams) = rocket
+            .state::<AppConfig>()
+            .map_or((1000, 1000), |config| (config.events_backlog, config.events_max_streams));
+        rocket.manage(Arc::new(Hub::new(backlog, max_streams))).attach(AdHoc::on_liftoff(
+            "Event listener",
+            |rocket| {
+                Box::pin(async move {
+                    let (Some(hub), Some(config)) = (rocket.state::<Arc<Hub>>(), rocket.state::<AppConfig>())
+                    else {
+                        return;
+                    };
+                    let url = match rocket.figment().extract_inner::<String>("databases.main.url") {
+                        Ok(url) => listener_url(&url),
+                        Err(e) => {
+                            log::error!("event listener: no database URL: {e}");
+                            return;
+                        }
+                    };
+                    let history = Duration::from_secs(config.events_history_hours * 3600);
+                    if let Err(e) = listener::spawn(url, Arc::downgrade(hub), history) {
+                        log::error!("event listener: cannot start its thread: {e}");
+                    }
+                })
+            },
+        ))
+    })
+}
+
+/// The pool's URL, named so that the listener is recognisable among the
+/// server's connections, with keepalives so that a vanished server is noticed.
+fn listener_url(url: &str) -> String {
+    let mut url = url.to_owned();
+    for (key, value) in [
+        ("application_name", "storefront-event-listener"),
+        ("keepalives_idle", "10"),
+        ("keepalives_interval", "5"),
+        ("keepalives_count", "3"),
+    ] {
+        url = crate::db::with_parameter(&url, key, value);
+    }
+    url
+}

@@ -1,0 +1,124 @@
+//! The events table: one row per committed change to the catalogue, numbered
+//! in commit order by the database (see the migration that creates it).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use super::text_enum;
+use crate::schema::events;
+
+/// What happened, as clients see it in the `event:` field of the stream.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+pub enum EventKind {
+    StoreCreated,
+    StoreUpdated,
+    StoreDeleted,
+    ItemCreated,
+    ItemUpdated,
+    ItemTagsChanged,
+    ItemDeleted,
+    TagCreated,
+    TagUpdated,
+    TagDeleted,
+}
+
+text_enum!(EventKind {
+    StoreCreated => "store.created",
+    StoreUpdated => "store.updated",
+    StoreDeleted => "store.deleted",
+    ItemCreated => "item.created",
+    ItemUpdated => "item.updated",
+    ItemTagsChanged => "item.tags_changed",
+    ItemDeleted => "item.deleted",
+    TagCreated => "tag.created",
+    TagUpdated => "tag.updated",
+    TagDeleted => "tag.deleted",
+});
+
+impl EventKind {
+    pub const ALL: [EventKind; 10] = [
+        EventKind::StoreCreated,
+        EventKind::StoreUpdated,
+        EventKind::StoreDeleted,
+        EventKind::ItemCreated,
+        EventKind::ItemUpdated,
+        EventKind::ItemTagsChanged,
+        EventKind::ItemDeleted,
+        EventKind::TagCreated,
+        EventKind::TagUpdated,
+        EventKind::TagDeleted,
+    ];
+}
+
+/// A committed event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub struct StoredEvent {
+    #[diesel(select_expression = events::id.assume_not_null())]
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+    pub entity_id: i64,
+    pub store_id: i64,
+    pub object: Option<serde_json::Value>,
+}
+
+/// An event to publish: its row is numbered when the transaction commits,
+/// and never exists if it rolls back.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = events)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub entity_id: i64,
+    pub store_id: i64,
+    pub object: Option<serde_json::Value>,
+}
+
+impl NewEvent {
+    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<usize> {
+        diesel::insert_into(events::table).values(self).execute(conn)
+    }
+}
+
+/// The ids the table holds, oldest and newest; `None` when it is empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRange {
+    pub oldest: i64,
+    pub newest: i64,
+}
+
+impl StoredEvent {
+    /// Up to `limit` events after `after`, in order, optionally of one store.
+    pub fn after(
+        conn: &mut PgConnection,
+        after: i64,
+        store_id: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<StoredEvent>> {
+        let mut query =
+            events::table.filter(events::id.gt(after)).order(events::id).limit(limit).into_boxed();
+        if let Some(store_id) = store_id {
+            query = query.filter(events::store_id.eq(store_id));
+        }
+        query.select(StoredEvent::as_select()).load(conn)
+    }
+
+    pub fn range(conn: &mut PgConnection) -> QueryResult<Option<EventRange>> {
+        let (oldest, newest) = events::table
+            .select((diesel::dsl::min(events::id), diesel::dsl::max(events::id)))
+            .get_result::<(Option<i64>, Option<i64>)>(conn)?;
+        Ok(oldest.zip(newest).map(|(oldest, newest)| EventRange { oldest, newest }))
+    }
+
+    /// Deletes the events older than `before`, always keeping the newest, so
+    /// that the table tells how far back it reaches.
+    pub fn prune(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+        diesel::sql_query("DELETE FROM events WHERE at < $1 AND id < (SELECT max(id) FROM events)")
+            .bind::<diesel::sql_types::Timestamptz, _>(before)
+            .execute(conn)
+    }
+}
