@@ -178,6 +178,7 @@ fn form_page(
         singular: "item",
         id: item.map(|d| d.item.id),
         version: item.map(|d| i64::from(d.item.version)),
+        store_id: item.map(|d| d.item.store_id),
         action: item.map_or_else(|| "/admin/items".to_owned(), |d| format!("/admin/items/{}", d.item.id)),
         fields,
         errors,

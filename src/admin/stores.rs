@@ -95,6 +95,7 @@ fn form_page(layout: Layout, store: Option<&Store>, name: &str, errors: FieldErr
         singular: "store",
         id: store.map(|s| s.id),
         version: store.map(|s| i64::from(s.version)),
+        store_id: store.map(|s| s.id),
         action: store.map_or_else(|| "/admin/stores".to_owned(), |s| format!("/admin/stores/{}", s.id)),
         fields,
         errors,

@@ -128,6 +128,7 @@ fn form_page(
         singular: "tag",
         id: tag.map(|(t, _)| t.id),
         version: tag.map(|(t, _)| i64::from(t.version)),
+        store_id: tag.map(|(t, _)| t.store_id),
         action: tag.map_or_else(|| "/admin/tags".to_owned(), |(t, _)| format!("/admin/tags/{}", t.id)),
         fields,
         errors,

@@ -135,6 +135,7 @@ fn form_page(layout: Layout, user: &User, role: Role, active: bool, errors: Fiel
         singular: "user",
         id: Some(user.id),
         version: Some(version_of(user)),
+        store_id: None,
         action: format!("/admin/users/{}", user.id),
         fields: vec![
             Field::text("email", "Email", &user.email).kind("static"),

@@ -129,6 +129,9 @@ pub struct FormPage {
     pub id: Option<i64>,
     /// The version the form was read at, for optimistic locking.
     pub version: Option<i64>,
+    /// The store the object belongs to (a store's own id): its live events
+    /// tell the form when the object changes elsewhere. `None` for users.
+    pub store_id: Option<i64>,
     pub action: String,
     pub fields: Vec<Field>,
     pub errors: FieldErrors,

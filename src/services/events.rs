@@ -1,5 +1,5 @@
-//! Reading the event history: where a new stream starts, what a resuming
-//! one missed, and reads that say which event they are current up to.
+//! Reading the event history: where a new stream starts, and what a
+//! resuming one missed.
 
 use diesel::prelude::*;
 
@@ -50,19 +50,5 @@ pub fn start(
             return Ok(resync);
         }
         Ok(StreamStart { position, replay, resync: false })
-    })
-}
-
-/// Runs `read` in one snapshot and returns what it read with the id of the
-/// newest event that snapshot holds: a page built from it is exactly current
-/// up to that event, so its live updates resume from there without missing
-/// or repeating a change.
-pub fn as_of_event<T>(
-    conn: &mut PgConnection,
-    read: impl FnOnce(&mut PgConnection) -> Result<T, Error>,
-) -> Result<(T, i64), Error> {
-    conn.build_transaction().read_only().repeatable_read().run(|conn| {
-        let position = StoredEvent::range(conn)?.map_or(0, |range| range.newest);
-        Ok((read(conn)?, position))
     })
 }

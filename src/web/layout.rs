@@ -4,15 +4,21 @@
 use rocket::outcome::Outcome;
 use rocket::request::{self, FlashMessage, FromRequest, Request};
 use serde::Serialize;
+use std::sync::Arc;
 
 use super::csrf::CsrfToken;
 use super::session::MaybeUser;
+use crate::events::Hub;
 
 #[derive(Debug, Serialize)]
 pub struct Layout {
     pub user: Option<Badge>,
     pub csrf_token: String,
     pub flash: Option<FlashView>,
+    /// The newest event this instance had published when the page was
+    /// asked for: its data includes every change up to there, so its live
+    /// updates start after it.
+    pub events_after: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +52,7 @@ impl<'r> FromRequest<'r> for Layout {
             is_staff: matches!(u.user.role, crate::models::Role::Staff | crate::models::Role::Admin),
             email: u.user.email,
         });
-        Outcome::Success(Layout { user, csrf_token, flash })
+        let events_after = request.rocket().state::<Arc<Hub>>().and_then(|hub| hub.newest());
+        Outcome::Success(Layout { user, csrf_token, flash, events_after })
     }
 }

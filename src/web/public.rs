@@ -354,6 +354,6 @@ async fn default(status: Status, request: &Request<'_>) -> (Status, Template) {
 async fn layout(request: &Request<'_>) -> Layout {
     match request.guard::<Layout>().await.succeeded() {
         Some(layout) => layout,
-        None => Layout { user: None, csrf_token: String::new(), flash: None },
+        None => Layout { user: None, csrf_token: String::new(), flash: None, events_after: None },
     }
 }

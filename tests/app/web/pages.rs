@@ -24,7 +24,9 @@ async fn the_home_page_lists_stores_with_item_counts_and_pages() {
     assert_eq!(first.count("<h1"), 1);
     assert!(first.text.contains("Showing 1–20 of 23"), "{}", first.text);
     assert!(first.text.contains("<a href=\"/stores/"));
-    assert!(first.text.contains("Store 00</a></td><td class=\"num\">1</td>"), "{}", first.text);
+    assert!(first.text.contains("Store 00</a></td><td class=\"num store-count\">1</td>"), "{}", first.text);
+    assert!(first.text.contains("<div data-live=\"home\">"));
+    assert!(first.text.contains("<script src=\"/static/live.js\" defer></script>"));
     let second = browser.get("/?page=2").await;
     assert!(second.text.contains("Showing 21–23 of 23"));
     assert!(second.text.contains("Store 22") && !second.text.contains("Store 00"));
@@ -43,7 +45,9 @@ async fn the_store_page_shows_items_and_filters_by_tag() {
 
     let all = browser.get(&format!("/stores/{store}")).await;
     assert_eq!(all.status, 200);
-    assert!(all.text.contains("<h1>Corner Books</h1>"));
+    assert!(all.text.contains("<h1 data-live-field=\"store-name\">Corner Books</h1>"));
+    assert!(all.text.contains(&format!("<div data-live=\"store\" data-store-id=\"{store}\">")));
+    assert!(all.text.contains(&format!("<tr data-item-id=\"{dune}\">")));
     assert!(all.text.contains("Dune") && all.text.contains("Cosmos") && all.text.contains("9.99"));
     assert!(all.text.contains("Showing 1–2 of 2"));
 
@@ -71,9 +75,11 @@ async fn item_and_tag_pages_show_their_subject() {
     let page = browser.get(&format!("/items/{item}")).await;
     assert_eq!(page.status, 200);
     assert!(
-        page.text.contains("<h1>Lamp</h1>")
+        page.text.contains("<h1 data-live-field=\"item-name\">Lamp</h1>")
             && page.text.contains("20.00")
-            && page.text.contains("<p class=\"description\">Bright.\nWarm.</p>")
+            && page
+                .text
+                .contains("<p class=\"description\" data-live-field=\"item-description\">Bright.\nWarm.</p>")
     );
     assert!(page.text.contains(&format!("href=\"/tags/{tag}\"")));
 
@@ -201,4 +207,33 @@ async fn a_failure_is_a_friendly_500_page_without_internals() {
     assert_eq!(page.status, 500);
     assert!(page.text.contains("<h1>Something went wrong</h1>"));
     assert!(!page.text.contains("secret_column_name") && !page.text.contains("version"));
+}
+
+#[rocket::async_test]
+async fn live_pages_say_which_event_they_are_current_up_to() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    app.item(&owner, store, "Lamp", "20.00").await;
+    let newest: i64 = {
+        use diesel::prelude::*;
+        diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT max(id) FROM events")
+            .get_result(&mut app.conn())
+            .unwrap()
+    };
+    let expected = format!("<body data-events-after=\"{newest}\">");
+    let browser = app.browser();
+
+    // The instance learns of its own changes through the database, within
+    // a few milliseconds.
+    let mut page = browser.get(&format!("/stores/{store}")).await;
+    for _ in 0..100 {
+        if page.text.contains(&expected) {
+            break;
+        }
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        page = browser.get(&format!("/stores/{store}")).await;
+    }
+
+    assert!(page.text.contains(&expected), "{}", page.text);
 }

@@ -1,0 +1,389 @@
+// Live updates for the pages that show stores and items, and a warning on
+// admin forms whose object changes elsewhere.
+//
+// A live page marks its root with data-live="home|store|item|admin-form";
+// <body data-events-after> is the newest event the page already reflects.
+// The script follows GET /api/events from there, so no change made after
+// the page was built is missed and none is applied twice, and patches the
+// page in place with textContent only. Without JavaScript the pages work as
+// before; a reload always shows the same thing.
+(function () {
+  'use strict';
+
+  var root = document.querySelector('[data-live]');
+  if (!root || !window.EventSource) {
+    return;
+  }
+  var page = root.dataset.live;
+  var storeId = Number(root.dataset.storeId) || null;
+  var note = root.querySelector('[data-live-note]');
+  var status = root.querySelector('[data-live-status]');
+
+  function field(name) {
+    return root.querySelector('[data-live-field="' + name + '"]');
+  }
+
+  function announce(text) {
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
+  // A lasting message: the object is gone, or the page is out of date.
+  function warn(text, withReload) {
+    if (!note) {
+      return;
+    }
+    note.textContent = text + ' ';
+    if (withReload) {
+      var link = document.createElement('a');
+      link.href = window.location.href;
+      link.textContent = 'Reload the page';
+      note.appendChild(link);
+    }
+    note.hidden = false;
+  }
+
+  function price(value) {
+    return Number(value).toFixed(2);
+  }
+
+  function plural(count, word) {
+    return count + ' ' + word + (count === 1 ? '' : 's');
+  }
+
+  function highlight(element) {
+    element.classList.remove('changed');
+    void element.offsetWidth; // restart the animation
+    element.classList.add('changed');
+  }
+
+  function tagLinks(tags) {
+    var fragment = document.createDocumentFragment();
+    tags.forEach(function (tag) {
+      var link = document.createElement('a');
+      link.className = 'tag';
+      link.dataset.tagId = tag.id;
+      link.href = '/tags/' + tag.id;
+      link.textContent = tag.name;
+      fragment.appendChild(link);
+      fragment.appendChild(document.createTextNode(' '));
+    });
+    return fragment;
+  }
+
+  function renameTag(tag) {
+    root.querySelectorAll('[data-tag-id="' + tag.id + '"]').forEach(function (element) {
+      var target = element.tagName === 'LI' ? element.querySelector('a') : element;
+      target.textContent = tag.name;
+    });
+  }
+
+  // Where a row named `name` goes in a list sorted by name, or null when it
+  // belongs on another page of the list.
+  function placeByName(body, name, nameSelector) {
+    var rows = Array.prototype.filter.call(body.rows, function (row) { return !row.classList.contains('empty'); });
+    var hasPrevious = root.querySelector('a[rel="prev"]') !== null;
+    var hasNext = root.querySelector('a[rel="next"]') !== null;
+    var before = null;
+    for (var i = 0; i < rows.length; i += 1) {
+      var other = rows[i].querySelector(nameSelector).textContent;
+      if (name.localeCompare(other) < 0) {
+        before = rows[i];
+        break;
+      }
+    }
+    if (rows.length > 0 && before === rows[0] && hasPrevious) {
+      return null;
+    }
+    if (rows.length > 0 && before === null && hasNext) {
+      return null;
+    }
+    return { before: before };
+  }
+
+  function removeEmptyRow(body) {
+    var empty = body.querySelector('tr.empty');
+    if (empty) {
+      empty.remove();
+    }
+  }
+
+  // The store page: its name, item count, tags and the rows of its items.
+  var storePage = {
+    count: function (delta) {
+      var element = field('item-count');
+      var count = Number(element.dataset.count) + delta;
+      element.dataset.count = count;
+      element.textContent = plural(count, 'item') + '.';
+    },
+    shows: function (item) {
+      var tagId = Number(root.dataset.tagId);
+      return !tagId || item.tags.some(function (tag) { return tag.id === tagId; });
+    },
+    row: function (id) {
+      return root.querySelector('tr[data-item-id="' + id + '"]');
+    },
+    fill: function (row, item) {
+      var link = row.querySelector('.item-name a');
+      link.href = '/items/' + item.id;
+      link.textContent = item.name;
+      var tags = row.querySelector('.item-tags');
+      tags.textContent = '';
+      tags.appendChild(tagLinks(item.tags));
+      row.querySelector('.item-price').textContent = price(item.price);
+      highlight(row);
+    },
+    insert: function (item) {
+      var body = root.querySelector('[data-live-list="items"]');
+      var place = placeByName(body, item.name, '.item-name');
+      if (!place) {
+        return;
+      }
+      removeEmptyRow(body);
+      var row = document.createElement('tr');
+      row.dataset.itemId = item.id;
+      ['item-name', 'item-tags', 'num item-price'].forEach(function (name) {
+        var cell = document.createElement('td');
+        cell.className = name;
+        row.appendChild(cell);
+      });
+      row.firstChild.appendChild(document.createElement('a'));
+      storePage.fill(row, item);
+      body.insertBefore(row, place.before);
+    },
+    show: function (item) {
+      var row = storePage.row(item.id);
+      if (!storePage.shows(item)) {
+        if (row) {
+          row.remove();
+        }
+      } else if (row) {
+        storePage.fill(row, item);
+      } else {
+        storePage.insert(item);
+      }
+    },
+    handlers: {
+      'store.updated': function (event) {
+        field('store-name').textContent = event.object.name;
+        document.title = event.object.name + ' · Storefront';
+        announce('This store is now called ' + event.object.name + '.');
+      },
+      'store.deleted': function () {
+        warn('This store has been deleted, with its items and tags.', false);
+        return 'stop';
+      },
+      'item.created': function (event) {
+        storePage.count(1);
+        if (storePage.shows(event.object)) {
+          storePage.insert(event.object);
+        }
+        announce('New item: ' + event.object.name + ', ' + price(event.object.price) + '.');
+      },
+      'item.updated': function (event) {
+        storePage.show(event.object);
+        announce(event.object.name + ' now costs ' + price(event.object.price) + '.');
+      },
+      'item.tags_changed': function (event) {
+        storePage.show(event.object);
+        announce('The tags of ' + event.object.name + ' changed.');
+      },
+      'item.deleted': function (event) {
+        storePage.count(-1);
+        var row = storePage.row(event.entity_id);
+        if (row) {
+          announce(row.querySelector('.item-name').textContent + ' was removed.');
+          row.remove();
+        }
+      },
+      'tag.created': function (event) {
+        var list = root.querySelector('[data-live-list="tags"]');
+        var entry = document.createElement('li');
+        entry.dataset.tagId = event.object.id;
+        var link = document.createElement('a');
+        link.href = '/stores/' + storeId + '?tag=' + event.object.id;
+        link.textContent = event.object.name;
+        entry.appendChild(link);
+        list.appendChild(entry);
+        list.closest('nav').hidden = false;
+      },
+      'tag.updated': function (event) {
+        renameTag(event.object);
+      },
+      'tag.deleted': function (event) {
+        var entry = root.querySelector('li[data-tag-id="' + event.entity_id + '"]');
+        if (entry) {
+          entry.remove();
+        }
+      }
+    }
+  };
+
+  // The item page: the item's own fields, its store's name and its tags.
+  var itemPage = {
+    id: Number(root.dataset.itemId),
+    fill: function (item) {
+      field('item-name').textContent = item.name;
+      document.title = item.name + ' · Storefront';
+      field('item-price').textContent = price(item.price);
+      var tags = field('item-tags');
+      tags.textContent = item.tags.length ? '' : 'None';
+      tags.appendChild(tagLinks(item.tags));
+      var description = field('item-description');
+      description.textContent = item.description || '';
+      description.hidden = !item.description;
+      highlight(root.querySelector('.facts'));
+    },
+    handlers: {
+      'item.updated': function (event) {
+        if (event.entity_id === itemPage.id) {
+          itemPage.fill(event.object);
+          announce('Updated: ' + event.object.name + ' costs ' + price(event.object.price) + '.');
+        }
+      },
+      'item.tags_changed': function (event) {
+        if (event.entity_id === itemPage.id) {
+          itemPage.fill(event.object);
+          announce('The tags of this item changed.');
+        }
+      },
+      'item.deleted': function (event) {
+        if (event.entity_id === itemPage.id) {
+          warn('This item has been deleted.', false);
+          return 'stop';
+        }
+      },
+      'store.updated': function (event) {
+        field('store-name').textContent = event.object.name;
+      },
+      'store.deleted': function () {
+        warn('This item has been deleted with its store.', false);
+        return 'stop';
+      },
+      'tag.updated': function (event) {
+        renameTag(event.object);
+      }
+    }
+  };
+
+  // The home page: the stores, each with its number of items.
+  var homePage = {
+    row: function (id) {
+      return root.querySelector('tr[data-store-id="' + id + '"]');
+    },
+    count: function (id, delta) {
+      var row = homePage.row(id);
+      if (row) {
+        var cell = row.querySelector('.store-count');
+        cell.textContent = Number(cell.textContent) + delta;
+        highlight(row);
+      }
+    },
+    handlers: {
+      'store.created': function (event) {
+        var body = root.querySelector('[data-live-list="stores"]');
+        var place = placeByName(body, event.object.name, '.store-name');
+        if (place) {
+          removeEmptyRow(body);
+          var row = document.createElement('tr');
+          row.dataset.storeId = event.object.id;
+          var name = document.createElement('td');
+          name.className = 'store-name';
+          var link = document.createElement('a');
+          link.href = '/stores/' + event.object.id;
+          link.textContent = event.object.name;
+          name.appendChild(link);
+          var count = document.createElement('td');
+          count.className = 'num store-count';
+          count.textContent = '0';
+          row.appendChild(name);
+          row.appendChild(count);
+          body.insertBefore(row, place.before);
+          highlight(row);
+        }
+        announce('New store: ' + event.object.name + '.');
+      },
+      'store.updated': function (event) {
+        var row = homePage.row(event.entity_id);
+        if (row) {
+          row.querySelector('.store-name a').textContent = event.object.name;
+          highlight(row);
+        }
+      },
+      'store.deleted': function (event) {
+        var row = homePage.row(event.entity_id);
+        if (row) {
+          announce(row.querySelector('.store-name').textContent + ' was closed.');
+          row.remove();
+        }
+      },
+      'item.created': function (event) {
+        homePage.count(event.store_id, 1);
+      },
+      'item.deleted': function (event) {
+        homePage.count(event.store_id, -1);
+      }
+    }
+  };
+
+  // An admin edit form: say so as soon as its object changes elsewhere.
+  var adminForm = {
+    entity: root.dataset.entity,
+    id: Number(root.dataset.entityId),
+    version: Number(root.dataset.version),
+    changed: function (event) {
+      var object = event.object || {};
+      if (object.version !== undefined && object.version <= adminForm.version) {
+        return; // already what the form shows
+      }
+      warn('Someone else changed this ' + adminForm.entity + ' after you opened this form. ' +
+        'If you save, you will see both versions and choose.', true);
+    },
+    deleted: function () {
+      warn('Someone else deleted this ' + adminForm.entity + ' after you opened this form.', false);
+      return 'stop';
+    },
+    handlers: {}
+  };
+  ['updated', 'tags_changed', 'deleted'].forEach(function (what) {
+    adminForm.handlers[adminForm.entity + '.' + what] = function (event) {
+      if (event.entity_id === adminForm.id) {
+        return what === 'deleted' ? adminForm.deleted() : adminForm.changed(event);
+      }
+    };
+  });
+  if (adminForm.entity !== 'store') {
+    adminForm.handlers['store.deleted'] = adminForm.deleted;
+  }
+
+  var pages = { store: storePage, item: itemPage, home: homePage, 'admin-form': adminForm };
+  var handlers = (pages[page] || {}).handlers;
+  if (!handlers) {
+    return;
+  }
+
+  var query = new URLSearchParams();
+  if (storeId) {
+    query.set('store_id', storeId);
+  }
+  if (document.body.dataset.eventsAfter !== undefined) {
+    query.set('last_event_id', document.body.dataset.eventsAfter);
+  }
+  var source = new EventSource('/api/events?' + query.toString());
+  Object.keys(handlers).forEach(function (name) {
+    source.addEventListener(name, function (message) {
+      if (handlers[name](JSON.parse(message.data)) === 'stop') {
+        source.close();
+      }
+    });
+  });
+  source.addEventListener('resync', function () {
+    if (page !== 'admin-form') {
+      warn('This page may be out of date.', true);
+    }
+  });
+  source.addEventListener('open', function () {
+    root.dataset.liveState = 'open';
+  });
+}());
