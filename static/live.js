@@ -102,6 +102,21 @@
     return { before: before };
   }
 
+  // "Showing 1–20 of 23" under a list, once rows came or went, and `delta`
+  // is how many more the whole list now has.
+  function summarize(body, delta) {
+    var summary = field('page-summary');
+    if (!summary) {
+      return;
+    }
+    var total = Number(summary.dataset.total) + delta;
+    var offset = Number(summary.dataset.offset);
+    var shown = body.querySelectorAll('tr:not(.empty)').length;
+    summary.dataset.total = total;
+    summary.textContent = total === 0 || shown === 0 ? 'Nothing to show'
+      : 'Showing ' + (offset + 1) + '–' + (offset + shown) + ' of ' + total;
+  }
+
   function removeEmptyRow(body) {
     var empty = body.querySelector('tr.empty');
     if (empty) {
@@ -123,6 +138,9 @@
     },
     row: function (id) {
       return root.querySelector('tr[data-item-id="' + id + '"]');
+    },
+    list: function () {
+      return root.querySelector('[data-live-list="items"]');
     },
     fill: function (row, item) {
       var link = row.querySelector('.item-name a');
@@ -152,16 +170,21 @@
       storePage.fill(row, item);
       body.insertBefore(row, place.before);
     },
+    // An item changed: fill its row, or take it out of (or into) a list
+    // filtered by a tag. An item off this page that starts to carry the tag
+    // may have carried it before, so the total is left as it is then.
     show: function (item) {
       var row = storePage.row(item.id);
       if (!storePage.shows(item)) {
         if (row) {
           row.remove();
+          summarize(storePage.list(), -1);
         }
       } else if (row) {
         storePage.fill(row, item);
       } else {
         storePage.insert(item);
+        summarize(storePage.list(), 0);
       }
     },
     handlers: {
@@ -178,6 +201,7 @@
         storePage.count(1);
         if (storePage.shows(event.object)) {
           storePage.insert(event.object);
+          summarize(storePage.list(), 1);
         }
         announce('New item: ' + event.object.name + ', ' + price(event.object.price) + '.');
       },
@@ -195,6 +219,9 @@
         if (row) {
           announce(row.querySelector('.item-name').textContent + ' was removed.');
           row.remove();
+          summarize(storePage.list(), -1);
+        } else if (!root.dataset.tagId) {
+          summarize(storePage.list(), -1);
         }
       },
       'tag.created': function (event) {
@@ -302,6 +329,7 @@
           body.insertBefore(row, place.before);
           highlight(row);
         }
+        summarize(body, 1);
         announce('New store: ' + event.object.name + '.');
       },
       'store.updated': function (event) {
@@ -317,6 +345,7 @@
           announce(row.querySelector('.store-name').textContent + ' was closed.');
           row.remove();
         }
+        summarize(root.querySelector('[data-live-list="stores"]'), -1);
       },
       'item.created': function (event) {
         homePage.count(event.store_id, 1);

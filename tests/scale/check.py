@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Checks that two Storefront instances behind nginx behave as one.
+
+    check.py BALANCER_URL A_URL B_URL ADMIN_EMAIL ADMIN_PASSWORD A_PID
+
+Standard library only. Each check prints one line; the script exits non-zero
+on the first failure. See run.sh for how the processes are started.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import threading
+import time
+import urllib.parse
+from http.cookiejar import CookieJar
+from urllib.request import HTTPCookieProcessor, HTTPErrorProcessor, build_opener, Request
+
+CHANGES = int(os.environ.get("SCALE_CHANGES", "120"))
+
+
+def fail(message):
+    print(f"FAIL: {message}", flush=True)
+    sys.exit(1)
+
+
+def check(condition, message):
+    if not condition:
+        fail(message)
+
+
+class Api:
+    """JSON requests to one base URL."""
+
+    def __init__(self, base, token=None):
+        self.base = base
+        self.token = token
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        url = urllib.parse.urlsplit(self.base)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        all_headers = {"Content-Type": "application/json"}
+        if token or self.token:
+            all_headers["Authorization"] = f"Bearer {token or self.token}"
+        all_headers.update(headers or {})
+        conn.request(method, path, body=None if body is None else json.dumps(body), headers=all_headers)
+        response = conn.getresponse()
+        text = response.read().decode()
+        conn.close()
+        data = json.loads(text) if text and response.getheader("Content-Type", "").endswith("json") else text
+        return response.status, data, response
+
+
+class Stream:
+    """A Server-Sent Events client that collects events on a thread of its own."""
+
+    def __init__(self, base, path="/api/events", last_event_id=None):
+        url = urllib.parse.urlsplit(base)
+        self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.conn.request("GET", path, headers=headers)
+        self.response = self.conn.getresponse()
+        check(self.response.status == 200, f"stream {base}{path}: {self.response.status}")
+        self.events = []  # (received_at, id, name, data)
+        self.last_id = None
+        self.ready = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        check(self.ready.wait(10), f"stream {base}{path} did not open")
+
+    def _read(self):
+        fields = {}
+        try:
+            for raw in self.response:
+                line = raw.decode().rstrip("\r\n")
+                if line == "":
+                    if "id" in fields:
+                        self.last_id = int(fields["id"])
+                    if "event" in fields:
+                        with self.lock:
+                            self.events.append((time.monotonic(), int(fields["id"]), fields["event"],
+                                                json.loads(fields.get("data", "null"))))
+                    self.ready.set()
+                    fields = {}
+                elif line.startswith(":"):
+                    continue
+                else:
+                    name, _, value = line.partition(":")
+                    fields[name] = value[1:] if value.startswith(" ") else value
+        except Exception:  # noqa: BLE001 - the connection was closed under the reader: its end
+            pass
+
+    def created(self):
+        """Ids of the items whose creation this connection received."""
+        with self.lock:
+            return [e[3]["entity_id"] for e in self.events if e[2] == "item.created"]
+
+    def close(self):
+        """Disconnects; returns `created()` once nothing more can arrive."""
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
+        self.thread.join(5)
+        return self.created()
+
+    def wait_for(self, predicate, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for event in self.events:
+                    if predicate(event):
+                        return event
+            time.sleep(0.002)
+        return None
+
+
+def login(api, email, password):
+    status, body, _ = api.call("POST", "/api/login", {"email": email, "password": password})
+    check(status == 200, f"login of {email}: {status} {body}")
+    return body["access_token"]
+
+
+def register(api, email, password):
+    status, body, _ = api.call("POST", "/api/register", {"email": email, "password": password})
+    check(status == 201, f"register {email}: {status} {body}")
+    return body["id"]
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main():
+    balancer, a_url, b_url, admin_email, admin_password, a_pid = sys.argv[1:7]
+    a_pid = int(a_pid)
+    run = str(int(time.time()))
+    token = login(Api(balancer), admin_email, admin_password)
+    a, b, lb = Api(a_url, token), Api(b_url, token), Api(balancer, token)
+
+    # A store created through A is read back through B.
+    status, store, _ = a.call("POST", "/api/stores", {"name": f"Scale {run}"})
+    check(status == 201, f"create store through A: {status} {store}")
+    status, read, response = b.call("GET", f"/api/stores/{store['id']}")
+    check(status == 200 and read == store, f"read back through B: {status} {read}")
+    print(f"ok: a store created through A is read back through B (ETag {response.getheader('ETag')})")
+
+    # Changes through A reach an event stream of B within a second.
+    status, item, _ = a.call("POST", "/api/items", {"name": "Probe", "price": "1.00", "store_id": store["id"]})
+    check(status == 201, f"create item: {status} {item}")
+    on_b = Stream(b_url, f"/api/events?store_id={store['id']}")
+    on_a = Stream(a_url, f"/api/events?store_id={store['id']}")
+    latencies_b, latencies_a = [], []
+    for n in range(CHANGES):
+        price = f"{n + 1}.00"
+        sent = time.monotonic()
+        status, _, _ = a.call("PUT", f"/api/items/{item['id']}", {"price": price})
+        check(status == 200, f"change {n} through A: {status}")
+
+        def arrived(event, price=price):
+            return event[2] == "item.updated" and event[3]["object"]["price"] == float(price)
+
+        seen_b = on_b.wait_for(arrived)
+        seen_a = on_a.wait_for(arrived)
+        check(seen_b is not None, f"change {n} never reached B's stream")
+        check(seen_a is not None, f"change {n} never reached A's stream")
+        latencies_b.append((seen_b[0] - sent) * 1000)
+        latencies_a.append((seen_a[0] - sent) * 1000)
+    p50_b, p99_b = statistics.median(latencies_b), percentile(latencies_b, 0.99)
+    p50_a, p99_a = statistics.median(latencies_a), percentile(latencies_a, 0.99)
+    print(f"ok: {CHANGES} changes through A, request sent to event received: "
+          f"same instance p50 {p50_a:.1f} ms p99 {p99_a:.1f} ms; "
+          f"other instance p50 {p50_b:.1f} ms p99 {p99_b:.1f} ms")
+    check(p99_b < 1000, f"p99 to the other instance is {p99_b:.0f} ms, over 1 s")
+
+    # An independent client through the balancer, reconnecting with
+    # Last-Event-ID while changes go through both instances, misses nothing
+    # and gets nothing twice.
+    path = f"/api/events?store_id={store['id']}"
+    client, received, expected = Stream(balancer, path), [], []
+    for round_ in range(5):
+        for n, api in enumerate((a, b, a, b)):
+            status, created, _ = api.call(
+                "POST", "/api/items", {"name": f"R{round_}-{n}", "price": "2.00", "store_id": store["id"]})
+            check(status == 201, f"create through {'AB'[n % 2]}: {status}")
+            expected.append(created["id"])
+            if n == 1:
+                received += client.close()
+                client = Stream(balancer, path, last_event_id=client.last_id)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(received) + len(client.created()) < len(expected):
+        time.sleep(0.05)
+    received += client.close()
+    check(sorted(received) == sorted(expected),
+          f"missed {sorted(set(expected) - set(received))}, twice {len(received) - len(set(received))}")
+    print(f"ok: a client reconnecting through the balancer with Last-Event-ID 5 times while "
+          f"{len(expected)} items were created through both instances: 0 missed, 0 twice")
+
+    # Every instance sees every logout and deactivation at once.
+    password = "quiet-lantern-harbour-58"
+    email = f"scale-{run}@example.org"
+    user_id = register(Api(a_url), email, password)
+    user_token = login(Api(a_url), email, password)
+    status, _, _ = b.call("GET", f"/api/user/{user_id}", token=user_token)
+    check(status == 200, f"B accepts the token: {status}")
+    status, _, _ = a.call("POST", "/api/logout", token=user_token)
+    check(status == 204, f"logout through A: {status}")
+    status, body, _ = b.call("GET", f"/api/user/{user_id}", token=user_token)
+    check(status == 401 and body.get("code") == "token_revoked", f"B after logout: {status} {body}")
+    print("ok: a logout through A is refused at once by B")
+
+    user_token = login(Api(a_url), email, password)
+    deactivate(a_url, admin_email, admin_password, user_id)
+    status, body, _ = b.call("GET", f"/api/user/{user_id}", token=user_token)
+    check(status == 401, f"B after deactivation: {status} {body}")
+    print("ok: a deactivation in A's admin panel is refused at once by B")
+
+    # Login throttling counts failures across both instances.
+    victim = f"throttle-{run}@example.org"
+    register(Api(a_url), victim, password)
+    statuses = []
+    for n in range(12):
+        api = Api(a_url if n % 2 == 0 else b_url)
+        status, _, _ = api.call("POST", "/api/login", {"email": victim, "password": "wrong-password-123"})
+        statuses.append(status)
+    check(statuses[:10] == [401] * 10 and statuses[10:] == [429, 429], f"failures across instances: {statuses}")
+    print(f"ok: login failures are counted across both instances: {statuses}")
+
+    # Killing A loses no acknowledged write, and B keeps serving.
+    acknowledged, refused = [], []
+    stop = threading.Event()
+
+    def write():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                status, body, _ = lb.call(
+                    "POST", "/api/items", {"name": f"K{n}", "price": "3.00", "store_id": store["id"]})
+            except OSError:
+                refused.append(n)
+                continue
+            (acknowledged if status == 201 else refused).append(body["id"] if status == 201 else status)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    time.sleep(1.0)
+    os.kill(a_pid, signal.SIGKILL)
+    killed_at = len(acknowledged)
+    time.sleep(2.0)
+    stop.set()
+    writer.join()
+    check(len(acknowledged) > killed_at, "no write was acknowledged after A was killed")
+    missing = [item_id for item_id in acknowledged if b.call("GET", f"/api/items/{item_id}")[0] != 200]
+    check(not missing, f"acknowledged writes lost: {missing}")
+    status, _, _ = lb.call("GET", f"/api/stores/{store['id']}")
+    check(status == 200, f"the balancer after A died: {status}")
+    print(f"ok: A killed with writes in flight: {len(acknowledged)} acknowledged, all readable on B "
+          f"({killed_at} before the kill); {len(refused)} refused (never acknowledged); B keeps serving")
+    last_write = max(acknowledged)
+    check(on_b.wait_for(lambda e: e[2] == "item.created" and e[3]["entity_id"] == last_write),
+          "B's stream missed the last acknowledged write")
+    print("ok: B's stream carried every write, the last included")
+
+
+class NoRedirect(HTTPErrorProcessor):
+    def http_response(self, request, response):
+        return response
+
+    https_response = http_response
+
+
+def deactivate(base, email, password, user_id):
+    """Deactivates a user through the admin panel, as a staff member would."""
+    opener = build_opener(HTTPCookieProcessor(CookieJar()), NoRedirect)
+    origin = base
+
+    def token_of(html):
+        marker = 'name="csrf_token" value="'
+        return html.split(marker, 1)[1].split('"', 1)[0]
+
+    def post(path, fields):
+        data = urllib.parse.urlencode(fields).encode()
+        request = Request(base + path, data=data, headers={"Origin": origin})
+        return opener.open(request, timeout=10)
+
+    page = opener.open(base + "/account/login", timeout=10).read().decode()
+    response = post("/account/login", {"csrf_token": token_of(page), "email": email, "password": password})
+    check(response.status == 303, f"admin login: {response.status}")
+    form = opener.open(f"{base}/admin/users/{user_id}", timeout=10).read().decode()
+    version = form.split('name="version" value="', 1)[1].split('"', 1)[0]
+    response = post(f"/admin/users/{user_id}",
+                    {"csrf_token": token_of(form), "role": "member", "version": version, "action": "save"})
+    check(response.status == 303, f"deactivation: {response.status} {response.read()[:300]}")
+
+
+if __name__ == "__main__":
+    main()
