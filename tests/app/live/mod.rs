@@ -54,6 +54,15 @@ impl Server {
         EventStream::open(self.port, path, headers).await
     }
 
+    /// Opens `GET path` as an event stream and reads its opening message, so
+    /// that what comes next is what happens from now on.
+    pub async fn follow(&self, path: &str) -> EventStream {
+        let mut stream = self.stream(path, &[]).await;
+        assert_eq!(stream.status, 200, "{}", stream.body);
+        stream.next_message(Duration::from_secs(5)).await.expect("the opening message");
+        stream
+    }
+
     /// Sends a request and reads the whole response.
     pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
         let mut socket = TcpStream::connect(("127.0.0.1", self.port)).await.expect("connect");

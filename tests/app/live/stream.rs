@@ -75,8 +75,7 @@ fn rand_suffix() -> String {
 async fn events_are_published_at_commit_and_never_for_a_rollback() {
     let app = TestApp::new().await;
     let server = Server::start(&app, |f| f).await;
-    let mut stream = server.stream("/api/events", &[]).await;
-    stream.next_message(WAIT).await.expect("the opening message");
+    let mut stream = server.follow("/api/events").await;
     let actor = staff_actor(&app);
 
     let mut conn = app.conn();
@@ -192,8 +191,7 @@ async fn a_store_filter_passes_only_that_stores_events() {
     let owner = app.user(Role::Member).await;
     let mine = app.store(&owner, "Mine").await;
     let theirs = app.store(&owner, "Theirs").await;
-    let mut stream = server.stream(&format!("/api/events?store_id={mine}"), &[]).await;
-    stream.next_message(WAIT).await.expect("the opening message");
+    let mut stream = server.follow(&format!("/api/events?store_id={mine}")).await;
 
     app.item(&owner, theirs, "Not mine", "1.00").await;
     let item = app.item(&owner, mine, "Mine too", "1.00").await;
@@ -211,8 +209,7 @@ async fn resuming_with_last_event_id_neither_skips_nor_repeats() {
     let server = Server::start(&app, |f| f).await;
     let owner = app.user(Role::Member).await;
     let store = app.store(&owner, "Shop").await;
-    let mut first = server.stream("/api/events", &[]).await;
-    first.next_message(WAIT).await.expect("the opening message");
+    let mut first = server.follow("/api/events").await;
     app.item(&owner, store, "One", "1.00").await;
     let seen = first.next_event(WAIT).await.expect("an event");
     drop(first);
@@ -246,8 +243,7 @@ async fn transactions_that_commit_out_of_order_are_resumed_in_commit_order() {
     let app = TestApp::new().await;
     let server = Server::start(&app, |f| f).await;
     let actor = staff_actor(&app);
-    let mut stream = server.stream("/api/events", &[]).await;
-    stream.next_message(WAIT).await.expect("the opening message");
+    let mut stream = server.follow("/api/events").await;
 
     // The first transaction writes its change, then waits; a second one
     // starts later, writes and commits first.
@@ -312,8 +308,7 @@ async fn a_description_of_8000_bytes_is_saved_and_its_event_delivered() {
     let server = Server::start(&app, |f| f).await;
     let owner = app.user(Role::Member).await;
     let store = app.store(&owner, "Emoji").await;
-    let mut stream = server.stream("/api/events", &[]).await;
-    stream.next_message(WAIT).await.expect("the opening message");
+    let mut stream = server.follow("/api/events").await;
     let description = "😀".repeat(2000);
     assert_eq!(description.len(), 8000);
 
@@ -379,8 +374,7 @@ async fn bad_parameters_are_problems_not_streams() {
 async fn idle_streams_get_heartbeats_and_end_when_the_server_shuts_down() {
     let app = TestApp::new().await;
     let server = Server::start(&app, |f| f.merge(("events_heartbeat_seconds", 1))).await;
-    let mut stream = server.stream("/api/events", &[]).await;
-    stream.next_message(WAIT).await.expect("the opening message");
+    let mut stream = server.follow("/api/events").await;
 
     let heartbeat = stream.next_message(Duration::from_secs(3)).await.expect("a heartbeat");
     assert!(heartbeat.comment && heartbeat.event.is_none(), "{heartbeat:?}");
@@ -397,8 +391,7 @@ async fn the_listener_reconnects_and_delivers_what_committed_meanwhile() {
     let server = Server::start(&app, |f| f).await;
     let owner = app.user(Role::Member).await;
     let store = app.store(&owner, "Shop").await;
-    let mut stream = server.stream("/api/events", &[]).await;
-    stream.next_message(WAIT).await.expect("the opening message");
+    let mut stream = server.follow("/api/events").await;
 
     let listeners = || -> i64 {
         diesel::dsl::sql::<diesel::sql_types::BigInt>(
@@ -436,10 +429,8 @@ async fn a_slow_client_is_told_to_resync_and_holds_up_nobody() {
     let server = Server::start(&app, |f| f.merge(("events_backlog", 64))).await;
     let owner = app.user(Role::Member).await;
     let store = app.store(&owner, "Shop").await;
-    let mut fast = server.stream("/api/events", &[]).await;
-    let mut slow = server.stream("/api/events", &[]).await;
-    fast.next_message(WAIT).await.expect("the opening message");
-    slow.next_message(WAIT).await.expect("the opening message");
+    let mut fast = server.follow("/api/events").await;
+    let mut slow = server.follow("/api/events").await;
 
     // Far more than the sockets between server and client can buffer, in
     // batches the fast client keeps up with, while the slow one reads nothing.
@@ -483,8 +474,7 @@ async fn deleting_a_user_updates_the_stores_they_owned() {
     let server = Server::start(&app, |f| f).await;
     let owner = app.user(Role::Member).await;
     let store = app.store(&owner, "Orphan").await;
-    let mut stream = server.stream("/api/events", &[]).await;
-    stream.next_message(WAIT).await.expect("the opening message");
+    let mut stream = server.follow("/api/events").await;
 
     let reply = app.delete(&format!("/api/user/{}", owner.id)).bearer(&owner.access).send().await;
     assert_eq!(reply.status, 204);
