@@ -271,6 +271,34 @@ def main():
           "B's stream missed the last acknowledged write")
     print("ok: B's stream carried every write, the last included")
 
+    restart = os.environ.get("SCALE_RESTART_DATABASE")
+    if restart:
+        restart_database(restart, b, on_b, store["id"])
+
+
+def restart_database(command, b, stream, store_id):
+    """Restarts PostgreSQL under B: B answers 503 meanwhile, never 500, then
+    serves again, and its open stream carries what is committed afterwards."""
+    import subprocess
+    started = time.monotonic()
+    restarting = subprocess.Popen(command, shell=True)
+    statuses, created = [], None
+    # Writes all through the restart, until one succeeds after it.
+    while created is None and time.monotonic() - started < 30:
+        status, body, _ = b.call("POST", "/api/items", {"name": "Restart", "price": "1.00", "store_id": store_id})
+        statuses.append(status)
+        if status == 201 and restarting.poll() is not None:
+            created = body
+        time.sleep(0.05)
+    check(restarting.wait() == 0, "the restart command failed")
+    check(created is not None, f"B did not recover from the restart: {sorted(set(statuses))}")
+    statuses = {status: statuses.count(status) for status in sorted(set(statuses))}
+    check(set(statuses) <= {201, 503}, f"answers while the database restarted: {statuses}")
+    event = stream.wait_for(lambda e: e[2] == "item.created" and e[3]["entity_id"] == created["id"], timeout=15)
+    check(event is not None, "the stream opened before the restart missed a change made after it")
+    print(f"ok: PostgreSQL restarted under B: answers {statuses} (status: count), writes again after "
+          f"{time.monotonic() - started:.1f} s, and the stream opened before it carries the next change")
+
 
 class NoRedirect(HTTPErrorProcessor):
     def http_response(self, request, response):

@@ -9,6 +9,8 @@
 #   bash tests/scale/run.sh [BINARY]
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres), nginx and python3.
+# With SCALE_RESTART_DATABASE set to a command that restarts PostgreSQL, it
+# also restarts the database under the surviving instance.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
