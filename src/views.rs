@@ -152,11 +152,23 @@ pub struct EventView {
     pub entity_id: i64,
     /// The store it belongs to (for `store.*`, the store itself).
     pub store_id: i64,
-    /// After the change, as the API shows it: a `Store` for `store.*`, an
-    /// `Item` for `item.*` (with its store and tags), a `Tag` for `tag.*`;
-    /// `null` for `*.deleted`.
-    #[schema(value_type = Option<Object>)]
+    /// After the change, as the API shows it: a `StoreView` for `store.*`, an
+    /// `ItemView` for `item.*` (with its store and tags), a `TagView` for
+    /// `tag.*`; `null` for `*.deleted`.
+    #[schema(schema_with = event_object_schema)]
     pub object: Option<serde_json::Value>,
+}
+
+fn event_object_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{OneOfBuilder, Type};
+    use utoipa::openapi::{ObjectBuilder, Ref};
+    OneOfBuilder::new()
+        .item(Ref::from_schema_name("StoreView"))
+        .item(Ref::from_schema_name("ItemView"))
+        .item(Ref::from_schema_name("TagView"))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build()
+        .into()
 }
 
 impl From<StoredEvent> for EventView {

@@ -141,7 +141,7 @@ pub fn create(
         let mut audited = item_changes(None, Some(&item));
         let mut tags = Vec::new();
         if let Some(tag_ids) = input.tag_ids.filter(|ids| !ids.is_empty()) {
-            let (_, after) = tags::replace_links(conn, item.id, store_id, &tag_ids)?;
+            let after = tags::replace_links(conn, item.id, store_id, &tag_ids)?;
             audited = audited.field("tag_ids", None, Some(tag_ids_of(&after)));
             tags = after;
         }
@@ -179,7 +179,7 @@ pub fn update(
         let mut audited = item_changes(Some(&before.item), Some(&item));
         let mut after = ItemDetail { item, ..before.clone() };
         if let Some(tag_ids) = &input.tag_ids {
-            let (_, tags) = tags::replace_links(conn, id, after.item.store_id, tag_ids)?;
+            let tags = tags::replace_links(conn, id, after.item.store_id, tag_ids)?;
             audited = audited.field("tag_ids", Some(tag_ids_of(&before.tags)), Some(tag_ids_of(&tags)));
             after.tags = tags;
         }

@@ -102,13 +102,13 @@ pub fn rename(
 /// Makes `tag_ids` exactly the tags of the item (of store `store_id`):
 /// links the new ones and removes the others. Part of an item's creation or
 /// update, which audits it; 422 when a tag is unknown or of another store.
-/// Returns the tags before and after.
+/// Returns the item's tags.
 pub(super) fn replace_links(
     conn: &mut PgConnection,
     item_id: i64,
     store_id: i64,
     tag_ids: &[i64],
-) -> Result<(Vec<i64>, Vec<TagRef>), Error> {
+) -> Result<Vec<TagRef>, Error> {
     let mut wanted = tag_ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
@@ -126,8 +126,7 @@ pub(super) fn replace_links(
     if !wanted.is_empty() {
         ItemTag::link(conn, item_id, store_id, &wanted)?;
     }
-    let after = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
-    Ok((before, after))
+    Ok(ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default())
 }
 
 /// Deletes a tag that no item carries.

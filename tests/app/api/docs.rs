@@ -63,6 +63,21 @@ async fn the_openapi_document_describes_every_route() {
     for name in ["Event", "Resync", "StoreView", "ItemView", "TagView"] {
         assert!(schemas[name].is_object(), "{name} is documented");
     }
+    let objects: Vec<&str> = schemas["Event"]["properties"]["object"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["$ref"].as_str().or(s["type"].as_str()).unwrap())
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            "#/components/schemas/StoreView",
+            "#/components/schemas/ItemView",
+            "#/components/schemas/TagView",
+            "null"
+        ]
+    );
     let kinds = schemas["EventKind"]["enum"].as_array().unwrap();
     assert_eq!(kinds.len(), 10);
     assert!(kinds.contains(&serde_json::json!("item.tags_changed")));
