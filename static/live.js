@@ -2,11 +2,13 @@
 // admin forms whose object changes elsewhere.
 //
 // A live page marks its root with data-live="home|store|item|admin-form";
-// <body data-events-after> is the newest event the page already reflects.
-// The script follows GET /api/events from there, so no change made after
-// the page was built is missed and none is applied twice, and patches the
-// page in place with textContent only. Without JavaScript the pages work as
-// before; a reload always shows the same thing.
+// <body data-events-after> is the newest event the server had published
+// when the page was asked for, so the page shows at least everything up to
+// it. The script follows GET /api/events from there, so no later change is
+// missed; one that the page already shows (it committed while the page was
+// being built) is recognised by its row and not applied twice. It patches
+// the page in place with textContent only. Without JavaScript the pages work
+// as before; a reload always shows the same thing.
 (function () {
   'use strict';
 
@@ -198,6 +200,9 @@
         return 'stop';
       },
       'item.created': function (event) {
+        if (storePage.row(event.entity_id)) {
+          return; // the page was built after this change already
+        }
         storePage.count(1);
         if (storePage.shows(event.object)) {
           storePage.insert(event.object);
@@ -309,6 +314,9 @@
     },
     handlers: {
       'store.created': function (event) {
+        if (homePage.row(event.entity_id)) {
+          return; // the page was built after this change already
+        }
         var body = root.querySelector('[data-live-list="stores"]');
         var place = placeByName(body, event.object.name, '.store-name');
         if (place) {
