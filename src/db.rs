@@ -81,6 +81,29 @@ impl DbOnDemand<'_> {
     }
 }
 
+/// Where a service that waits on something else between its database steps
+/// (a password hash) gets its connection: a request that already holds one
+/// ([`Db`]) uses it; one that does not ([`DbOnDemand`]) takes one per step,
+/// so that it holds none while it waits.
+#[rocket::async_trait]
+pub trait Connect: Sync {
+    async fn connection(&self) -> Result<Db, Error>;
+}
+
+#[rocket::async_trait]
+impl Connect for Db {
+    async fn connection(&self) -> Result<Db, Error> {
+        Ok(self.clone())
+    }
+}
+
+#[rocket::async_trait]
+impl Connect for DbOnDemand<'_> {
+    async fn connection(&self) -> Result<Db, Error> {
+        self.connect().await
+    }
+}
+
 fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
     let seconds = rocket.state::<AppConfig>().map(|config| config.database_budget_seconds).unwrap_or(5);
     Duration::from_secs(seconds)

@@ -27,6 +27,9 @@ pub enum Error {
     Throttled { retry_after_secs: u64 },
     /// The database is unreachable, or did not answer in time.
     Unavailable,
+    /// The server is at capacity for this kind of work (password hashing);
+    /// the caller may try again after this many seconds.
+    Busy { retry_after_secs: u64 },
     /// A bug or an unexpected failure. The message is logged, never shown.
     Internal(String),
 }
@@ -102,6 +105,7 @@ impl fmt::Display for Error {
                 write!(f, "throttled for {retry_after_secs} s")
             }
             Error::Unavailable => f.write_str("database unavailable"),
+            Error::Busy { retry_after_secs } => write!(f, "busy; retry in {retry_after_secs} s"),
             Error::Internal(why) => write!(f, "internal error: {why}"),
         }
     }

@@ -8,7 +8,7 @@ use super::problem::Problem;
 use super::respond::{ApiJson, NoContent};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
-use crate::db::Db;
+use crate::db::{Db, DbOnDemand};
 use crate::error::Error;
 use crate::models::{SessionKind, Via};
 use crate::services::{accounts, sessions};
@@ -49,7 +49,7 @@ impl Credentials {
         (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/register", data = "<body>")]
-async fn register(db: Db, body: JsonBody) -> Result<ApiJson<UserView>, Problem> {
+async fn register(db: DbOnDemand<'_>, body: JsonBody) -> Result<ApiJson<UserView>, Problem> {
     let Credentials { email, password } = Credentials::read(body)?;
     let user = accounts::register(&db, &email, password, Via::Api).await?;
     let location = format!("/api/user/{}", user.id);
@@ -72,7 +72,7 @@ async fn register(db: Db, body: JsonBody) -> Result<ApiJson<UserView>, Problem> 
     ))]
 #[post("/login", data = "<body>")]
 async fn login(
-    db: Db,
+    db: DbOnDemand<'_>,
     config: &State<AppConfig>,
     keys: &State<TokenKeys>,
     client: ClientAddress,

@@ -127,6 +127,12 @@ impl From<Error> for Problem {
             )
             .with_header("Retry-After", retry_after_secs.to_string()),
             Error::Unavailable => Problem::unavailable(),
+            Error::Busy { retry_after_secs } => Problem::new(
+                Status::ServiceUnavailable,
+                "busy",
+                "The server is handling as many sign-ins as it can. Try again in a moment.",
+            )
+            .with_header("Retry-After", retry_after_secs.to_string()),
             Error::Internal(cause) => Problem::internal(&cause),
         }
     }
@@ -275,6 +281,7 @@ mod tests {
             (Error::StaleVersion, 412),
             (Error::Throttled { retry_after_secs: 3 }, 429),
             (Error::Unavailable, 503),
+            (Error::Busy { retry_after_secs: 1 }, 503),
             (Error::Internal("boom".into()), 500),
         ];
         for (error, status) in cases {

@@ -1,11 +1,13 @@
 //! Argon2id password hashes. Hashing and verifying take tens of milliseconds
-//! of CPU on purpose, so callers run them on a blocking thread.
+//! of CPU and 19 MiB on purpose, so callers run them on the password
+//! workers (`auth::workers`), a few at a time.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::error::{Error, FieldErrors};
 
@@ -14,25 +16,75 @@ pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 128;
 
 /// OWASP's recommended argon2id parameters: 19 MiB, 2 passes, 1 lane.
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn params() -> Params {
+    Params::new(19_456, 2, 1, None).unwrap_or_default()
+}
+
+/// Stored hashes asking for more memory than this are not trusted.
+const MAX_MEMORY_KIB: u32 = 65_536;
+
+thread_local! {
+    /// The memory argon2 works in, kept by each thread that hashes, so that
+    /// every hash on it reuses the same 19 MiB instead of allocating it anew
+    /// (allocators keep such blocks around per thread, and memory piled up).
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The raw argon2 output of `password` and `salt` into `out`.
+fn compute(argon2: &Argon2<'_>, blocks: usize, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]).is_ok()
+    })
 }
 
 pub fn hash(password: &str) -> Result<String, Error> {
+    let failed = |why: &dyn std::fmt::Display| Error::Internal(format!("password hashing failed: {why}"));
     let salt = SaltString::generate(&mut OsRng);
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(|e| failed(&e))?;
+    let params = params();
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    if !compute(&argon2, params.block_count(), password.as_bytes(), salt_bytes, &mut out) {
+        return Err(failed(&"argon2 refused its input"));
+    }
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
-/// Whether `password` matches `hash`. A malformed hash matches nothing.
+/// Whether `password` matches `hash`. A malformed hash, or one asking for
+/// more than [`MAX_MEMORY_KIB`], matches nothing.
 pub fn verify(password: &str, hash: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+    let Ok(parsed) = PasswordHash::new(hash) else { return false };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
+    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed))
+    else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    if params.m_cost() > MAX_MEMORY_KIB {
+        return false;
     }
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    // `Output` compares in constant time.
+    compute(&argon2, params.block_count(), password.as_bytes(), salt_bytes, &mut out)
+        && Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
 /// Verifies against a hash of nothing in particular, so that a login for an
@@ -97,6 +149,33 @@ mod tests {
         assert!(verify("correct horse battery", &hash));
         assert!(!verify("correct horse battery!", &hash));
         assert!(!verify("anything", "not a hash"));
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+            .hash_password(b"tulip-harbour-71", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify("tulip-harbour-71", &theirs));
+        assert!(!verify("tulip-harbour-72", &theirs));
+        let ours = hash("tulip-harbour-71").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"tulip-harbour-71", &parsed).is_ok());
+    }
+
+    #[test]
+    fn hashes_asking_for_too_much_memory_match_nothing() {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let greedy = Params::new(MAX_MEMORY_KIB + 8, 1, 1, None).unwrap();
+        let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, greedy)
+            .hash_password(b"tulip-harbour-71", &salt)
+            .unwrap()
+            .to_string();
+        assert!(!verify("tulip-harbour-71", &hash));
     }
 
     #[test]

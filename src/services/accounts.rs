@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::audit::{self, Action, Changes, Subject};
 use super::{not_found_as, unique_or};
 use crate::auth::password;
-use crate::db::Db;
+use crate::db::Connect;
 use crate::error::{Error, FieldErrors};
 use crate::models::{user, ApiToken, ListQuery, NewUser, Role, Session, Store, Total, User, UserFilter, Via};
 use crate::policy::{self, Actor};
@@ -42,19 +42,17 @@ pub fn create_user(
     })
 }
 
-/// Registers a member: validation, hashing on a blocking thread, insertion.
+/// Registers a member: validation, hashing on a password worker, insertion.
 /// Registration never grants more than `member`.
-pub async fn register(db: &Db, raw_email: &str, password: String, via: Via) -> Result<User, Error> {
+pub async fn register(db: &impl Connect, raw_email: &str, password: String, via: Via) -> Result<User, Error> {
     let email = validate_new_account(raw_email, &password)?;
     let hash = hash_password(password).await?;
-    db.run(move |conn| create_user(conn, &email, &hash, Role::Member, via, None)).await
+    db.connection().await?.run(move |conn| create_user(conn, &email, &hash, Role::Member, via, None)).await
 }
 
-/// Hashes on a blocking thread, off the async workers.
+/// Hashes on a password worker, off the async threads and a few at a time.
 pub async fn hash_password(password: String) -> Result<String, Error> {
-    rocket::tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+    crate::auth::workers::passwords().run(move || password::hash(&password)).await?
 }
 
 pub fn get(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<User, Error> {

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::auth::jwt::{Claims, TokenKeys};
 use crate::auth::{password, personal_token};
 use crate::config::AppConfig;
-use crate::db::Db;
+use crate::db::{Connect, Db};
 use crate::error::{AuthFailure, Error};
 use crate::models::{ApiToken, LoginFailure, NewApiToken, NewSession, Session, SessionKind, User};
 
@@ -40,7 +40,11 @@ pub struct LoginAttempt {
 /// Verifies an email and password and opens a session. The answer and the
 /// time it takes are the same for an unknown email and a wrong password;
 /// repeated failures per account and per client are refused for a while.
-pub async fn login(db: &Db, config: &AppConfig, attempt: LoginAttempt) -> Result<(User, Session), Error> {
+pub async fn login(
+    db: &impl Connect,
+    config: &AppConfig,
+    attempt: LoginAttempt,
+) -> Result<(User, Session), Error> {
     // The key failures are counted under. Whatever was typed, it is stored
     // without control characters (PostgreSQL refuses NUL) and bounded.
     let typed = crate::text::normalize(&attempt.email).to_lowercase();
@@ -51,6 +55,8 @@ pub async fn login(db: &Db, config: &AppConfig, attempt: LoginAttempt) -> Result
     let (limit_account, limit_client) = (config.login_failures_per_account, config.login_failures_per_client);
     let (key, client) = (account.clone(), attempt.client.clone());
     let user = db
+        .connection()
+        .await?
         .run(move |conn| {
             let now = Utc::now();
             let counts = LoginFailure::count_since(conn, &key, &client, now - window)?;
@@ -75,15 +81,15 @@ pub async fn login(db: &Db, config: &AppConfig, attempt: LoginAttempt) -> Result
 
     let password = attempt.password;
     let candidate = user.clone();
-    let verified = rocket::tokio::task::spawn_blocking(move || match &candidate {
-        Some(user) => password::verify(&password, user.password_hash()) && user.is_active,
-        None => {
-            password::verify_against_dummy(&password);
-            false
-        }
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
+    let verified = crate::auth::workers::passwords()
+        .run(move || match &candidate {
+            Some(user) => password::verify(&password, user.password_hash()) && user.is_active,
+            None => {
+                password::verify_against_dummy(&password);
+                false
+            }
+        })
+        .await?;
 
     let refresh_lifetime = Duration::days(config.refresh_token_days);
     let user_agent =
@@ -92,27 +98,29 @@ pub async fn login(db: &Db, config: &AppConfig, attempt: LoginAttempt) -> Result
     let kind = attempt.kind;
     // Forms of web sessions echo this token; API sessions have no forms.
     let csrf_token = (kind == SessionKind::Web).then(|| crate::auth::random_token(32));
-    db.run(move |conn| match user {
-        Some(user) if verified => conn.transaction(|conn| {
-            LoginFailure::forget(conn, Some(&account), Utc::now() - window)?;
-            let family = crate::auth::random_token(16);
-            let session = NewSession {
-                user_id: user.id,
-                kind,
-                expires_at: Utc::now() + refresh_lifetime,
-                refresh_family: &family,
-                user_agent: user_agent.as_deref(),
-                csrf_token: csrf_token.as_deref(),
+    db.connection()
+        .await?
+        .run(move |conn| match user {
+            Some(user) if verified => conn.transaction(|conn| {
+                LoginFailure::forget(conn, Some(&account), Utc::now() - window)?;
+                let family = crate::auth::random_token(16);
+                let session = NewSession {
+                    user_id: user.id,
+                    kind,
+                    expires_at: Utc::now() + refresh_lifetime,
+                    refresh_family: &family,
+                    user_agent: user_agent.as_deref(),
+                    csrf_token: csrf_token.as_deref(),
+                }
+                .insert(conn)?;
+                Ok((user, session))
+            }),
+            _ => {
+                LoginFailure::record(conn, &account, &client)?;
+                Err(Error::Unauthenticated(AuthFailure::InvalidCredentials))
             }
-            .insert(conn)?;
-            Ok((user, session))
-        }),
-        _ => {
-            LoginFailure::record(conn, &account, &client)?;
-            Err(Error::Unauthenticated(AuthFailure::InvalidCredentials))
-        }
-    })
-    .await
+        })
+        .await
 }
 
 fn revoked() -> Error {
@@ -253,7 +261,7 @@ pub fn end_session(conn: &mut PgConnection, user_id: i64, session_id: i64) -> Re
 
 /// Changes the password after checking the current one; ends every other
 /// session and every personal access token made before. Hashing and
-/// verifying run on blocking threads.
+/// verifying run on the password workers.
 pub async fn change_password(
     db: &Db,
     user: &User,
@@ -265,9 +273,7 @@ pub async fn change_password(
     password::check_strength("new_password", &new, Some(&user.email), &mut errors);
     Error::check(errors)?;
     let hash = user.password_hash().to_owned();
-    let verified = rocket::tokio::task::spawn_blocking(move || password::verify(&current, &hash))
-        .await
-        .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?;
+    let verified = crate::auth::workers::passwords().run(move || password::verify(&current, &hash)).await?;
     if !verified {
         return Err(Error::invalid("current_password", "is not your current password"));
     }

@@ -63,6 +63,10 @@ fn describe(error: Error) -> Result<Errors, PageError> {
             "form".to_owned(),
             format!("Too many failed attempts. Try again in {} minutes.", retry_after_secs.div_ceil(60)),
         )])),
+        Error::Busy { .. } => Ok(Errors::from([(
+            "form".to_owned(),
+            "Too many people are signing in right now. Try again in a moment.".to_owned(),
+        )])),
         other => Err(PageError::from(other)),
     }
 }
@@ -161,6 +165,7 @@ async fn login(
         Err(error) => {
             let status = match &error {
                 Error::Throttled { .. } => Status::TooManyRequests,
+                Error::Busy { .. } => Status::ServiceUnavailable,
                 _ => Status::Unauthorized,
             };
             let errors = describe(error)?;

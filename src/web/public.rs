@@ -32,7 +32,7 @@ impl From<Error> for PageError {
         PageError(match error {
             Error::NotFound(_) => Status::NotFound,
             Error::Forbidden => Status::Forbidden,
-            Error::Unavailable => Status::ServiceUnavailable,
+            Error::Unavailable | Error::Busy { .. } => Status::ServiceUnavailable,
             Error::Internal(cause) => {
                 log::error!("page failed: {cause}");
                 Status::InternalServerError

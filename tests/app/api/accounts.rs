@@ -266,3 +266,34 @@ async fn an_unknown_email_costs_as_much_time_as_a_wrong_password() {
         "median known {known:.4}s, unknown {unknown:.4}s"
     );
 }
+
+#[rocket::async_test]
+async fn a_flood_of_logins_is_shed_as_busy_and_reads_go_on() {
+    // Failures of unknown emails from one client: let them all be tried. The
+    // flood is small: the password workers are shared by every test running.
+    let app = TestApp::configured(|f| {
+        f.merge(("login_failures_per_client", 10_000)).merge(("login_failures_per_account", 10_000))
+    })
+    .await;
+    let emails: Vec<String> = (0..24).map(|n| format!("nobody{n}@example.org")).collect();
+    let logins = emails.iter().map(|email| app.login(email, "wrong-password-1"));
+
+    let (replies, read) = rocket::tokio::join!(crate::harness::join_all(logins), async {
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let started = std::time::Instant::now();
+        (app.get("/api/stores").send().await.status, started.elapsed())
+    });
+
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    assert!(statuses.iter().all(|s| [401, 503].contains(s)), "{statuses:?}");
+    assert!(replies.iter().any(|r| r.status == 401), "some are answered");
+    for busy in replies.iter().filter(|r| r.status == 503) {
+        assert_eq!(busy.problem(503)["code"], "busy");
+        assert_eq!(busy.header("retry-after"), Some("1"));
+    }
+    // Logins hold no database connection while they wait for a password worker.
+    assert_eq!(read.0, 200);
+    assert!(read.1 < std::time::Duration::from_secs(2), "the read took {:?}", read.1);
+}
