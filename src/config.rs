@@ -13,6 +13,36 @@ pub const DEBUG_SECRET_KEY: &str = "da98fe6f98f3b72a3914cec3bc8cb0c7d042cb8a6c6f
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// Secrets printed in documentation, which the release profile refuses:
+/// ours above, and the example key of Rocket's configuration guide.
+const PUBLISHED_SECRETS: [&str; 3] =
+    [DEBUG_JWT_SECRET, DEBUG_SECRET_KEY, "hPRYyVRiMyxpw5sBB1XeCMN1kFsDCqKvBi2QJxBVHQk="];
+
+/// Below this estimate a secret is too guessable to sign or encrypt with.
+const MIN_SECRET_BITS: f64 = 128.0;
+
+/// What is wrong with a release secret, if anything: published, or of too
+/// little entropy by the frequency of its characters (32 × `a` has none,
+/// `openssl rand -base64 32` about 230 bits).
+fn weak_secret(secret: &str) -> Option<&'static str> {
+    if PUBLISHED_SECRETS.contains(&secret) {
+        return Some("is a published example value");
+    }
+    let mut counts = std::collections::HashMap::new();
+    for c in secret.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let length = secret.chars().count() as f64;
+    let per_character: f64 = counts
+        .values()
+        .map(|&n| {
+            let p = n as f64 / length;
+            -p * p.log2()
+        })
+        .sum();
+    (per_character * length < MIN_SECRET_BITS).then_some("is too predictable")
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct AppConfig {
     /// Signs API tokens (HS256). `ROCKET_JWT_SECRET`.
@@ -99,10 +129,10 @@ impl AppConfig {
             ));
         }
         if figment.profile() == rocket::Config::RELEASE_PROFILE {
-            if config.jwt_secret == DEBUG_JWT_SECRET {
-                return Err("ROCKET_JWT_SECRET is the published debug value; set a secret of your own \
-                            (openssl rand -base64 48)"
-                    .into());
+            if let Some(why) = weak_secret(&config.jwt_secret) {
+                return Err(format!(
+                    "ROCKET_JWT_SECRET {why}; set a secret of your own (openssl rand -base64 48)"
+                ));
             }
             let secret_key: Option<String> = figment.extract_inner("secret_key").ok();
             match secret_key.as_deref() {
@@ -111,12 +141,13 @@ impl AppConfig {
                                 (openssl rand -base64 32)"
                         .into())
                 }
-                Some(DEBUG_SECRET_KEY) => {
-                    return Err("ROCKET_SECRET_KEY is the published debug value; set a key of your own \
-                                (openssl rand -base64 32)"
-                        .into())
+                Some(key) => {
+                    if let Some(why) = weak_secret(key) {
+                        return Err(format!(
+                            "ROCKET_SECRET_KEY {why}; set a key of your own (openssl rand -base64 32)"
+                        ));
+                    }
                 }
-                Some(_) => {}
             }
         }
         if config.access_token_minutes < 1 || config.refresh_token_days < 1 {
@@ -156,12 +187,18 @@ mod tests {
 
     #[test]
     fn release_refuses_published_or_missing_secrets() {
-        let own_jwt = "an-operator-chosen-secret-of-at-least-32-bytes";
-        let own_key = "hPRYyVRiMyxpw5sBB1XeCMN1kFsDCqKvBi2QJxBVHQk=";
+        let own_jwt = "Kq0v7Xc2Lr9TnWm4Zb8Yd1Hs6Gf3Jp5Ae0Ui7Ox2Vw9Rt4Ny";
+        let own_key = "Tq8Rz3Vb1Xn6Mc4Lk9Jh2Gf7Ds5Ap0Qw8Er3Ty6Ui1Oo=";
+        let rockets_example = "hPRYyVRiMyxpw5sBB1XeCMN1kFsDCqKvBi2QJxBVHQk=";
+        let (all_a, all_zeros) = ("a".repeat(32), "0".repeat(64));
         let cases = [
             (vec![("jwt_secret", DEBUG_JWT_SECRET), ("secret_key", own_key)], false),
             (vec![("jwt_secret", own_jwt)], false),
             (vec![("jwt_secret", own_jwt), ("secret_key", DEBUG_SECRET_KEY)], false),
+            (vec![("jwt_secret", own_jwt), ("secret_key", rockets_example)], false),
+            (vec![("jwt_secret", all_a.as_str()), ("secret_key", own_key)], false),
+            (vec![("jwt_secret", "abababababababababababababababab"), ("secret_key", own_key)], false),
+            (vec![("jwt_secret", own_jwt), ("secret_key", all_zeros.as_str())], false),
             (vec![("jwt_secret", own_jwt), ("secret_key", own_key)], true),
         ];
         for (values, ok) in cases {

@@ -1,5 +1,6 @@
 //! Rules for text that users type: NFC-normalised, trimmed, bounded in length
-//! and free of control characters. Both the API and the web forms use them.
+//! and free of control characters (in names, invisible and direction-changing
+//! ones too). Both the API and the web forms use them.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -21,8 +22,8 @@ pub fn required_line(field: &str, raw: &str, max: usize, errors: &mut FieldError
         Some("must not be empty".to_owned())
     } else if text.chars().count() > max {
         Some(format!("must be at most {max} characters"))
-    } else if text.chars().any(char::is_control) {
-        Some("must not contain control characters".to_owned())
+    } else if text.chars().any(|c| c.is_control() || is_invisible(c)) {
+        Some("must not contain control or invisible characters".to_owned())
     } else {
         None
     };
@@ -51,6 +52,13 @@ pub fn optional_paragraphs(field: &str, raw: &str, max: usize, errors: &mut Fiel
         return None;
     }
     (!text.is_empty()).then_some(text)
+}
+
+/// Characters that show nothing, or reorder what follows, and so let one
+/// name pass for another: zero-width spaces and joiners, the word joiner,
+/// the byte-order mark, and the bidirectional embeddings and isolates.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// NFC form with surrounding white space removed.
@@ -115,8 +123,24 @@ mod tests {
     fn refuses_empty_long_and_control_characters() {
         assert_eq!(check("   ", 10), Err("must not be empty".to_owned()));
         assert_eq!(check(&"x".repeat(11), 10), Err("must be at most 10 characters".to_owned()));
-        assert_eq!(check("a\u{0}b", 10), Err("must not contain control characters".to_owned()));
-        assert_eq!(check("a\nb", 10), Err("must not contain control characters".to_owned()));
+        for bad in [
+            "a\u{0}b",
+            "a\nb",
+            "a\u{200B}b",
+            "a\u{200D}b",
+            "a\u{2060}b",
+            "a\u{FEFF}b",
+            "ab\u{202E}c",
+            "a\u{2066}b",
+        ] {
+            assert_eq!(
+                check(bad, 10),
+                Err("must not contain control or invisible characters".to_owned()),
+                "{bad:?}"
+            );
+        }
+        // Letters of right-to-left scripts are not direction controls.
+        assert_eq!(check("\u{05D0}\u{05D1}", 10), Ok("\u{05D0}\u{05D1}".to_owned()));
     }
 
     #[test]

@@ -80,7 +80,12 @@ async fn duplicate_and_invalid_registrations_are_refused() {
         (
             json!({"email": "b\u{0}b@example.org", "password": "tulip-harbour-71"}),
             "email",
-            "must not contain control characters",
+            "must not contain control or invisible characters",
+        ),
+        (
+            json!({"email": "b\u{FEFF}b@example.org", "password": "tulip-harbour-71"}),
+            "email",
+            "must not contain control or invisible characters",
         ),
     ];
     for (body, field, message) in cases {
@@ -218,6 +223,10 @@ async fn accounts_are_deleted_by_their_owner_with_a_fresh_token_or_by_an_admin()
         "token_revoked"
     );
 
+    let refreshed = app.post("/api/refresh").bearer(&admin.refresh).send().await.json();
+    let stale = refreshed["access_token"].as_str().unwrap();
+    let not_fresh = app.delete(&format!("/api/user/{}", bob.id)).bearer(stale).send().await;
+    assert_eq!(not_fresh.problem(401)["code"], "fresh_token_required", "admins need a fresh login too");
     assert_eq!(app.delete(&format!("/api/user/{}", bob.id)).bearer(&admin.access).send().await.status, 204);
     assert_eq!(app.delete(&format!("/api/user/{}", bob.id)).bearer(&admin.access).send().await.status, 404);
     assert_eq!(app.count("sessions"), 2);

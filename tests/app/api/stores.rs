@@ -56,7 +56,9 @@ async fn bad_store_names_are_refused_with_the_field_named() {
         (json!({"name": "   "}), "must not be empty"),
         (json!({"name": "x".repeat(81)}), "must be at most 80 characters"),
         (json!({"name": "x".repeat(10_000)}), "must be at most 80 characters"),
-        (json!({"name": "nul\u{0}byte"}), "must not contain control characters"),
+        (json!({"name": "nul\u{0}byte"}), "must not contain control or invisible characters"),
+        (json!({"name": "zero\u{200B}width"}), "must not contain control or invisible characters"),
+        (json!({"name": "evil\u{202E}txt.exe"}), "must not contain control or invisible characters"),
         (json!({"name": 42}), "must be a string"),
         (json!({}), "is required"),
     ];
