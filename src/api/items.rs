@@ -307,10 +307,11 @@ async fn list_items(
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<ItemView>>, Problem> {
     let ItemListing { filter, sort, sort_name, after, limit } = item_listing(&params)?;
-    let (details, total) =
-        db.run(move |conn| items::list(conn, &filter, sort, ItemPage { after, offset: 0, limit })).await?;
+    let one_more = ItemPage { after, offset: 0, limit: limit + 1 };
+    let (details, total) = db.run(move |conn| items::list(conn, &filter, sort, one_more)).await?;
+    let (details, more) = pagination::split_page(details, limit);
     let next = match details.last() {
-        Some(last) if details.len() as i64 == limit => {
+        Some(last) if more => {
             let key = ItemSortKey::of(&last.item, sort.field);
             let cursor = ItemCursor { sort: sort_name, key: sort_key_to_json(&key), id: last.item.id };
             Some(pagination::next_url(uri, &pagination::encode(&cursor)))

@@ -59,6 +59,16 @@ pub struct AfterId {
     pub id: i64,
 }
 
+/// Lists ask for one row beyond the page: whether it came back tells if
+/// there is a next page, so that a page holding exactly `limit` rows does not
+/// link to an empty one. Returns the page and whether more follow.
+pub fn split_page<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    (rows, more)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +93,13 @@ mod tests {
         assert_eq!(decode::<AfterId>(Some(&cursor), &mut errors).map(|c| c.id), Some(42));
         assert_eq!(decode::<AfterId>(Some("!!"), &mut errors).map(|c| c.id), None);
         assert!(errors.contains_key("cursor"));
+    }
+
+    #[test]
+    fn a_page_has_more_only_when_the_extra_row_came_back() {
+        assert_eq!(split_page(vec![1, 2, 3], 2), (vec![1, 2], true));
+        assert_eq!(split_page(vec![1, 2], 2), (vec![1, 2], false));
+        assert_eq!(split_page(Vec::<i32>::new(), 2), (vec![], false));
     }
 
     #[test]

@@ -27,12 +27,10 @@ pub fn page_request(params: &QueryParams) -> Result<PageRequest, Error> {
     Ok(PageRequest { limit, after_id: after.map(|a| a.id) })
 }
 
-/// The cursor of the page after `ids`, if `ids` filled a whole page.
-pub fn next_after(uri: &Origin<'_>, page: PageRequest, last_id: Option<i64>) -> Option<String> {
-    match last_id {
-        Some(id) if page.limit > 0 => Some(pagination::next_url(uri, &pagination::encode(&AfterId { id }))),
-        _ => None,
-    }
+/// The address of the page after the one ending at `last_id`, if any
+/// (`None` when no more rows follow).
+pub fn next_after(uri: &Origin<'_>, last_id: Option<i64>) -> Option<String> {
+    last_id.map(|id| pagination::next_url(uri, &pagination::encode(&AfterId { id })))
 }
 
 /// A store's name.
@@ -77,9 +75,10 @@ async fn list_stores(
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<StoreView>>, Problem> {
     let page = page_request(&params)?;
-    let (stores, total) = db.run(move |conn| stores::list(conn, page)).await?;
-    let full = stores.len() as i64 == page.limit;
-    let next = next_after(uri, page, stores.last().filter(|_| full).map(|s| s.id));
+    let one_more = PageRequest { limit: page.limit + 1, ..page };
+    let (stores, total) = db.run(move |conn| stores::list(conn, one_more)).await?;
+    let (stores, more) = pagination::split_page(stores, page.limit);
+    let next = next_after(uri, stores.last().filter(|_| more).map(|s| s.id));
     Ok(ApiJson::page(stores.into_iter().map(StoreView::from).collect(), total, next))
 }
 

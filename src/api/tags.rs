@@ -5,11 +5,13 @@ use rocket::{delete, get, post, routes, Route};
 use utoipa::ToSchema;
 
 use super::guards::{ApiUser, Id, JsonBody, QueryParams};
+use super::pagination;
 use super::problem::Problem;
 use super::respond::{ApiJson, NoContent};
 use super::stores::{next_after, page_request};
 use crate::db::Db;
 use crate::error::Error;
+use crate::models::PageRequest;
 use crate::services::tags;
 use crate::views::TagView;
 
@@ -62,10 +64,11 @@ async fn list_store_tags(
     uri: &Origin<'_>,
 ) -> Result<ApiJson<Vec<TagView>>, Problem> {
     let page = page_request(&params)?;
+    let one_more = PageRequest { limit: page.limit + 1, ..page };
     let tags::StoreTags { store, tags, total } =
-        db.run(move |conn| tags::list_in_store(conn, id.0, page)).await?;
-    let full = tags.len() as i64 == page.limit;
-    let next = next_after(uri, page, tags.last().filter(|_| full).map(|(t, _)| t.id));
+        db.run(move |conn| tags::list_in_store(conn, id.0, one_more)).await?;
+    let (tags, more) = pagination::split_page(tags, page.limit);
+    let next = next_after(uri, tags.last().filter(|_| more).map(|(t, _)| t.id));
     let views = tags.into_iter().map(|(tag, count)| TagView::new(tag, store.name.clone(), count)).collect();
     Ok(ApiJson::page(views, total, next))
 }

@@ -102,6 +102,24 @@ async fn the_list_is_paginated_with_link_and_total() {
         link = page.header("link").map(str::to_owned);
     }
     assert_eq!(seen, ["Store 0", "Store 1", "Store 2", "Store 3", "Store 4"]);
+
+    // A page that holds exactly the rest links to no empty page after it.
+    let whole = app.get("/api/stores?limit=5").send().await;
+    assert_eq!(whole.json().as_array().unwrap().len(), 5);
+    assert_eq!(whole.header("link"), None);
+    let store = whole.json()[0]["id"].as_i64().unwrap();
+    for n in 0..3 {
+        app.tag(&ann, store, &format!("t{n}")).await;
+        app.item(&ann, store, &format!("i{n}"), "1.00").await;
+    }
+    for path in [format!("/api/stores/{store}/tags?limit=3"), format!("/api/items?store_id={store}&limit=3")]
+    {
+        let exact = app.get(&path).send().await;
+        assert_eq!(exact.json().as_array().unwrap().len(), 3, "{path}");
+        assert_eq!(exact.header("link"), None, "{path}");
+        let short = app.get(&path.replace("limit=3", "limit=2")).send().await;
+        assert!(short.header("link").is_some(), "{path}");
+    }
 }
 
 #[rocket::async_test]
