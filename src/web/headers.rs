@@ -1,8 +1,10 @@
-//! Security headers on every HTML page, and `Cache-Control: no-store` on
-//! pages shown to a signed-in user.
+//! Security headers on every response: no framing anywhere, a CSP for pages
+//! (and a closed one for everything else), a charset on text, and how each
+//! response may be cached: `no-store` for whatever carries credentials or is
+//! shown to a signed-in user, revalidation by `ETag` for public API reads.
 
 use rocket::fairing::{Fairing, Info, Kind};
-use rocket::http::{ContentType, Header};
+use rocket::http::{ContentType, Header, Method};
 use rocket::{Request, Response};
 
 pub struct SecurityHeaders;
@@ -14,7 +16,28 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'";
 /// Swagger UI sets inline styles; it gets the same policy with those allowed.
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-                        img-src 'self' data:; base-uri 'none'; object-src 'none'; frame-ancestors 'none'";
+                        img-src 'self' data:; form-action 'self'; base-uri 'none'; object-src 'none'; \
+                        frame-ancestors 'none'";
+/// What is not a page (JSON, CSS, scripts) runs nothing and is framed nowhere.
+const CLOSED_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// API routes whose answers carry tokens or an account even without a bearer token.
+const CREDENTIAL_PATHS: [&str; 3] = ["/api/login", "/api/refresh", "/api/register"];
+
+fn cache_policy(request: &Request<'_>, response: &Response<'_>) -> Option<&'static str> {
+    let path = request.uri().path();
+    let api = path.starts_with("/api/") && !path.starts_with("/api/docs");
+    let credentials = request.headers().contains("Authorization")
+        || CREDENTIAL_PATHS.iter().any(|credential| path == *credential);
+    if request.local_cache(|| Personal(false)).0 || (api && credentials) {
+        Some("no-store")
+    } else if api && matches!(request.method(), Method::Get | Method::Head) && response.status().code < 400 {
+        // Anyone may keep a public read, but must ask again with its ETag.
+        Some("no-cache")
+    } else {
+        None
+    }
+}
 
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
@@ -25,13 +48,26 @@ impl Fairing for SecurityHeaders {
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         response.set_header(Header::new("Referrer-Policy", "same-origin"));
-        if response.content_type() == Some(ContentType::HTML) {
-            let docs = request.uri().path().starts_with("/api/docs");
-            response.set_header(Header::new("Content-Security-Policy", if docs { DOCS_CSP } else { CSP }));
-            response.set_header(Header::new("X-Frame-Options", "DENY"));
+        response.set_header(Header::new("X-Frame-Options", "DENY"));
+        let content_type = response.content_type();
+        let policy = match &content_type {
+            Some(ct) if ct.is_html() && request.uri().path().starts_with("/api/docs") => DOCS_CSP,
+            Some(ct) if ct.is_html() => CSP,
+            _ => CLOSED_CSP,
+        };
+        response.set_header(Header::new("Content-Security-Policy", policy));
+        // Text says its charset; an event stream is UTF-8 by definition.
+        if let Some(ct) = content_type {
+            let media = ct.media_type();
+            if media.top() == "text" && media.param("charset").is_none() && media.sub() != "event-stream" {
+                response.set_header(
+                    ContentType::new(media.top().to_string(), media.sub().to_string())
+                        .with_params(("charset", "utf-8")),
+                );
+            }
         }
-        if request.local_cache(|| Personal(false)).0 {
-            response.set_header(Header::new("Cache-Control", "no-store"));
+        if let Some(policy) = cache_policy(request, response) {
+            response.set_header(Header::new("Cache-Control", policy));
         }
     }
 }

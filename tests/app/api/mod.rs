@@ -3,6 +3,7 @@
 mod accounts;
 mod docs;
 mod errors;
+mod headers;
 mod items;
 mod stores;
 mod tags;
