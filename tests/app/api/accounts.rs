@@ -68,9 +68,18 @@ async fn duplicate_and_invalid_registrations_are_refused() {
         (
             json!({"email": "bob@example.org", "password": "short"}),
             "password",
-            "must be at least 10 characters",
+            "must be at least 12 characters",
         ),
-        (json!({"email": "bob@example.org", "password": "password123"}), "password", "is too easy to guess"),
+        (
+            json!({"email": "bob@example.org", "password": "qwerty123456"}),
+            "password",
+            "is too easy to guess: use a few unrelated words, or add more characters",
+        ),
+        (
+            json!({"email": "bob@example.org", "password": "bob-of-the-valley-9"}),
+            "password",
+            "must not contain the name of your email address",
+        ),
         (
             json!({"email": "bob@example.org", "password": "x".repeat(10_000)}),
             "password",

@@ -40,7 +40,7 @@ async fn registration_errors_are_shown_with_the_form() {
         )
         .await;
     assert_eq!(weak.status, 422);
-    assert!(weak.text.contains("Password must be at least 10 characters"));
+    assert!(weak.text.contains("Password must be at least 12 characters"));
     assert!(weak.text.contains("value=\"bob@example.org\""));
     let taken = browser
         .post(
