@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ApiToken, Role, Session, User, UserFilter};
 use crate::services::accounts;
+use crate::services::not_found_as;
 use crate::web::{CheckedForm, CsrfProtected, Layout, PageError, Paging};
 
 pub fn routes() -> Vec<Route> {
@@ -150,7 +151,7 @@ fn form_page(layout: Layout, user: &User, role: Role, active: bool, errors: Fiel
 
 #[get("/<id>")]
 async fn edit(db: Db, _admin: AdminOnly, layout: Layout, id: i64) -> Result<Template, PageError> {
-    let user = db.run(move |conn| User::find(conn, id).map_err(|_| Error::NotFound("user"))).await?;
+    let user = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
     Ok(Template::render(
         "admin/form",
         form_page(layout, &user, user.role, user.is_active, FieldErrors::new()),
@@ -198,8 +199,7 @@ async fn update(
     match outcome {
         Ok(user) => Ok(Ok(after_save(&action, ENTITY, user.id, &format!("user {}", user.email)))),
         Err(Error::StaleVersion) => {
-            let current =
-                db.run(move |conn| User::find(conn, id).map_err(|_| Error::NotFound("user"))).await?;
+            let current = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
             let page = ConflictPage {
                 layout,
                 title: format!("User {} was changed by someone else", current.email),
@@ -217,8 +217,7 @@ async fn update(
         }
         Err(error) => {
             let errors = form_errors(error)?;
-            let current =
-                db.run(move |conn| User::find(conn, id).map_err(|_| Error::NotFound("user"))).await?;
+            let current = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
             let page = form_page(layout, &current, parsed.unwrap_or(current.role), is_active, errors);
             Ok(Err((Status::UnprocessableEntity, Template::render("admin/form", page))))
         }
@@ -231,7 +230,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
             let mut objects = Vec::new();
             let (mut stores, mut sessions, mut tokens) = (0, 0, 0);
             for id in ids {
-                let user = User::find(conn, id).map_err(|_| Error::NotFound("user"))?;
+                let user = User::find(conn, id).map_err(not_found_as("user"))?;
                 stores += crate::models::Store::count_owned_by(conn, id)?;
                 sessions += Session::live_of(conn, id)?.len();
                 tokens += ApiToken::of_user(conn, id)?.iter().filter(|t| t.revoked_at.is_none()).count();
@@ -313,7 +312,7 @@ async fn bulk_delete(
 async fn history(db: Db, _admin: AdminOnly, layout: Layout, id: i64) -> Result<Template, PageError> {
     let (user, entries) = db
         .run(move |conn| {
-            let user = User::find(conn, id).map_err(|_| Error::NotFound("user"))?;
+            let user = User::find(conn, id).map_err(not_found_as("user"))?;
             Ok((user, listing::history(conn, "user", id)?))
         })
         .await?;

@@ -28,7 +28,7 @@ fn unique_or(error: DieselError, constraint: &str, conflict: impl FnOnce() -> Er
 }
 
 /// `NotFound` for the named kind of resource, other errors unchanged.
-fn not_found_as(what: &'static str) -> impl FnOnce(DieselError) -> Error {
+pub fn not_found_as(what: &'static str) -> impl FnOnce(DieselError) -> Error {
     move |error| match error {
         DieselError::NotFound => Error::NotFound(what),
         other => Error::from(other),

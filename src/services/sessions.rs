@@ -136,18 +136,24 @@ fn check_user(user: &User, issued_at: chrono::DateTime<Utc>) -> Result<(), Error
     Ok(())
 }
 
-fn load_session(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Session), Error> {
-    let session = Session::find(conn, claims.sid).map_err(|e| match e {
+/// A session or user that is gone has revoked the credential; any other
+/// failure (an outage) stays what it is.
+fn gone_is_revoked(error: diesel::result::Error) -> Error {
+    match error {
         diesel::result::Error::NotFound => revoked(),
         other => other.into(),
-    })?;
+    }
+}
+
+fn load_session(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Session), Error> {
+    let session = Session::find(conn, claims.sid).map_err(gone_is_revoked)?;
     if session.user_id != claims.user_id()? || session.kind != SessionKind::Api {
         return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
     }
     if !session.is_live(Utc::now()) {
         return Err(revoked());
     }
-    let user = User::find(conn, session.user_id).map_err(|_| revoked())?;
+    let user = User::find(conn, session.user_id).map_err(gone_is_revoked)?;
     check_user(&user, claims.issued_at())?;
     Ok((user, session))
 }
@@ -171,7 +177,7 @@ pub fn authenticate_personal_token(conn: &mut PgConnection, secret: &str) -> Res
             revoked()
         });
     }
-    let user = User::find(conn, token.user_id).map_err(|_| revoked())?;
+    let user = User::find(conn, token.user_id).map_err(gone_is_revoked)?;
     check_user(&user, token.created_at)?;
     ApiToken::touch(conn, token.id)?;
     Ok(Authenticated { user, credential: Credential::PersonalToken(token.id), fresh: false })
@@ -235,11 +241,11 @@ pub fn create_personal_token(
 
 /// The user behind a web session cookie, if the session still holds.
 pub fn authenticate_web(conn: &mut PgConnection, session_id: i64) -> Result<(User, Session), Error> {
-    let session = Session::find(conn, session_id).map_err(|_| revoked())?;
+    let session = Session::find(conn, session_id).map_err(gone_is_revoked)?;
     if session.kind != SessionKind::Web || !session.is_live(Utc::now()) {
         return Err(revoked());
     }
-    let user = User::find(conn, session.user_id).map_err(|_| revoked())?;
+    let user = User::find(conn, session.user_id).map_err(gone_is_revoked)?;
     // A password change revokes the other sessions row by row; the one that
     // made the change goes on, so only deactivation is checked here.
     if !user.is_active {
@@ -288,4 +294,23 @@ pub async fn change_password(
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+    #[test]
+    fn a_missing_session_revokes_but_an_outage_stays_an_outage() {
+        assert!(matches!(
+            gone_is_revoked(DieselError::NotFound),
+            Error::Unauthenticated(AuthFailure::Revoked)
+        ));
+        let closed = DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        );
+        assert!(matches!(gone_is_revoked(closed), Error::Unavailable));
+    }
 }

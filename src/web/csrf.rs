@@ -10,7 +10,7 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use subtle::ConstantTimeEq;
 
-use super::session::MaybeUser;
+use super::session::{resolve, Visitor};
 
 const ANONYMOUS_COOKIE: &str = "storefront_csrf";
 
@@ -22,28 +22,31 @@ impl<'r> FromRequest<'r> for CsrfToken {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        Outcome::Success(CsrfToken(expected_token(request, true).await.unwrap_or_default()))
+        Outcome::Success(CsrfToken(expected_token(request, true).await.ok().flatten().unwrap_or_default()))
     }
 }
 
 /// The token this browser's forms must carry: its session's, or before login
 /// the one in its anonymous cookie (made on first use when `create` is set).
-async fn expected_token(request: &Request<'_>, create: bool) -> Option<String> {
-    if let Some(MaybeUser(Some(user))) = request.guard::<MaybeUser>().await.succeeded() {
-        return user.session.csrf_token;
+/// `Err` when the session could not be looked up (an outage).
+async fn expected_token(request: &Request<'_>, create: bool) -> Result<Option<String>, Status> {
+    match resolve(request).await {
+        Visitor::SignedIn(user) => return Ok(user.session.csrf_token.clone()),
+        Visitor::Unknown(status) => return Err(*status),
+        Visitor::Anonymous => {}
     }
     let cookies = request.cookies();
     if let Some(cookie) = cookies.get_private(ANONYMOUS_COOKIE) {
-        return Some(cookie.value().to_owned());
+        return Ok(Some(cookie.value().to_owned()));
     }
     if !create {
-        return None;
+        return Ok(None);
     }
     let token = crate::auth::random_token(32);
     let cookie =
         Cookie::build((ANONYMOUS_COOKIE, token.clone())).http_only(true).same_site(SameSite::Lax).path("/");
     cookies.add_private(cookie);
-    Some(token)
+    Ok(Some(token))
 }
 
 /// Forms that carry a `csrf_token` field.
@@ -81,7 +84,10 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for CheckedFo
             Outcome::Error((status, _)) => return Outcome::Error((status, ())),
             Outcome::Forward(forward) => return Outcome::Forward(forward),
         };
-        let expected = expected_token(request, false).await.unwrap_or_default();
+        let expected = match expected_token(request, false).await {
+            Ok(expected) => expected.unwrap_or_default(),
+            Err(status) => return Outcome::Error((status, ())),
+        };
         let given = form.csrf_token();
         if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
             return Outcome::Error((Status::Forbidden, ()));

@@ -7,6 +7,7 @@ use rocket::request::{self, FromRequest, Request};
 
 use super::headers::Personal;
 use crate::db::Db;
+use crate::error::Error;
 use crate::models::{Session, User, Via};
 use crate::policy::Actor;
 use crate::services::sessions;
@@ -27,14 +28,39 @@ impl WebUser {
     }
 }
 
+/// Who sent a request, by its session cookie.
+#[derive(Debug, Clone)]
+pub(super) enum Visitor {
+    /// No cookie, or one whose session has ended.
+    Anonymous,
+    SignedIn(Box<WebUser>),
+    /// The database could not tell (an outage is 503): never taken for
+    /// "not signed in", which would send staff to the login page.
+    Unknown(Status),
+}
+
 /// Resolves the session cookie once per request.
-async fn resolve<'r>(request: &'r Request<'_>) -> &'r Option<WebUser> {
+pub(super) async fn resolve<'r>(request: &'r Request<'_>) -> &'r Visitor {
     request
         .local_cache_async(async {
-            let id: i64 = request.cookies().get_private(SESSION_COOKIE)?.value().parse().ok()?;
-            let db = request.guard::<Db>().await.succeeded()?;
-            let found = db.run(move |conn| sessions::authenticate_web(conn, id)).await.ok();
-            found.map(|(user, session)| WebUser { user, session })
+            let Some(id) =
+                request.cookies().get_private(SESSION_COOKIE).and_then(|cookie| cookie.value().parse().ok())
+            else {
+                return Visitor::Anonymous;
+            };
+            let db = match request.guard::<Db>().await {
+                Outcome::Success(db) => db,
+                _ => return Visitor::Unknown(Status::ServiceUnavailable),
+            };
+            match db.run(move |conn| sessions::authenticate_web(conn, id)).await {
+                Ok((user, session)) => Visitor::SignedIn(Box::new(WebUser { user, session })),
+                Err(Error::Unauthenticated(_)) => Visitor::Anonymous,
+                Err(Error::Unavailable) => Visitor::Unknown(Status::ServiceUnavailable),
+                Err(other) => {
+                    log::error!("session lookup failed: {other}");
+                    Visitor::Unknown(Status::InternalServerError)
+                }
+            }
         })
         .await
 }
@@ -45,11 +71,12 @@ impl<'r> FromRequest<'r> for WebUser {
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
         match resolve(request).await {
-            Some(user) => {
+            Visitor::SignedIn(user) => {
                 request.local_cache(|| Personal(true));
-                Outcome::Success(user.clone())
+                Outcome::Success(WebUser::clone(user))
             }
-            None => Outcome::Error((Status::Unauthorized, ())),
+            Visitor::Anonymous => Outcome::Error((Status::Unauthorized, ())),
+            Visitor::Unknown(status) => Outcome::Error((*status, ())),
         }
     }
 }
@@ -62,11 +89,15 @@ impl<'r> FromRequest<'r> for MaybeUser {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let user = resolve(request).await.clone();
-        if user.is_some() {
-            request.local_cache(|| Personal(true));
+        match resolve(request).await {
+            Visitor::SignedIn(user) => {
+                request.local_cache(|| Personal(true));
+                Outcome::Success(MaybeUser(Some(WebUser::clone(user))))
+            }
+            // A page that only shows who is signed in goes on without it;
+            // its own reads meet the same outage and say so.
+            Visitor::Anonymous | Visitor::Unknown(_) => Outcome::Success(MaybeUser(None)),
         }
-        Outcome::Success(MaybeUser(user))
     }
 }
 

@@ -3,7 +3,12 @@
 //! Rocket's local client. The database is dropped when the test ends.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
 use diesel::prelude::*;
@@ -562,5 +567,50 @@ impl Reply {
     /// How many times `needle` occurs in the body.
     pub fn count(&self, needle: &str) -> usize {
         self.text.matches(needle).count()
+    }
+}
+
+/// A TCP relay to PostgreSQL that can stop relaying, like a frozen server.
+pub struct FreezableRelay {
+    pub port: u16,
+    pub frozen: Arc<AtomicBool>,
+}
+
+impl FreezableRelay {
+    pub fn start() -> FreezableRelay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let frozen = Arc::new(AtomicBool::new(false));
+        let flag = frozen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect("127.0.0.1:5432") else {
+                    continue;
+                };
+                for (from, to) in
+                    [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
+                    let flag = flag.clone();
+                    std::thread::spawn(move || pump(from, to, flag));
+                }
+            }
+        });
+        FreezableRelay { port, frozen }
+    }
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, frozen: Arc<AtomicBool>) {
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        while frozen.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if to.write_all(&buffer[..n]).is_err() {
+            return;
+        }
     }
 }

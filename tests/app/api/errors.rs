@@ -1,16 +1,13 @@
 //! Every error under /api is problem+json: Rocket's own, bad bodies, bad
 //! parameters, an unreachable or frozen database, and bugs.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use storefront::models::Role;
 
-use crate::harness::TestApp;
+use crate::harness::{FreezableRelay, TestApp, PASSWORD};
 
 #[rocket::async_test]
 async fn unknown_routes_are_json_404_even_for_browsers() {
@@ -138,51 +135,6 @@ async fn an_unreachable_database_is_a_prompt_503_with_retry_after() {
     assert_eq!(recovered, 200, "the pool reconnects once the database is back");
 }
 
-/// A TCP relay to PostgreSQL that can stop relaying, like a frozen server.
-struct FreezableRelay {
-    port: u16,
-    frozen: Arc<AtomicBool>,
-}
-
-impl FreezableRelay {
-    fn start() -> FreezableRelay {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let frozen = Arc::new(AtomicBool::new(false));
-        let flag = frozen.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect("127.0.0.1:5432") else {
-                    continue;
-                };
-                for (from, to) in
-                    [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
-                {
-                    let flag = flag.clone();
-                    std::thread::spawn(move || pump(from, to, flag));
-                }
-            }
-        });
-        FreezableRelay { port, frozen }
-    }
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream, frozen: Arc<AtomicBool>) {
-    let mut buffer = [0u8; 16 * 1024];
-    loop {
-        let n = match from.read(&mut buffer) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        while frozen.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if to.write_all(&buffer[..n]).is_err() {
-            return;
-        }
-    }
-}
-
 #[rocket::async_test]
 async fn a_frozen_database_is_a_503_within_the_budget_not_a_hang() {
     let relay = FreezableRelay::start();
@@ -205,4 +157,47 @@ async fn a_frozen_database_is_a_503_within_the_budget_not_a_hang() {
     assert_eq!(read.problem(503)["code"], "unavailable");
     assert_eq!(write.problem(503)["code"], "unavailable");
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+}
+
+/// The application on a database reached through a relay that can freeze.
+async fn behind_a_relay() -> (TestApp, FreezableRelay) {
+    let relay = FreezableRelay::start();
+    let database = TestApp::create_database();
+    let url = format!("postgres://postgres@127.0.0.1:{}/{database}?connect_timeout=2", relay.port);
+    let app = TestApp::launch_on(database, &url, |f| f.merge(("database_budget_seconds", 1))).await;
+    (app, relay)
+}
+
+#[rocket::async_test]
+async fn an_outage_is_a_503_for_a_valid_token_not_a_revoked_one() {
+    let (app, relay) = behind_a_relay().await;
+    let ann = app.user(Role::Member).await;
+
+    relay.frozen.store(true, Ordering::SeqCst);
+    let reply = app.get(&format!("/api/user/{}", ann.id)).bearer(&ann.access).send().await;
+    relay.frozen.store(false, Ordering::SeqCst);
+
+    assert_eq!(reply.problem(503)["code"], "unavailable");
+    assert_eq!(app.get(&format!("/api/user/{}", ann.id)).bearer(&ann.access).send().await.status, 200);
+}
+
+#[rocket::async_test]
+async fn an_outage_is_a_503_page_for_signed_in_staff_not_the_login_page() {
+    let (app, relay) = behind_a_relay().await;
+    app.insert_user("staff@example.org", Role::Staff);
+    let browser = app.browser();
+    browser.login("staff@example.org", PASSWORD).await;
+    let token = browser.csrf("/admin/stores/new").await;
+
+    relay.frozen.store(true, Ordering::SeqCst);
+    let panel = browser.get("/admin").await;
+    let account = browser.get("/account").await;
+    let form = browser.post("/admin/stores", &[("csrf_token", &token), ("name", "Outage")]).await;
+    relay.frozen.store(false, Ordering::SeqCst);
+
+    for (name, reply) in [("admin", &panel), ("account", &account), ("form", &form)] {
+        assert_eq!(reply.status, 503, "{name}: {}", reply.header("location").unwrap_or_default());
+        assert!(reply.text.contains("Temporarily unavailable"), "{name}");
+    }
+    assert_eq!(browser.get("/admin").await.status, 200, "signed in still, once the database is back");
 }
