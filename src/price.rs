@@ -244,4 +244,22 @@ mod tests {
         let third_decimal = PgNumeric::Positive { weight: -1, scale: 3, digits: vec![10] };
         assert!(Price::from_pg_numeric(third_decimal).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_parsed_or_refused_without_a_panic(text in "\\PC{0,24}") {
+            let _ = Price::parse(&text);
+        }
+
+        #[test]
+        fn every_price_reads_back_from_its_own_text(cents in 0i64..=MAX_CENTS) {
+            let price = Price::from_cents(cents).unwrap();
+            proptest::prop_assert_eq!(Price::parse(&price.to_string()), Ok(price));
+        }
+
+        #[test]
+        fn decimal_looking_text_never_panics(whole in "[0-9]{0,14}", fraction in "[0-9]{0,4}", sign in "[-+]?") {
+            let _ = Price::parse(&format!("{sign}{whole}.{fraction}"));
+        }
+    }
 }

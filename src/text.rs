@@ -174,4 +174,18 @@ mod tests {
             assert_eq!(email("e", bad, &mut errors), None, "{bad}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn accepted_names_are_normalised_clean_and_stable(raw in "\\PC{0,100}|[\\u{0}-\\u{2070}]{0,20}") {
+            let mut errors = FieldErrors::new();
+            if let Some(name) = required_line("name", &raw, 80, &mut errors) {
+                proptest::prop_assert!(!name.is_empty() && name.chars().count() <= 80);
+                proptest::prop_assert!(!name.chars().any(|c| c.is_control() || is_invisible(c)));
+                proptest::prop_assert_eq!(normalize(&name), name.clone());
+            } else {
+                proptest::prop_assert_eq!(errors.len(), 1);
+            }
+        }
+    }
 }

@@ -109,4 +109,20 @@ mod tests {
         let bare = Origin::parse("/api/stores").unwrap();
         assert_eq!(next_url(&bare, "c"), "/api/stores?cursor=c");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_cursor_is_decoded_or_refused_without_a_panic(raw in "\\PC{0,200}") {
+            let mut errors = FieldErrors::new();
+            let decoded = decode::<AfterId>(Some(&raw), &mut errors);
+            proptest::prop_assert_eq!(decoded.is_none(), errors.contains_key("cursor"));
+        }
+
+        #[test]
+        fn cursors_round_trip(id in proptest::prelude::any::<i64>()) {
+            let mut errors = FieldErrors::new();
+            let decoded = decode::<AfterId>(Some(&encode(&AfterId { id })), &mut errors);
+            proptest::prop_assert_eq!(decoded.map(|a| a.id), Some(id));
+        }
+    }
 }

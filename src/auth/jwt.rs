@@ -197,4 +197,21 @@ mod tests {
         }
         assert_eq!(failure(keys.verify("not.a.token", TokenType::Access)), AuthFailure::InvalidToken);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bearer_text_is_refused_without_a_panic(token in "\\PC{0,300}|[A-Za-z0-9_-]{1,60}\\.[A-Za-z0-9_-]{1,80}\\.[A-Za-z0-9_-]{0,60}") {
+            proptest::prop_assert!(keys().verify(&token, TokenType::Access).is_err());
+        }
+
+        #[test]
+        fn claims_of_any_shape_in_a_signed_token_never_panic(payload in "\\PC{0,200}") {
+            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+            let body = URL_SAFE_NO_PAD.encode(payload.as_bytes());
+            let unsigned = format!("{header}.{body}");
+            let key = jsonwebtoken::EncodingKey::from_secret(b"a-test-secret-that-is-long-enough-for-hs256");
+            let signature = jsonwebtoken::crypto::sign(unsigned.as_bytes(), &key, Algorithm::HS256).unwrap();
+            let _ = keys().verify(&format!("{unsigned}.{signature}"), TokenType::Access);
+        }
+    }
 }
