@@ -151,7 +151,8 @@ pub fn create(
     })
 }
 
-fn tag_ids_of(tags: &[TagRef]) -> Vec<i64> {
+/// The ids of `tags`, as audit records list them.
+pub(super) fn tag_ids_of(tags: &[TagRef]) -> Vec<i64> {
     tags.iter().map(|t| t.id).collect()
 }
 

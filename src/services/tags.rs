@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::audit::{self, Action, Changes, Subject};
-use super::items::ItemDetail;
+use super::items::{tag_ids_of, ItemDetail};
 use super::{not_found_as, unique_or};
 use crate::error::{Error, FieldErrors};
 use crate::models::{tag, Item, ItemTag, NewTag, PageRequest, Store, Tag, TagRef};
@@ -181,8 +181,7 @@ pub fn link(
         let added = ItemTag::link(conn, item_id, item.store_id, &wanted)?;
         let tags = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
         if added > 0 {
-            let after: Vec<i64> = tags.iter().map(|t| t.id).collect();
-            let changes = Changes::new().field("tag_ids", Some(before), Some(after));
+            let changes = Changes::new().field("tag_ids", Some(before), Some(tag_ids_of(&tags)));
             let detail =
                 ItemDetail { item: Item::bump_version(conn, item_id)?, store_name: store.name, tags };
             audit::record(conn, actor, Action::Link, Subject::item(&detail), changes)?;
@@ -193,12 +192,7 @@ pub fn link(
 }
 
 fn current_tag_ids(conn: &mut PgConnection, item_id: i64) -> Result<Vec<i64>, Error> {
-    Ok(ItemTag::tags_of(conn, &[item_id])?
-        .remove(&item_id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| t.id)
-        .collect())
+    Ok(tag_ids_of(&ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default()))
 }
 
 /// Removes one link; 404 when the item does not carry the tag.
@@ -212,8 +206,7 @@ pub fn unlink(conn: &mut PgConnection, actor: &Actor, item_id: i64, tag_id: i64)
             return Err(Error::NotFound("link between this item and tag"));
         }
         let tags = ItemTag::tags_of(conn, &[item_id])?.remove(&item_id).unwrap_or_default();
-        let changes =
-            Changes::new().field("tag_ids", Some(before), Some(tags.iter().map(|t| t.id).collect()));
+        let changes = Changes::new().field("tag_ids", Some(before), Some(tag_ids_of(&tags)));
         let detail = ItemDetail { item: Item::bump_version(conn, item_id)?, store_name: store.name, tags };
         audit::record(conn, actor, Action::Unlink, Subject::item(&detail), changes)?;
         Ok(())
