@@ -77,6 +77,18 @@ fn migrate() -> Result<usize, String> {
 
 fn serve() -> Result<(), String> {
     let figment = figment();
+    figment.extract::<rocket::Config>().map_err(|e| {
+        // Rocket's message quotes the value it refused, which may be a secret.
+        let mut message = format!("invalid configuration: {e}");
+        for key in ["secret_key", "jwt_secret"] {
+            if let Ok(secret) = figment.extract_inner::<String>(key) {
+                if !secret.is_empty() {
+                    message = message.replace(&secret, "***");
+                }
+            }
+        }
+        message
+    })?;
     AppConfig::from_figment(&figment)?;
     // Create the database before the pool tries to open connections to it.
     connect()?;

@@ -70,7 +70,7 @@ async fn dashboard(db: Db, staff: Staff, layout: Layout) -> Result<Template, Pag
         })
         .collect();
     Ok(Template::render(
-        "admin/dashboard",
+        "admin/dashboard.html",
         DashboardPage { layout, counts, recent, is_admin: staff.actor.is_admin() },
     ))
 }

@@ -118,7 +118,7 @@ async fn list(
     );
     let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
-        "admin/list",
+        "admin/list.html",
         ListPage {
             layout,
             title: "Items",
@@ -204,7 +204,7 @@ async fn new(db: Db, _staff: Staff, layout: Layout, store: Option<i64>) -> Resul
     let values =
         ItemValues { name: String::new(), price: String::new(), description: String::new(), tag_ids: vec![] };
     Ok(Template::render(
-        "admin/form",
+        "admin/form.html",
         form_page(layout, None, &values, stores, store_tags, FieldErrors::new()),
     ))
 }
@@ -276,7 +276,7 @@ async fn create(
             let errors = form_errors(error)?;
             let (stores, store_tags) = pickers(&db, form.store_id).await?;
             let page = form_page(layout, None, &form.values(), stores, store_tags, errors);
-            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form", page))))
+            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form.html", page))))
         }
     }
 }
@@ -300,7 +300,7 @@ async fn edit(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Template
         tag_ids: detail.tags.iter().map(|t| t.id).collect(),
     };
     Ok(Template::render(
-        "admin/form",
+        "admin/form.html",
         form_page(layout, Some(&detail), &values, vec![], store_tags, FieldErrors::new()),
     ))
 }
@@ -350,14 +350,14 @@ async fn update(
                     },
                 ],
             };
-            Ok(Err((Status::Conflict, Template::render("admin/conflict", page))))
+            Ok(Err((Status::Conflict, Template::render("admin/conflict.html", page))))
         }
         Err(error) => {
             let errors = form_errors(error)?;
             let (current, store_tags) = load(&db, id).await?;
             let mut page = form_page(layout, Some(&current), &form.values(), vec![], store_tags, errors);
             page.version = version;
-            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form", page))))
+            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form.html", page))))
         }
     }
 }
@@ -378,7 +378,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
     let what =
         if objects.len() == 1 { "this item".to_owned() } else { format!("these {} items", objects.len()) };
     Ok(Template::render(
-        "admin/delete",
+        "admin/delete.html",
         DeletePage {
             layout,
             title: format!("Delete {what}?"),
@@ -439,5 +439,5 @@ async fn history(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Templ
         back: format!("/admin/items/{id}"),
         entries,
     };
-    Ok(Template::render("admin/history", page))
+    Ok(Template::render("admin/history.html", page))
 }

@@ -64,7 +64,7 @@ async fn list(
         listing::list_url(ENTITY, &[("q", search.clone()), ("sort", listing::sort_param(sort))]);
     let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
-        "admin/list",
+        "admin/list.html",
         ListPage {
             layout,
             title: "Stores",
@@ -104,7 +104,7 @@ fn form_page(layout: Layout, store: Option<&Store>, name: &str, errors: FieldErr
 
 #[get("/new")]
 fn new(_staff: Staff, layout: Layout) -> Template {
-    Template::render("admin/form", form_page(layout, None, "", FieldErrors::new()))
+    Template::render("admin/form.html", form_page(layout, None, "", FieldErrors::new()))
 }
 
 #[derive(FromForm)]
@@ -140,7 +140,7 @@ async fn create(
             let errors = form_errors(error)?;
             Ok(Err((
                 Status::UnprocessableEntity,
-                Template::render("admin/form", form_page(layout, None, &name, errors)),
+                Template::render("admin/form.html", form_page(layout, None, &name, errors)),
             )))
         }
     }
@@ -159,7 +159,7 @@ pub fn form_errors(error: Error) -> Result<FieldErrors, PageError> {
 async fn edit(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Template, PageError> {
     let store = db.run(move |conn| stores::get(conn, id)).await?;
     let name = store.name.clone();
-    Ok(Template::render("admin/form", form_page(layout, Some(&store), &name, FieldErrors::new())))
+    Ok(Template::render("admin/form.html", form_page(layout, Some(&store), &name, FieldErrors::new())))
 }
 
 #[post("/<id>", data = "<form>")]
@@ -190,14 +190,14 @@ async fn update(
                 edit_url: format!("/admin/stores/{id}"),
                 compared: vec![Compared { label: "Name", yours: name, current: current.name }],
             };
-            Ok(Err((Status::Conflict, Template::render("admin/conflict", page))))
+            Ok(Err((Status::Conflict, Template::render("admin/conflict.html", page))))
         }
         Err(error) => {
             let errors = form_errors(error)?;
             let current = db.run(move |conn| stores::get(conn, id)).await?;
             let mut page = form_page(layout, Some(&current), &name, errors);
             page.version = version;
-            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form", page))))
+            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form.html", page))))
         }
     }
 }
@@ -235,7 +235,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
         action,
         problem: None,
     };
-    Ok(Template::render("admin/delete", page))
+    Ok(Template::render("admin/delete.html", page))
 }
 
 #[get("/<id>/delete")]
@@ -288,5 +288,5 @@ async fn history(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Templ
         back: format!("/admin/stores/{id}"),
         entries,
     };
-    Ok(Template::render("admin/history", page))
+    Ok(Template::render("admin/history.html", page))
 }

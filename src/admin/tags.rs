@@ -90,7 +90,7 @@ async fn list(
     );
     let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
-        "admin/list",
+        "admin/list.html",
         ListPage {
             layout,
             title: "Tags",
@@ -138,7 +138,7 @@ fn form_page(
 #[get("/new?<store>")]
 async fn new(db: Db, _staff: Staff, layout: Layout, store: Option<i64>) -> Result<Template, PageError> {
     let stores = db.run(move |conn| store_choices(conn, store)).await?;
-    Ok(Template::render("admin/form", form_page(layout, None, "", stores, FieldErrors::new())))
+    Ok(Template::render("admin/form.html", form_page(layout, None, "", stores, FieldErrors::new())))
 }
 
 #[derive(FromForm)]
@@ -184,7 +184,7 @@ async fn create(
             let stores = db.run(move |conn| store_choices(conn, store_id)).await?;
             Ok(Err((
                 Status::UnprocessableEntity,
-                Template::render("admin/form", form_page(layout, None, &name, stores, errors)),
+                Template::render("admin/form.html", form_page(layout, None, &name, stores, errors)),
             )))
         }
     }
@@ -200,7 +200,7 @@ async fn edit(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Template
         vec![],
         FieldErrors::new(),
     );
-    Ok(Template::render("admin/form", page))
+    Ok(Template::render("admin/form.html", page))
 }
 
 #[post("/<id>", data = "<form>")]
@@ -231,7 +231,7 @@ async fn update(
                 edit_url: format!("/admin/tags/{id}"),
                 compared: vec![Compared { label: "Name", yours: name, current: current.tag.name }],
             };
-            Ok(Err((Status::Conflict, Template::render("admin/conflict", page))))
+            Ok(Err((Status::Conflict, Template::render("admin/conflict.html", page))))
         }
         Err(error) => {
             let errors = form_errors(error)?;
@@ -239,7 +239,7 @@ async fn update(
             let mut page =
                 form_page(layout, Some((&current.tag, &current.store_name)), &name, vec![], errors);
             page.version = version;
-            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form", page))))
+            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form.html", page))))
         }
     }
 }
@@ -263,7 +263,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
         format!("Items still carry {what} ({links} links). Remove the tags from those items first; nothing was deleted.")
     });
     Ok(Template::render(
-        "admin/delete",
+        "admin/delete.html",
         DeletePage {
             layout,
             title: format!("Delete {what}?"),
@@ -341,5 +341,5 @@ async fn history(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Templ
         back: format!("/admin/tags/{id}"),
         entries,
     };
-    Ok(Template::render("admin/history", page))
+    Ok(Template::render("admin/history.html", page))
 }

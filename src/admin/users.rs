@@ -107,7 +107,7 @@ async fn list(
     );
     let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
-        "admin/list",
+        "admin/list.html",
         ListPage {
             layout,
             title: "Users",
@@ -153,7 +153,7 @@ fn form_page(layout: Layout, user: &User, role: Role, active: bool, errors: Fiel
 async fn edit(db: Db, _admin: AdminOnly, layout: Layout, id: i64) -> Result<Template, PageError> {
     let user = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
     Ok(Template::render(
-        "admin/form",
+        "admin/form.html",
         form_page(layout, &user, user.role, user.is_active, FieldErrors::new()),
     ))
 }
@@ -213,13 +213,13 @@ async fn update(
                     },
                 ],
             };
-            Ok(Err((Status::Conflict, Template::render("admin/conflict", page))))
+            Ok(Err((Status::Conflict, Template::render("admin/conflict.html", page))))
         }
         Err(error) => {
             let errors = form_errors(error)?;
             let current = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
             let page = form_page(layout, &current, parsed.unwrap_or(current.role), is_active, errors);
-            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form", page))))
+            Ok(Err((Status::UnprocessableEntity, Template::render("admin/form.html", page))))
         }
     }
 }
@@ -242,7 +242,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
     let what =
         if objects.len() == 1 { "this user".to_owned() } else { format!("these {} users", objects.len()) };
     Ok(Template::render(
-        "admin/delete",
+        "admin/delete.html",
         DeletePage {
             layout,
             title: format!("Delete {what}?"),
@@ -322,5 +322,5 @@ async fn history(db: Db, _admin: AdminOnly, layout: Layout, id: i64) -> Result<T
         back: format!("/admin/users/{id}"),
         entries,
     };
-    Ok(Template::render("admin/history", page))
+    Ok(Template::render("admin/history.html", page))
 }

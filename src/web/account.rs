@@ -83,7 +83,7 @@ struct OverviewPage {
 fn overview(user: WebUser, layout: Layout) -> Template {
     let WebUser { user, .. } = user;
     Template::render(
-        "account/overview",
+        "account/overview.html",
         OverviewPage { layout, email: user.email, role: user.role.to_string(), id: user.id },
     )
 }
@@ -100,7 +100,7 @@ struct CredentialsPage {
 fn login_page(layout: Layout, next: Option<&str>) -> Template {
     let next = safe_next(next);
     Template::render(
-        "account/login",
+        "account/login.html",
         CredentialsPage { layout, email: String::new(), next, errors: Errors::new() },
     )
 }
@@ -170,7 +170,7 @@ async fn login(
             };
             let errors = describe(error)?;
             let page = CredentialsPage { layout, email, next, errors };
-            Ok(Err((status, Template::render("account/login", page))))
+            Ok(Err((status, Template::render("account/login.html", page))))
         }
     }
 }
@@ -179,7 +179,7 @@ async fn login(
 fn register_page(layout: Layout) -> Template {
     let page =
         CredentialsPage { layout, email: String::new(), next: "/account".into(), errors: Errors::new() };
-    Template::render("account/register", page)
+    Template::render("account/register.html", page)
 }
 
 #[allow(clippy::too_many_arguments)] // one per guard; each is needed
@@ -197,7 +197,7 @@ async fn register(
     let LoginForm { email, password, .. } = form.0;
     if let Err(error) = accounts::register(&db, &email, password.clone(), Via::Web).await {
         let page = CredentialsPage { layout, email, next: "/account".into(), errors: describe(error)? };
-        return Ok(Err((Status::UnprocessableEntity, Template::render("account/register", page))));
+        return Ok(Err((Status::UnprocessableEntity, Template::render("account/register.html", page))));
     }
     let attempt = sessions::LoginAttempt {
         email,
@@ -244,7 +244,7 @@ struct PasswordPage {
 
 #[get("/password")]
 fn password_page(_user: WebUser, layout: Layout) -> Template {
-    Template::render("account/password", PasswordPage { layout, errors: Errors::new() })
+    Template::render("account/password.html", PasswordPage { layout, errors: Errors::new() })
 }
 
 #[derive(FromForm)]
@@ -278,7 +278,7 @@ async fn change_password(
         ))),
         Err(error) => {
             let page = PasswordPage { layout, errors: describe(error)? };
-            Ok(Err((Status::UnprocessableEntity, Template::render("account/password", page))))
+            Ok(Err((Status::UnprocessableEntity, Template::render("account/password.html", page))))
         }
     }
 }
@@ -318,7 +318,7 @@ async fn sessions_page(db: Db, user: WebUser, layout: Layout) -> Result<Template
             last_seen_at: when(s.last_seen_at),
         })
         .collect();
-    Ok(Template::render("account/sessions", SessionsPage { layout, sessions }))
+    Ok(Template::render("account/sessions.html", SessionsPage { layout, sessions }))
 }
 
 #[post("/sessions/<id>/end", data = "<_form>")]
@@ -397,7 +397,7 @@ async fn tokens_view(
             expires_at: t.expires_at.map_or_else(|| "never".into(), when),
         })
         .collect();
-    Ok(Template::render("account/tokens", TokensPage { layout, tokens, created, name, errors }))
+    Ok(Template::render("account/tokens.html", TokensPage { layout, tokens, created, name, errors }))
 }
 
 /// Carries a new token's secret from its creation to the one page that shows

@@ -10,8 +10,6 @@ mod public;
 mod session;
 
 use rocket::fairing::AdHoc;
-use rocket::fs::FileServer;
-use rocket_dyn_templates::Template;
 
 pub use csrf::{CheckedForm, CsrfProtected};
 pub use layout::Layout;
@@ -22,14 +20,11 @@ pub use session::{WebUser, SESSION_COOKIE};
 /// Mounts the pages, the stylesheet and the HTML catchers.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Web pages", |rocket| async {
-        let static_dir =
-            rocket.figment().extract_inner::<String>("static_dir").unwrap_or_else(|_| "static".into());
         rocket
-            .attach(Template::fairing())
+            .attach(crate::assets::stage())
             .attach(headers::SecurityHeaders)
             .mount("/", public::routes())
             .mount("/account", account::routes())
-            .mount("/static", FileServer::from(static_dir))
             .register("/", public::catchers())
     })
 }

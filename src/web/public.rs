@@ -69,7 +69,7 @@ async fn home(db: Db, layout: Layout, page: Option<&str>) -> Result<Template, Pa
     let stores: Vec<StoreRow> =
         rows.into_iter().map(|(s, item_count)| StoreRow { id: s.id, name: s.name, item_count }).collect();
     let paging = Paging::new(page, stores.len(), total, "/");
-    Ok(Template::render("home", HomePage { layout, stores, paging }))
+    Ok(Template::render("home.html", HomePage { layout, stores, paging }))
 }
 
 #[derive(Serialize)]
@@ -143,7 +143,7 @@ async fn store(
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let paging = Paging::of_total(page, items.len(), total, &base);
     Ok(Template::render(
-        "store",
+        "store.html",
         StorePage {
             layout,
             store: StoreRow { id: store.id, name: store.name, item_count },
@@ -166,7 +166,7 @@ struct ItemPageContext {
 async fn item(db: Db, layout: Layout, id: i64) -> Result<Template, PageError> {
     let detail = db.run(move |conn| items::detail(conn, id)).await?;
     let description = detail.item.description.clone();
-    Ok(Template::render("item", ItemPageContext { layout, item: ItemRow::from(detail), description }))
+    Ok(Template::render("item.html", ItemPageContext { layout, item: ItemRow::from(detail), description }))
 }
 
 #[derive(Serialize)]
@@ -194,7 +194,7 @@ async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<Temp
     let paging = Paging::of_total(page, items.len(), total, &format!("/tags/{id}"));
     let tags::TagDetail { tag, store_name, item_count } = detail;
     Ok(Template::render(
-        "tag",
+        "tag.html",
         TagPage {
             layout,
             store: StoreRow { id: tag.store_id, name: store_name, item_count },
@@ -271,7 +271,7 @@ async fn search(
         let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
         return Ok((
             status,
-            Template::render("search", SearchPage { layout, form, errors, items: vec![], paging: None }),
+            Template::render("search.html", SearchPage { layout, form, errors, items: vec![], paging: None }),
         ));
     }
     if !tag_name.is_empty() {
@@ -288,7 +288,7 @@ async fn search(
         encode(&form.max_price)
     );
     let paging = Some(Paging::of_total(page, items.len(), total, &base));
-    Ok((Status::Ok, Template::render("search", SearchPage { layout, form, errors, items, paging })))
+    Ok((Status::Ok, Template::render("search.html", SearchPage { layout, form, errors, items, paging })))
 }
 
 fn encode(text: &str) -> String {
@@ -322,7 +322,7 @@ fn error_page(status: Status, layout: Layout) -> Template {
             "The request could not be handled. Check the address or the form and try again.",
         ),
     };
-    Template::render("error", ErrorPage { layout, status: status.code, title, message })
+    Template::render("error.html", ErrorPage { layout, status: status.code, title, message })
 }
 
 /// Pages that need a signed-in user send visitors to the login page and back.

@@ -6,4 +6,5 @@ mod harness;
 mod admin;
 mod api;
 mod live;
+mod process;
 mod web;

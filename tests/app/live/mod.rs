@@ -65,21 +65,7 @@ impl Server {
 
     /// Sends a request and reads the whole response.
     pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
-        let mut socket = TcpStream::connect(("127.0.0.1", self.port)).await.expect("connect");
-        let mut request = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        socket.write_all(request.as_bytes()).await.expect("send");
-        let mut raw = String::new();
-        timeout(Duration::from_secs(10), socket.read_to_string(&mut raw))
-            .await
-            .expect("a response within 10 s")
-            .expect("read");
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let (status, headers) = parse_head(head);
-        Response { status, headers, body: body.to_owned() }
+        http(self.port, method, path, headers, body).await
     }
 
     pub fn shut_down(&self) {
@@ -91,6 +77,25 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown.clone().notify();
     }
+}
+
+/// Sends one HTTP/1.0 request to a loopback port and reads the whole response.
+pub async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    socket.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = String::new();
+    timeout(Duration::from_secs(10), socket.read_to_string(&mut raw))
+        .await
+        .expect("a response within 10 s")
+        .expect("read");
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let (status, headers) = parse_head(head);
+    Response { status, headers, body: body.to_owned() }
 }
 
 fn parse_head(head: &str) -> (u16, Vec<(String, String)>) {

@@ -1,0 +1,135 @@
+//! Templates and static files. Both are compiled into the binary, so that
+//! the binary alone is the deployable and runs from any directory. For
+//! editing them without a rebuild, `assets_dir` (`ROCKET_ASSETS_DIR`) names a
+//! folder holding `templates/` and `static/` to use instead.
+
+use std::path::{Path, PathBuf};
+
+use rocket::fairing::{AdHoc, Fairing};
+use rocket::fs::FileServer;
+use rocket::http::ContentType;
+use rocket::{Build, Rocket, Route};
+use rocket_dyn_templates::Template;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+}
+
+/// Where templates and static files come from.
+#[derive(Debug, Clone)]
+pub enum Assets {
+    Embedded,
+    Folder(PathBuf),
+}
+
+impl Assets {
+    pub fn of(rocket: &Rocket<Build>) -> Assets {
+        match rocket.figment().extract_inner::<PathBuf>("assets_dir") {
+            Ok(dir) => Assets::Folder(dir),
+            Err(_) => Assets::Embedded,
+        }
+    }
+
+    /// The template engine, loaded with every template under the name pages
+    /// render it by (`home.html` for `templates/home.html.tera`).
+    fn template_fairing(&self) -> impl Fairing {
+        let source = self.clone();
+        Template::try_custom(move |engines| {
+            engines.tera.add_raw_templates(source.template_sources()?)?;
+            Ok(())
+        })
+    }
+
+    fn template_sources(&self) -> Result<Vec<(String, String)>, std::io::Error> {
+        match self {
+            Assets::Embedded => Ok(embedded::TEMPLATES
+                .iter()
+                .map(|(name, source)| (name.to_string(), source.to_string()))
+                .collect()),
+            Assets::Folder(dir) => {
+                let root = dir.join("templates");
+                let mut templates = Vec::new();
+                for path in files_under(&root)? {
+                    let name = relative_name(&root, &path);
+                    if let Some(name) = name.strip_suffix(".tera") {
+                        templates.push((name.to_owned(), std::fs::read_to_string(&path)?));
+                    }
+                }
+                Ok(templates)
+            }
+        }
+    }
+
+    /// What serves `/static/`.
+    pub fn static_routes(&self) -> Vec<Route> {
+        match self {
+            Assets::Embedded => rocket::routes![embedded_file],
+            Assets::Folder(dir) => FileServer::from(dir.join("static")).into(),
+        }
+    }
+}
+
+/// Loads templates and mounts `/static/` from where the configuration says.
+pub fn stage() -> impl Fairing {
+    AdHoc::try_on_ignite("Templates and static files", |rocket| async {
+        let assets = Assets::of(&rocket);
+        // `rocket_dyn_templates` insists on a folder to load from; it is
+        // given an empty one, and every template is registered by name.
+        let folder = match empty_folder() {
+            Ok(folder) => folder,
+            Err(why) => {
+                log::error!("cannot load templates: {why}");
+                return Err(rocket);
+            }
+        };
+        let figment = rocket.figment().clone().merge(("template_dir", folder));
+        Ok(rocket
+            .configure(figment)
+            .mount("/static", assets.static_routes())
+            .attach(assets.template_fairing()))
+    })
+}
+
+/// An embedded static file, by its path under `static/`.
+#[rocket::get("/<path..>")]
+fn embedded_file(path: PathBuf) -> Option<(ContentType, &'static [u8])> {
+    let wanted = path.to_str()?;
+    let (name, contents) = embedded::STATIC_FILES.iter().find(|(name, _)| *name == wanted)?;
+    let content_type = Path::new(name)
+        .extension()
+        .and_then(|ext| ext.to_str())
+        .and_then(ContentType::from_extension)
+        .unwrap_or(ContentType::Binary);
+    Some((content_type, contents))
+}
+
+/// A folder with nothing in it, private to this process (made once).
+fn empty_folder() -> Result<PathBuf, String> {
+    static FOLDER: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    FOLDER
+        .get_or_init(|| {
+            let name = format!("storefront-{}-{}", std::process::id(), crate::auth::random_token(6));
+            let folder = std::env::temp_dir().join(name);
+            std::fs::create_dir(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+            Ok(folder)
+        })
+        .clone()
+}
+
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(files_under(&path)?);
+        } else {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+fn relative_name(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
