@@ -78,7 +78,7 @@ pub fn stage() -> impl Fairing {
         let folder = match empty_folder() {
             Ok(folder) => folder,
             Err(why) => {
-                log::error!("cannot load templates: {why}");
+                tracing::error!("cannot load templates: {why}");
                 return Err(rocket);
             }
         };

@@ -90,6 +90,7 @@ fn serve() -> Result<(), String> {
         message
     })?;
     AppConfig::from_figment(&figment)?;
+    crate::logging::init(&figment)?;
     // Create the database before the pool tries to open connections to it.
     connect()?;
     rocket::execute(crate::rocket(figment).launch())

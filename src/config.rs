@@ -52,13 +52,37 @@ pub struct AppConfig {
     pub access_token_minutes: i64,
     #[serde(default = "defaults::refresh_token_days")]
     pub refresh_token_days: i64,
-    /// Failed logins allowed per account, and per client address, in the window.
+    /// Failed logins allowed in the window from clients without a device
+    /// token, per account and per client address; past either, such clients
+    /// are refused (429) until the window has moved on. Clients with a
+    /// device token of the account are not affected.
     #[serde(default = "defaults::login_failures_per_account")]
     pub login_failures_per_account: i64,
     #[serde(default = "defaults::login_failures_per_client")]
     pub login_failures_per_client: i64,
+    /// Failed logins allowed in the window from one device token.
+    #[serde(default = "defaults::login_failures_per_device")]
+    pub login_failures_per_device: i64,
+    /// Failed logins an account may receive from clients without a device
+    /// token in any hour, however many addresses they come from.
+    #[serde(default = "defaults::login_failures_per_account_hour")]
+    pub login_failures_per_account_hour: i64,
     #[serde(default = "defaults::login_window_minutes")]
     pub login_window_minutes: i64,
+    /// How long a device token (given at each successful login) vouches for
+    /// its client.
+    #[serde(default = "defaults::device_token_days")]
+    pub device_token_days: i64,
+    /// Web sessions end after this many minutes without a request...
+    #[serde(default = "defaults::session_idle_minutes")]
+    pub session_idle_minutes: i32,
+    /// ...and this many hours after login, whatever happens.
+    #[serde(default = "defaults::session_hours")]
+    pub session_hours: i64,
+    /// A member who ticks "keep me signed in" stays signed in this many days
+    /// (staff and admins never do).
+    #[serde(default = "defaults::remember_days")]
+    pub remember_days: i64,
     /// How long a request may wait for the database before answering 503.
     #[serde(default = "defaults::database_budget_seconds")]
     pub database_budget_seconds: u64,
@@ -97,8 +121,26 @@ mod defaults {
     pub fn login_failures_per_client() -> i64 {
         30
     }
+    pub fn login_failures_per_device() -> i64 {
+        10
+    }
+    pub fn login_failures_per_account_hour() -> i64 {
+        100
+    }
     pub fn login_window_minutes() -> i64 {
         15
+    }
+    pub fn device_token_days() -> i64 {
+        365
+    }
+    pub fn session_idle_minutes() -> i32 {
+        30
+    }
+    pub fn session_hours() -> i64 {
+        12
+    }
+    pub fn remember_days() -> i64 {
+        30
     }
     pub fn database_budget_seconds() -> u64 {
         5
@@ -150,8 +192,17 @@ impl AppConfig {
                 }
             }
         }
-        if config.access_token_minutes < 1 || config.refresh_token_days < 1 {
-            return Err("token lifetimes must be positive".into());
+        let lifetimes = [
+            config.access_token_minutes,
+            config.refresh_token_days,
+            config.device_token_days,
+            config.session_idle_minutes.into(),
+            config.session_hours,
+            config.remember_days,
+            config.login_window_minutes,
+        ];
+        if lifetimes.iter().any(|&lifetime| lifetime < 1) {
+            return Err("token and session lifetimes and the login window must be positive".into());
         }
         if config.events_heartbeat_seconds < 1 || config.events_backlog < 1 {
             return Err("events_heartbeat_seconds and events_backlog must be positive".into());

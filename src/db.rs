@@ -119,7 +119,7 @@ impl Db {
         match timeout(self.budget, self.connection.run(work)).await {
             Ok(result) => result,
             Err(_) => {
-                log::warn!("database did not answer within {:?}", self.budget);
+                tracing::warn!("database did not answer within {:?}", self.budget);
                 Err(Error::Unavailable)
             }
         }
@@ -139,19 +139,19 @@ pub fn stage() -> AdHoc {
 
 async fn run_migrations(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
     let Some(pool) = DbPool::get_one(&rocket).await else {
-        log::error!("no database connection for migrations");
+        tracing::error!("no database connection for migrations");
         return Err(rocket);
     };
     let outcome = pool.run(migrate).await;
     match outcome {
         Ok(applied) => {
             if applied > 0 {
-                log::info!("applied {applied} migration(s)");
+                tracing::info!("applied {applied} migration(s)");
             }
             Ok(rocket)
         }
         Err(e) => {
-            log::error!("migrations failed: {e}");
+            tracing::error!("migrations failed: {e}");
             Err(rocket)
         }
     }

@@ -147,7 +147,7 @@ pub fn stage() -> AdHoc {
         let hash = match accounts::hash_password(password.clone()).await {
             Ok(hash) => hash,
             Err(e) => {
-                log::error!("demo data: {e}");
+                tracing::error!("demo data: {e}");
                 return Err(rocket);
             }
         };
@@ -160,7 +160,7 @@ pub fn stage() -> AdHoc {
             }
             Ok(None) => Ok(rocket),
             Err(e) => {
-                log::error!("demo data could not be loaded: {e}");
+                tracing::error!("demo data could not be loaded: {e}");
                 Err(rocket)
             }
         }

@@ -16,6 +16,8 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod housekeeping;
+pub mod logging;
 pub mod models;
 pub mod policy;
 pub mod price;
@@ -46,6 +48,11 @@ pub fn figment() -> Figment {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         figment = figment.merge(("databases.main.url", url));
     }
+    // Rocket's own log prints request URLs verbatim; the application's
+    // (`logging`) replaces it unless it is asked for by name.
+    if std::env::var_os("ROCKET_LOG_LEVEL").is_none() {
+        figment = figment.merge(("log_level", "off"));
+    }
     if let Ok(url) = figment.extract_inner::<String>("databases.main.url") {
         figment = figment.merge(("databases.main.url", db::with_connect_timeout(&url)));
     }
@@ -55,18 +62,26 @@ pub fn figment() -> Figment {
 /// The whole application, ready to launch.
 pub fn rocket(figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
+        .attach(logging::RequestLog)
         .attach(AdHoc::try_on_ignite("Configuration", |rocket| async {
             match AppConfig::from_figment(rocket.figment()) {
                 Ok(config) => Ok(rocket.manage(TokenKeys::new(&config)).manage(config)),
                 Err(why) => {
-                    log::error!("{why}");
+                    tracing::error!("{why}");
                     Err(rocket)
                 }
             }
         }))
         .attach(db::stage())
         .attach(events::stage())
+        .attach(housekeeping::stage())
         .attach(api::stage())
         .attach(web::stage())
         .attach(admin::stage())
+        .attach(AdHoc::on_liftoff("Announce", |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                tracing::info!(address = %config.address, port = config.port, "listening");
+            })
+        }))
 }

@@ -70,6 +70,7 @@ diesel::table! {
         refresh_generation -> Integer,
         user_agent -> Nullable<Text>,
         csrf_token -> Nullable<Text>,
+        idle_minutes -> Nullable<Integer>,
     }
 }
 
@@ -106,6 +107,7 @@ diesel::table! {
         account -> Text,
         client -> Text,
         at -> Timestamptz,
+        device -> Nullable<Text>,
     }
 }
 

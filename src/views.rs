@@ -136,6 +136,10 @@ pub struct TokenPairView {
     #[schema(example = "Bearer")]
     pub token_type: &'static str,
     pub expires_in: i64,
+    /// Login only: send it as `device_token` with your next logins. It keeps
+    /// this client able to log in while others fail on the account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 /// One committed change, as `GET /api/events` sends it in `data:`.

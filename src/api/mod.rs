@@ -142,9 +142,15 @@ impl Modify for ClosedRequestBodies {
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
-        for name in
-            ["Credentials", "StoreInput", "NewItemInput", "ItemChangesInput", "TagInput", "TagIdsInput"]
-        {
+        for name in [
+            "Credentials",
+            "LoginRequest",
+            "StoreInput",
+            "NewItemInput",
+            "ItemChangesInput",
+            "TagInput",
+            "TagIdsInput",
+        ] {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
                 object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
             }

@@ -36,6 +36,9 @@ pub struct Problem {
     pub request_id: Option<String>,
     #[serde(skip)]
     headers: Vec<(&'static str, String)>,
+    /// On 500: what went wrong, for the log only.
+    #[serde(skip)]
+    cause: Option<String>,
 }
 
 impl Problem {
@@ -49,6 +52,7 @@ impl Problem {
             errors: None,
             request_id: None,
             headers: Vec::new(),
+            cause: None,
         }
     }
 
@@ -91,16 +95,10 @@ impl Problem {
         .with_header("Retry-After", UNAVAILABLE_RETRY_SECONDS.to_string())
     }
 
-    /// A 500 whose cause is logged under a fresh request id and never shown.
+    /// A 500 whose cause is logged under the request's id and never shown.
     pub fn internal(cause: &str) -> Problem {
-        let request_id = crate::auth::random_token(9);
-        log::error!("request {request_id} failed: {cause}");
-        let mut problem = Problem::new(
-            Status::InternalServerError,
-            "internal_error",
-            format!("Something went wrong on our side. Quote request id {request_id} if you report it."),
-        );
-        problem.request_id = Some(request_id);
+        let mut problem = Problem::new(Status::InternalServerError, "internal_error", "");
+        problem.cause = Some(cause.to_owned());
         problem
     }
 }
@@ -139,7 +137,14 @@ impl From<Error> for Problem {
 }
 
 impl<'r> Responder<'r, 'static> for Problem {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(mut self, request: &'r Request<'_>) -> response::Result<'static> {
+        if let Some(cause) = self.cause.take() {
+            let request_id = crate::logging::request_id(request).to_owned();
+            tracing::error!(request_id = %request_id, cause = %cause, "request failed");
+            self.detail =
+                format!("Something went wrong on our side. Quote request id {request_id} if you report it.");
+            self.request_id = Some(request_id);
+        }
         let body = serde_json::to_string(&self).map_err(|_| Status::InternalServerError)?;
         let mut response = Response::build();
         response
@@ -213,7 +218,8 @@ fn default(status: Status, request: &Request<'_>) -> Problem {
         ),
         503 => Problem::unavailable(),
         500..=599 => {
-            Problem::internal(&format!("unhandled {status} for {} {}", request.method(), request.uri()))
+            let path = crate::logging::redacted_uri(request);
+            Problem::internal(&format!("unhandled {status} for {} {path}", request.method()))
         }
         _ => Problem::new(status, "error", status.reason().unwrap_or("The request failed.")),
     }
@@ -289,11 +295,21 @@ mod tests {
         }
     }
 
+    #[rocket::get("/boom")]
+    fn boom() -> Problem {
+        Problem::from(Error::Internal("password_hash column broke".into()))
+    }
+
     #[test]
-    fn internal_errors_hide_their_cause() {
-        let problem = Problem::from(Error::Internal("password_hash column broke".into()));
-        let body = serde_json::to_string(&problem).unwrap();
-        assert!(!body.contains("password_hash"));
-        assert!(body.contains(problem.request_id.as_deref().unwrap()));
+    fn internal_errors_hide_their_cause_and_quote_the_request_id() {
+        let rocket = rocket::build().attach(crate::logging::RequestLog).mount("/", rocket::routes![boom]);
+        let client = rocket::local::blocking::Client::untracked(rocket).unwrap();
+        let response = client.get("/boom").dispatch();
+        assert_eq!(response.status(), Status::InternalServerError);
+        let request_id = response.headers().get_one("X-Request-Id").unwrap().to_owned();
+        let body: serde_json::Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+        assert!(!body.to_string().contains("password_hash"), "{body}");
+        assert_eq!(body["request_id"], request_id.as_str());
+        assert!(body["detail"].as_str().unwrap().contains(&request_id), "{body}");
     }
 }

@@ -1,6 +1,8 @@
-//! Signed API tokens: short-lived access tokens and long-lived refresh
-//! tokens, HS256 only. A valid signature is not enough: the session each
-//! token names must also still be live (see `services::sessions`).
+//! Signed tokens, HS256 only: short-lived access tokens and long-lived
+//! refresh tokens of the API, and device tokens, which a client that logged
+//! in once shows at its next logins (see `services::sessions::login`). For
+//! access and refresh tokens a valid signature is not enough: the session
+//! each names must also still be live (see `services::sessions`).
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::errors::ErrorKind;
@@ -18,13 +20,15 @@ const LEEWAY_SECONDS: u64 = 5;
 pub enum TokenType {
     Access,
     Refresh,
+    /// Proves that this client logged in to the account before.
+    Device,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     /// The user's id.
     pub sub: String,
-    /// The session (login) the token belongs to.
+    /// The session (login) the token belongs to; 0 for device tokens.
     pub sid: i64,
     pub typ: TokenType,
     /// Access tokens: issued by a login rather than a refresh.
@@ -33,6 +37,9 @@ pub struct Claims {
     /// Refresh tokens: the position in the session's refresh chain.
     #[serde(default)]
     pub gen: i32,
+    /// Device tokens: the device's own random id, which its failures are counted by.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub jti: String,
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
@@ -55,6 +62,7 @@ pub struct TokenKeys {
     validation: Validation,
     pub access_lifetime: Duration,
     pub refresh_lifetime: Duration,
+    pub device_lifetime: Duration,
 }
 
 impl TokenKeys {
@@ -71,6 +79,7 @@ impl TokenKeys {
             validation,
             access_lifetime: Duration::minutes(config.access_token_minutes),
             refresh_lifetime: Duration::days(config.refresh_token_days),
+            device_lifetime: Duration::days(config.device_token_days),
         }
     }
 
@@ -82,6 +91,7 @@ impl TokenKeys {
             typ: TokenType::Access,
             fresh,
             gen: 0,
+            jti: String::new(),
             iat: now,
             nbf: now,
             exp: now + self.access_lifetime.num_seconds(),
@@ -96,9 +106,26 @@ impl TokenKeys {
             typ: TokenType::Refresh,
             fresh: false,
             gen: generation,
+            jti: String::new(),
             iat: now,
             nbf: now,
             exp: now + self.refresh_lifetime.num_seconds(),
+        })
+    }
+
+    /// A new device token of the user, with a device id of its own.
+    pub fn device_token(&self, user_id: i64) -> Result<String, Error> {
+        let now = Utc::now().timestamp();
+        self.sign(&Claims {
+            sub: user_id.to_string(),
+            sid: 0,
+            typ: TokenType::Device,
+            fresh: false,
+            gen: 0,
+            jti: crate::auth::random_token(16),
+            iat: now,
+            nbf: now,
+            exp: now + self.device_lifetime.num_seconds(),
         })
     }
 
@@ -154,6 +181,12 @@ mod tests {
         let refresh = keys.refresh_token(7, 3, 4).unwrap();
         assert_eq!(keys.verify(&refresh, TokenType::Refresh).unwrap().gen, 4);
         assert_eq!(failure(keys.verify(&refresh, TokenType::Access)), AuthFailure::InvalidToken);
+        let device = keys.device_token(7).unwrap();
+        let claims = keys.verify(&device, TokenType::Device).unwrap();
+        assert_eq!((claims.user_id().unwrap(), claims.jti.len()), (7, 22));
+        assert_ne!(claims.jti, keys.verify(&keys.device_token(7).unwrap(), TokenType::Device).unwrap().jti);
+        assert_eq!(failure(keys.verify(&device, TokenType::Access)), AuthFailure::InvalidToken);
+        assert_eq!(failure(keys.verify(&access, TokenType::Device)), AuthFailure::InvalidToken);
     }
 
     #[test]
@@ -166,6 +199,7 @@ mod tests {
             typ: TokenType::Access,
             fresh: false,
             gen: 0,
+            jti: String::new(),
             iat,
             nbf,
             exp,

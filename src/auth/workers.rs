@@ -35,7 +35,7 @@ impl Workers {
             let spawned =
                 std::thread::Builder::new().name(format!("{name}-{n}")).spawn(move || work(&receiver));
             if let Err(e) = spawned {
-                log::error!("cannot start a {name} worker: {e}");
+                tracing::error!("cannot start a {name} worker: {e}");
             }
         }
         Workers { jobs, patience }

@@ -42,7 +42,7 @@ fn run(url: &str, hub: &Weak<Hub>, history: Duration) {
             .and_then(|mut conn| listen(&mut conn, hub, history, &mut retry).map_err(|e| e.to_string()));
         match outcome {
             Ok(()) => return,
-            Err(why) => log::warn!("event listener: {}; reconnecting in {retry:?}", why.trim()),
+            Err(why) => tracing::warn!("event listener: {}; reconnecting in {retry:?}", why.trim()),
         }
         sleep_unless_dropped(hub, jittered(retry));
         retry = (retry * 2).min(LAST_RETRY);

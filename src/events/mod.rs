@@ -36,13 +36,13 @@ pub fn stage() -> AdHoc {
                     let url = match rocket.figment().extract_inner::<String>("databases.main.url") {
                         Ok(url) => listener_url(&url),
                         Err(e) => {
-                            log::error!("event listener: no database URL: {e}");
+                            tracing::error!("event listener: no database URL: {e}");
                             return;
                         }
                     };
                     let history = Duration::from_secs(config.events_history_hours * 3600);
                     if let Err(e) = listener::spawn(url, Arc::downgrade(hub), history) {
-                        log::error!("event listener: cannot start its thread: {e}");
+                        tracing::error!("event listener: cannot start its thread: {e}");
                     }
                 })
             },

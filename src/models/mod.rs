@@ -19,7 +19,7 @@ pub use api_token::{ApiToken, NewApiToken};
 pub use audit::{AuditEntry, NewAuditEntry, Via};
 pub use event::{EventKind, EventRange, NewEvent, StoredEvent};
 pub use item::{Item, ItemChanges, ItemFilter, ItemSort, ItemSortField, ItemSortKey, NewItem};
-pub use login_failure::{FailureCounts, LoginFailure};
+pub use login_failure::{Attempter, FailureCounts, LoginFailure, Tally};
 pub use session::{NewSession, Session, SessionKind};
 pub use store::{NewStore, Store};
 pub use tag::{ItemTag, NewTag, Tag, TagRef};

@@ -34,6 +34,8 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// Web sessions: the token every form must carry.
     pub csrf_token: Option<String>,
+    /// Ends after this many minutes without a request (besides `expires_at`).
+    pub idle_minutes: Option<i32>,
 }
 
 #[derive(Insertable)]
@@ -45,11 +47,16 @@ pub struct NewSession<'a> {
     pub refresh_family: &'a str,
     pub user_agent: Option<&'a str>,
     pub csrf_token: Option<&'a str>,
+    pub idle_minutes: Option<i32>,
 }
 
 impl Session {
+    /// Not revoked, not past its lifetime, and not idle for too long.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
-        self.revoked_at.is_none() && self.expires_at > now
+        let idle = self
+            .idle_minutes
+            .is_some_and(|minutes| self.last_seen_at + chrono::Duration::minutes(minutes.into()) <= now);
+        self.revoked_at.is_none() && self.expires_at > now && !idle
     }
 
     pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Session> {
@@ -80,13 +87,26 @@ impl Session {
 
     /// The user's live sessions, newest first.
     pub fn live_of(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<Session>> {
-        sessions::table
+        let now = Utc::now();
+        let mut sessions = sessions::table
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(Utc::now()))
+            .filter(sessions::expires_at.gt(now))
             .order((sessions::created_at.desc(), sessions::id.desc()))
             .select(Session::as_select())
-            .load(conn)
+            .load(conn)?;
+        sessions.retain(|session| session.is_live(now));
+        Ok(sessions)
+    }
+
+    /// Deletes sessions that can no longer be used: revoked, past their
+    /// lifetime, or idle for longer than they may be. Returns how many.
+    pub fn delete_ended(conn: &mut PgConnection) -> QueryResult<usize> {
+        diesel::sql_query(
+            "DELETE FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= now() \
+             OR (idle_minutes IS NOT NULL AND last_seen_at + idle_minutes * interval '1 minute' <= now())",
+        )
+        .execute(conn)
     }
 
     /// Revokes one of the user's sessions.

@@ -2,15 +2,18 @@
 //! checked here against the database, so that logging out, deactivation,
 //! deletion and password changes hold at once on every instance.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
-use crate::auth::jwt::{Claims, TokenKeys};
+use crate::auth::jwt::{Claims, TokenKeys, TokenType};
 use crate::auth::{password, personal_token};
 use crate::config::AppConfig;
 use crate::db::{Connect, Db};
 use crate::error::{AuthFailure, Error};
-use crate::models::{ApiToken, LoginFailure, NewApiToken, NewSession, Session, SessionKind, User};
+use crate::models::{
+    ApiToken, Attempter, FailureCounts, LoginFailure, NewApiToken, NewSession, Role, Session, SessionKind,
+    User,
+};
 
 /// A signed-in user and the login or token they proved it with.
 #[derive(Debug, Clone)]
@@ -35,47 +38,101 @@ pub struct LoginAttempt {
     pub client: String,
     pub user_agent: Option<String>,
     pub kind: SessionKind,
+    /// The device token this client got at an earlier login, if any.
+    pub device_token: Option<String>,
+    /// "Keep me signed in": honoured for members' web sessions only.
+    pub remember: bool,
+}
+
+/// A successful login: the session, and a new device token for the client
+/// to show next time.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub user: User,
+    pub session: Session,
+    pub device_token: String,
+}
+
+/// Whether an attempt must wait, and how many seconds, given the failures
+/// counted against it. A client with a device token of the account answers
+/// only for its own failures; every other client shares the account's
+/// allowance (and its address's), so that guessing stays capped however many
+/// addresses it comes from, while the owner's devices keep working.
+pub fn throttle(
+    config: &AppConfig,
+    counts: &FailureCounts,
+    trusted: bool,
+    now: DateTime<Utc>,
+) -> Option<u64> {
+    let window = Duration::minutes(config.login_window_minutes);
+    let limits = if trusted {
+        vec![(counts.device, config.login_failures_per_device, window)]
+    } else {
+        vec![
+            (counts.account, config.login_failures_per_account, window),
+            (counts.account_hour, config.login_failures_per_account_hour, Duration::hours(1)),
+            (counts.client, config.login_failures_per_client, window),
+        ]
+    };
+    limits
+        .into_iter()
+        .filter(|(tally, limit, _)| tally.count >= *limit)
+        .map(|(tally, _, span)| {
+            let oldest = tally.oldest.unwrap_or(now);
+            (oldest + span - now).num_seconds().max(1) as u64
+        })
+        .max()
 }
 
 /// Verifies an email and password and opens a session. The answer and the
 /// time it takes are the same for an unknown email and a wrong password;
-/// repeated failures per account and per client are refused for a while.
+/// repeated failures are refused for a while (see [`throttle`]).
 pub async fn login(
     db: &impl Connect,
     config: &AppConfig,
+    keys: &TokenKeys,
     attempt: LoginAttempt,
-) -> Result<(User, Session), Error> {
+) -> Result<LoggedIn, Error> {
     // The key failures are counted under. Whatever was typed, it is stored
     // without control characters (PostgreSQL refuses NUL) and bounded.
     let typed = crate::text::normalize(&attempt.email).to_lowercase();
     let account: String = typed.chars().filter(|c| !c.is_control()).take(254).collect();
     // Such an email cannot belong to anyone: no need to look it up.
     let may_exist = account == typed;
+    // A device token is only looked at when it is genuine and unexpired.
+    let device = attempt
+        .device_token
+        .as_deref()
+        .and_then(|token| keys.verify(token, TokenType::Device).ok())
+        .and_then(|claims| Some((claims.user_id().ok()?, claims.jti)));
     let window = Duration::minutes(config.login_window_minutes);
-    let (limit_account, limit_client) = (config.login_failures_per_account, config.login_failures_per_client);
+    let limits = config.clone();
     let (key, client) = (account.clone(), attempt.client.clone());
-    let user = db
+    let (user, device) = db
         .connection()
         .await?
         .run(move |conn| {
+            let user = if may_exist { User::find_by_email(conn, &key)? } else { None };
+            // It vouches for this account only.
+            let device = device
+                .filter(|(user_id, _)| user.as_ref().is_some_and(|user| user.id == *user_id))
+                .map(|(_, id)| id);
+            let who = Attempter { account: &key, client: &client, device: device.as_deref() };
             let now = Utc::now();
-            let counts = LoginFailure::count_since(conn, &key, &client, now - window)?;
-            let oldest = if counts.account_count >= limit_account {
-                counts.account_oldest
-            } else if counts.client_count >= limit_client {
-                counts.client_oldest
-            } else {
-                None
-            };
-            if let Some(oldest) = oldest {
-                let retry_after = (oldest + window - now).num_seconds().max(1) as u64;
-                return Err(Error::Throttled { retry_after_secs: retry_after });
+            let counts = LoginFailure::count(conn, who, now - window, now - Duration::hours(1))?;
+            if let Some(retry_after_secs) = throttle(&limits, &counts, device.is_some(), now) {
+                tracing::warn!(
+                    event = "login_throttled",
+                    user_id = user.as_ref().map(|user| user.id),
+                    account = %crate::logging::fingerprint(&key),
+                    client = %client,
+                    trusted_device = device.is_some(),
+                    retry_after_secs,
+                    "login refused: too many failures"
+                );
+                return Err(Error::Throttled { retry_after_secs });
             }
-            if may_exist {
-                Ok(User::find_by_email(conn, &key)?)
-            } else {
-                Ok(None)
-            }
+            Ok((user, device))
         })
         .await?;
 
@@ -91,36 +148,62 @@ pub async fn login(
         })
         .await?;
 
-    let refresh_lifetime = Duration::days(config.refresh_token_days);
     let user_agent =
         attempt.user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
     let client = attempt.client;
     let kind = attempt.kind;
     // Forms of web sessions echo this token; API sessions have no forms.
     let csrf_token = (kind == SessionKind::Web).then(|| crate::auth::random_token(32));
-    db.connection()
+    let (refresh_days, session_hours, remember_days, idle_minutes) =
+        (config.refresh_token_days, config.session_hours, config.remember_days, config.session_idle_minutes);
+    let remember = attempt.remember;
+    let logged_in = db
+        .connection()
         .await?
         .run(move |conn| match user {
             Some(user) if verified => conn.transaction(|conn| {
-                LoginFailure::forget(conn, Some(&account), Utc::now() - window)?;
+                if let Some(device) = &device {
+                    LoginFailure::forget_device(conn, device)?;
+                }
+                let now = Utc::now();
+                let (expires_at, idle_minutes) = match kind {
+                    SessionKind::Api => (now + Duration::days(refresh_days), None),
+                    SessionKind::Web if remember && user.role == Role::Member => {
+                        (now + Duration::days(remember_days), None)
+                    }
+                    SessionKind::Web => (now + Duration::hours(session_hours), Some(idle_minutes)),
+                };
                 let family = crate::auth::random_token(16);
                 let session = NewSession {
                     user_id: user.id,
                     kind,
-                    expires_at: Utc::now() + refresh_lifetime,
+                    expires_at,
                     refresh_family: &family,
                     user_agent: user_agent.as_deref(),
                     csrf_token: csrf_token.as_deref(),
+                    idle_minutes,
                 }
                 .insert(conn)?;
                 Ok((user, session))
             }),
             _ => {
-                LoginFailure::record(conn, &account, &client)?;
+                let who = Attempter { account: &account, client: &client, device: device.as_deref() };
+                LoginFailure::record(conn, who)?;
+                tracing::warn!(
+                    event = "login_failed",
+                    user_id = user.as_ref().map(|user| user.id),
+                    account = %crate::logging::fingerprint(&account),
+                    client = %client,
+                    trusted_device = device.is_some(),
+                    "login failed"
+                );
                 Err(Error::Unauthenticated(AuthFailure::InvalidCredentials))
             }
         })
-        .await
+        .await?;
+    let (user, session) = logged_in;
+    let device_token = keys.device_token(user.id)?;
+    Ok(LoggedIn { user, session, device_token })
 }
 
 fn revoked() -> Error {
@@ -193,7 +276,11 @@ pub fn refresh(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Sessio
     }
     if !Session::advance_refresh(conn, session.id, claims.gen)? {
         Session::revoke(conn, session.id)?;
-        log::warn!("refresh token replayed for session {}; session revoked", session.id);
+        tracing::warn!(
+            event = "refresh_token_replayed",
+            user_id = user.id,
+            "a used refresh token was presented again; its session is revoked"
+        );
         return Err(revoked());
     }
     let session = Session::find(conn, session.id)?;

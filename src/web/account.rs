@@ -16,6 +16,7 @@ use super::layout::Layout;
 use super::public::PageError;
 use super::session::{self, MaybeUser, WebUser};
 use crate::api::{ClientAddress, UserAgent};
+use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AuthFailure, Error};
@@ -94,15 +95,28 @@ struct CredentialsPage {
     email: String,
     next: String,
     errors: Errors,
+    /// How long sessions last, for the "keep me signed in" box.
+    remember_days: i64,
+    idle_minutes: i32,
+}
+
+impl CredentialsPage {
+    fn new(
+        layout: Layout,
+        config: &AppConfig,
+        email: String,
+        next: String,
+        errors: Errors,
+    ) -> CredentialsPage {
+        let (remember_days, idle_minutes) = (config.remember_days, config.session_idle_minutes);
+        CredentialsPage { layout, email, next, errors, remember_days, idle_minutes }
+    }
 }
 
 #[get("/login?<next>")]
-fn login_page(layout: Layout, next: Option<&str>) -> Template {
-    let next = safe_next(next);
-    Template::render(
-        "account/login.html",
-        CredentialsPage { layout, email: String::new(), next, errors: Errors::new() },
-    )
+fn login_page(layout: Layout, config: &State<AppConfig>, next: Option<&str>) -> Template {
+    let page = CredentialsPage::new(layout, config, String::new(), safe_next(next), Errors::new());
+    Template::render("account/login.html", page)
 }
 
 #[derive(FromForm)]
@@ -114,6 +128,9 @@ struct LoginForm {
     #[field(default = String::new())]
     password: String,
     next: Option<String>,
+    /// "Keep me signed in" (members only).
+    #[field(default = false)]
+    remember: bool,
 }
 
 impl CsrfProtected for LoginForm {
@@ -122,21 +139,80 @@ impl CsrfProtected for LoginForm {
     }
 }
 
-/// Opens a web session and sets its cookie, ending the browser's previous one.
+/// Who is logging in from this browser, as the login form and registration
+/// both describe it.
+struct Browser {
+    client: String,
+    user_agent: Option<String>,
+    device_token: Option<String>,
+}
+
+impl Browser {
+    fn attempt(self, email: String, password: String, remember: bool) -> sessions::LoginAttempt {
+        sessions::LoginAttempt {
+            email,
+            password,
+            client: self.client,
+            user_agent: self.user_agent,
+            kind: SessionKind::Web,
+            device_token: self.device_token,
+            remember,
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for Browser {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        let secure = request.rocket().state::<AppConfig>().is_some_and(|c| c.secure_cookies);
+        let client = request.guard::<ClientAddress>().await.succeeded().map(|c| c.0).unwrap_or_default();
+        let user_agent = request.guard::<UserAgent>().await.succeeded().and_then(|ua| ua.0);
+        let device_token = session::device_token(request.cookies(), secure);
+        rocket::outcome::Outcome::Success(Browser { client, user_agent, device_token })
+    }
+}
+
+/// Opens a web session and sets its cookies, ending the browser's previous one.
 async fn start_session(
     db: &Db,
     config: &AppConfig,
+    keys: &TokenKeys,
     cookies: &CookieJar<'_>,
     previous: Option<WebUser>,
     attempt: sessions::LoginAttempt,
 ) -> Result<(), Error> {
-    let (_, session) = sessions::login(db, config, attempt).await?;
+    let logged_in = sessions::login(db, config, keys, attempt).await?;
     if let Some(previous) = previous {
         let (user_id, id) = (previous.user.id, previous.session.id);
         db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
     }
-    session::set_cookie(cookies, &session, config.secure_cookies);
+    session::set_cookie(cookies, &logged_in.session, config.secure_cookies);
+    session::set_device_cookie(
+        cookies,
+        logged_in.device_token,
+        config.device_token_days,
+        config.secure_cookies,
+    );
     Ok(())
+}
+
+/// A refused login: the form again, with `Retry-After` when it was throttled.
+struct Refused {
+    status: Status,
+    page: Template,
+    retry_after: Option<u64>,
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for Refused {
+    fn respond_to(self, request: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        let mut response = (self.status, self.page).respond_to(request)?;
+        if let Some(seconds) = self.retry_after {
+            response.set_header(rocket::http::Header::new("Retry-After", seconds.to_string()));
+        }
+        Ok(response)
+    }
 }
 
 #[allow(clippy::too_many_arguments)] // one per guard; each is needed
@@ -144,41 +220,34 @@ async fn start_session(
 async fn login(
     db: Db,
     config: &State<AppConfig>,
+    keys: &State<TokenKeys>,
     cookies: &CookieJar<'_>,
     current: MaybeUser,
-    client: ClientAddress,
-    user_agent: UserAgent,
+    browser: Browser,
     layout: Layout,
     form: CheckedForm<LoginForm>,
-) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
-    let LoginForm { email, password, next, .. } = form.0;
+) -> Result<Result<Flash<Redirect>, Refused>, PageError> {
+    let LoginForm { email, password, next, remember, .. } = form.0;
     let next = safe_next(next.as_deref());
-    let attempt = sessions::LoginAttempt {
-        email: email.clone(),
-        password,
-        client: client.0,
-        user_agent: user_agent.0,
-        kind: SessionKind::Web,
-    };
-    match start_session(&db, config, cookies, current.0, attempt).await {
+    let attempt = browser.attempt(email.clone(), password, remember);
+    match start_session(&db, config, keys, cookies, current.0, attempt).await {
         Ok(()) => Ok(Ok(Flash::success(Redirect::to(next), "You are logged in."))),
         Err(error) => {
-            let status = match &error {
-                Error::Throttled { .. } => Status::TooManyRequests,
-                Error::Busy { .. } => Status::ServiceUnavailable,
-                _ => Status::Unauthorized,
+            let (status, retry_after) = match &error {
+                Error::Throttled { retry_after_secs } => (Status::TooManyRequests, Some(*retry_after_secs)),
+                Error::Busy { retry_after_secs } => (Status::ServiceUnavailable, Some(*retry_after_secs)),
+                _ => (Status::Unauthorized, None),
             };
             let errors = describe(error)?;
-            let page = CredentialsPage { layout, email, next, errors };
-            Ok(Err((status, Template::render("account/login.html", page))))
+            let page = CredentialsPage::new(layout, config, email, next, errors);
+            Ok(Err(Refused { status, page: Template::render("account/login.html", page), retry_after }))
         }
     }
 }
 
 #[get("/register")]
-fn register_page(layout: Layout) -> Template {
-    let page =
-        CredentialsPage { layout, email: String::new(), next: "/account".into(), errors: Errors::new() };
+fn register_page(layout: Layout, config: &State<AppConfig>) -> Template {
+    let page = CredentialsPage::new(layout, config, String::new(), "/account".into(), Errors::new());
     Template::render("account/register.html", page)
 }
 
@@ -187,26 +256,20 @@ fn register_page(layout: Layout) -> Template {
 async fn register(
     db: Db,
     config: &State<AppConfig>,
+    keys: &State<TokenKeys>,
     cookies: &CookieJar<'_>,
     current: MaybeUser,
-    client: ClientAddress,
-    user_agent: UserAgent,
+    browser: Browser,
     layout: Layout,
     form: CheckedForm<LoginForm>,
 ) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
     let LoginForm { email, password, .. } = form.0;
     if let Err(error) = accounts::register(&db, &email, password.clone(), Via::Web).await {
-        let page = CredentialsPage { layout, email, next: "/account".into(), errors: describe(error)? };
+        let page = CredentialsPage::new(layout, config, email, "/account".into(), describe(error)?);
         return Ok(Err((Status::UnprocessableEntity, Template::render("account/register.html", page))));
     }
-    let attempt = sessions::LoginAttempt {
-        email,
-        password,
-        client: client.0,
-        user_agent: user_agent.0,
-        kind: SessionKind::Web,
-    };
-    start_session(&db, config, cookies, current.0, attempt).await?;
+    let attempt = browser.attempt(email, password, false);
+    start_session(&db, config, keys, cookies, current.0, attempt).await?;
     Ok(Ok(Flash::success(Redirect::to("/account"), "Welcome! Your account is ready.")))
 }
 
@@ -227,12 +290,13 @@ impl CsrfProtected for ConfirmForm {
 async fn logout(
     db: Db,
     user: WebUser,
+    config: &State<AppConfig>,
     cookies: &CookieJar<'_>,
     _form: CheckedForm<ConfirmForm>,
 ) -> Result<Flash<Redirect>, PageError> {
     let (user_id, id) = (user.user.id, user.session.id);
     db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
-    session::clear_cookie(cookies);
+    session::clear_cookie(cookies, config.secure_cookies);
     Ok(Flash::success(Redirect::to("/"), "You are logged out."))
 }
 
@@ -325,6 +389,7 @@ async fn sessions_page(db: Db, user: WebUser, layout: Layout) -> Result<Template
 async fn end_session(
     db: Db,
     user: WebUser,
+    config: &State<AppConfig>,
     cookies: &CookieJar<'_>,
     id: i64,
     _form: CheckedForm<ConfirmForm>,
@@ -332,7 +397,7 @@ async fn end_session(
     let user_id = user.user.id;
     let ended = db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
     if id == user.session.id {
-        session::clear_cookie(cookies);
+        session::clear_cookie(cookies, config.secure_cookies);
         return Ok(Flash::success(Redirect::to("/"), "This session has ended."));
     }
     Ok(if ended {

@@ -4,8 +4,10 @@
 //! shown to a signed-in user, revalidation by `ETag` for public API reads.
 
 use rocket::fairing::{Fairing, Info, Kind};
-use rocket::http::{ContentType, Header, Method};
+use rocket::http::{ContentType, Cookie, Header, Method, Status};
 use rocket::{Request, Response};
+
+use crate::config::AppConfig;
 
 pub struct SecurityHeaders;
 
@@ -69,5 +71,34 @@ impl Fairing for SecurityHeaders {
         if let Some(policy) = cache_policy(request, response) {
             response.set_header(Header::new("Cache-Control", policy));
         }
+        if response.status() == Status::ServiceUnavailable && !response.headers().contains("Retry-After") {
+            response.set_header(Header::new("Retry-After", OUTAGE_RETRY_SECONDS.to_string()));
+        }
+        if request.rocket().state::<AppConfig>().is_some_and(|config| config.secure_cookies) {
+            secure_every_cookie(response);
+        }
+    }
+}
+
+/// Seconds a browser is told to wait when a page meets an outage.
+const OUTAGE_RETRY_SECONDS: u64 = 5;
+
+/// Marks every cookie of the response `Secure`, Rocket's own (flash
+/// messages) included: over HTTPS, none may travel in clear text.
+fn secure_every_cookie(response: &mut Response<'_>) {
+    let cookies: Vec<String> = response.headers().get("Set-Cookie").map(str::to_owned).collect();
+    if cookies.is_empty() {
+        return;
+    }
+    response.remove_header("Set-Cookie");
+    for raw in cookies {
+        let secured = match Cookie::parse(raw.clone()) {
+            Ok(mut cookie) if cookie.secure() != Some(true) => {
+                cookie.set_secure(true);
+                cookie.to_string()
+            }
+            _ => raw,
+        };
+        response.adjoin_header(Header::new("Set-Cookie", secured));
     }
 }

@@ -15,7 +15,7 @@ pub use csrf::{CheckedForm, CsrfProtected};
 pub use layout::Layout;
 pub use paging::{PageNumber, Paging, PER_PAGE};
 pub use public::PageError;
-pub use session::{WebUser, SESSION_COOKIE};
+pub use session::{device_cookie, session_cookie, WebUser};
 
 /// Mounts the pages, the stylesheet and the HTML catchers.
 pub fn stage() -> AdHoc {

@@ -34,7 +34,7 @@ impl From<Error> for PageError {
             Error::Forbidden => Status::Forbidden,
             Error::Unavailable | Error::Busy { .. } => Status::ServiceUnavailable,
             Error::Internal(cause) => {
-                log::error!("page failed: {cause}");
+                tracing::error!("page failed: {cause}");
                 Status::InternalServerError
             }
             _ => Status::BadRequest,

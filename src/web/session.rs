@@ -6,13 +6,36 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
 use super::headers::Personal;
+use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::Error;
 use crate::models::{Session, User, Via};
 use crate::policy::Actor;
 use crate::services::sessions;
 
-pub const SESSION_COOKIE: &str = "storefront_session";
+/// The session cookie's name. With secure cookies on it is `__Host-`
+/// prefixed, so browsers accept it only over HTTPS, for this host alone
+/// (no `Domain`), on `/`.
+pub fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-storefront_session"
+    } else {
+        "storefront_session"
+    }
+}
+
+/// The device token of this browser's last login (see `services::sessions::login`).
+pub fn device_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-storefront_device"
+    } else {
+        "storefront_device"
+    }
+}
+
+fn secure(request: &Request<'_>) -> bool {
+    request.rocket().state::<AppConfig>().is_some_and(|config| config.secure_cookies)
+}
 
 /// A signed-in visitor. As a guard it fails with 401, which the catcher turns
 /// into a redirect to the login page.
@@ -43,8 +66,8 @@ pub(super) enum Visitor {
 pub(super) async fn resolve<'r>(request: &'r Request<'_>) -> &'r Visitor {
     request
         .local_cache_async(async {
-            let Some(id) =
-                request.cookies().get_private(SESSION_COOKIE).and_then(|cookie| cookie.value().parse().ok())
+            let name = session_cookie(secure(request));
+            let Some(id) = request.cookies().get_private(name).and_then(|cookie| cookie.value().parse().ok())
             else {
                 return Visitor::Anonymous;
             };
@@ -53,11 +76,14 @@ pub(super) async fn resolve<'r>(request: &'r Request<'_>) -> &'r Visitor {
                 _ => return Visitor::Unknown(Status::ServiceUnavailable),
             };
             match db.run(move |conn| sessions::authenticate_web(conn, id)).await {
-                Ok((user, session)) => Visitor::SignedIn(Box::new(WebUser { user, session })),
+                Ok((user, session)) => {
+                    crate::logging::note_user(request, user.id);
+                    Visitor::SignedIn(Box::new(WebUser { user, session }))
+                }
                 Err(Error::Unauthenticated(_)) => Visitor::Anonymous,
                 Err(Error::Unavailable) => Visitor::Unknown(Status::ServiceUnavailable),
                 Err(other) => {
-                    log::error!("session lookup failed: {other}");
+                    tracing::error!(request_id = %crate::logging::request_id(request), "session lookup failed: {other}");
                     Visitor::Unknown(Status::InternalServerError)
                 }
             }
@@ -101,17 +127,40 @@ impl<'r> FromRequest<'r> for MaybeUser {
     }
 }
 
-/// Remembers the session in this browser.
+fn expiry(at: chrono::DateTime<chrono::Utc>) -> Option<rocket::time::OffsetDateTime> {
+    rocket::time::OffsetDateTime::from_unix_timestamp(at.timestamp()).ok()
+}
+
+/// Remembers the session in this browser: until the browser closes, or for
+/// a session that lasts days ("keep me signed in"), until it expires.
 pub fn set_cookie(cookies: &CookieJar<'_>, session: &Session, secure: bool) {
-    let cookie = Cookie::build((SESSION_COOKIE, session.id.to_string()))
+    let mut cookie = Cookie::build((session_cookie(secure), session.id.to_string()))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
-        .path("/")
-        .expires(rocket::time::OffsetDateTime::from_unix_timestamp(session.expires_at.timestamp()).ok());
+        .path("/");
+    if session.idle_minutes.is_none() {
+        cookie = cookie.expires(expiry(session.expires_at));
+    }
     cookies.add_private(cookie);
 }
 
-pub fn clear_cookie(cookies: &CookieJar<'_>) {
-    cookies.remove_private(Cookie::build(SESSION_COOKIE).path("/"));
+pub fn clear_cookie(cookies: &CookieJar<'_>, secure: bool) {
+    cookies.remove_private(Cookie::build(session_cookie(secure)).path("/"));
+}
+
+/// The device token this browser was given at its last login, if any.
+pub fn device_token(cookies: &CookieJar<'_>, secure: bool) -> Option<String> {
+    cookies.get_private(device_cookie(secure)).map(|cookie| cookie.value().to_owned())
+}
+
+/// Keeps the device token of a login; it outlives sessions and logouts.
+pub fn set_device_cookie(cookies: &CookieJar<'_>, token: String, days: i64, secure: bool) {
+    let cookie = Cookie::build((device_cookie(secure), token))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .path("/")
+        .max_age(rocket::time::Duration::days(days));
+    cookies.add_private(cookie);
 }

@@ -1,0 +1,73 @@
+//! Deletes what has ended, on every instance every few minutes: sessions
+//! that are revoked, expired or idle too long, and login failures no limit
+//! looks at any more. The deletes are idempotent, so instances need not take
+//! turns.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rocket::fairing::AdHoc;
+use rocket::tokio::time::{interval, timeout, MissedTickBehavior};
+
+use crate::config::AppConfig;
+use crate::db::DbPool;
+use crate::error::Error;
+use crate::models::{LoginFailure, Session};
+
+const EVERY: Duration = Duration::from_secs(600);
+
+/// What one sweep deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub sessions: usize,
+    pub login_failures: usize,
+}
+
+/// One sweep. Failures are kept as long as the longer of the login window
+/// and the hourly cap looks back.
+pub fn sweep(conn: &mut diesel::PgConnection, config: &AppConfig) -> Result<Swept, Error> {
+    let kept = chrono::Duration::minutes(config.login_window_minutes).max(chrono::Duration::hours(1));
+    let sessions = Session::delete_ended(conn)?;
+    let login_failures = LoginFailure::delete_before(conn, Utc::now() - kept)?;
+    Ok(Swept { sessions, login_failures })
+}
+
+/// Sweeps at launch and then every ten minutes, until shutdown.
+pub fn stage() -> AdHoc {
+    AdHoc::on_liftoff("Housekeeping", |rocket| {
+        Box::pin(async move {
+            let (Some(pool), Some(config)) =
+                (DbPool::pool(rocket).cloned(), rocket.state::<AppConfig>().cloned())
+            else {
+                return;
+            };
+            let mut shutdown = rocket.shutdown();
+            let budget = Duration::from_secs(config.database_budget_seconds);
+            rocket::tokio::spawn(async move {
+                let mut ticks = interval(EVERY);
+                ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                loop {
+                    rocket::tokio::select! {
+                        _ = ticks.tick() => {}
+                        _ = &mut shutdown => return,
+                    }
+                    let config = config.clone();
+                    let swept = timeout(budget, async {
+                        let connection = pool.get().await.ok_or(Error::Unavailable)?;
+                        connection.run(move |conn| sweep(conn, &config)).await
+                    })
+                    .await;
+                    match swept {
+                        Ok(Ok(swept)) => tracing::debug!(
+                            sessions = swept.sessions,
+                            login_failures = swept.login_failures,
+                            "housekeeping"
+                        ),
+                        Ok(Err(error)) => tracing::warn!("housekeeping failed: {error}"),
+                        Err(_) => tracing::warn!("housekeeping: the database did not answer in time"),
+                    }
+                }
+            });
+        })
+    })
+}

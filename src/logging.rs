@@ -1,0 +1,211 @@
+//! What the application tells its operator: `tracing` lines on standard
+//! output, JSON in release and readable text in debug, at the level of the
+//! `log` setting. One line per request (time, request id, method, path with
+//! secret query values redacted, status, duration, user and client), and
+//! security events on lines of their own (`event = "login_failed"`, ...).
+//!
+//! Nothing here ever writes a password, a token, a cookie or a session id:
+//! secrets are kept out by construction (no header or body is logged, query
+//! values with secret-sounding names are replaced), and Rocket's own log,
+//! which prints request URLs verbatim, is off (`log_level = "off"`).
+
+use std::time::Instant;
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::figment::Figment;
+use rocket::http::{Header, Status};
+use rocket::{Data, Request, Response};
+use sha2::{Digest, Sha256};
+use tracing::Level;
+
+/// The header a trusted proxy passes its request id in, echoed in every response.
+pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
+
+/// Query parameters whose values are never written out, by part of their name.
+const SECRET_PARAMETERS: [&str; 9] =
+    ["token", "password", "secret", "key", "session", "auth", "code", "jwt", "signature"];
+
+/// Installs the subscriber for this process. Settings: `log` (`off`,
+/// `error`, `warn`, `info`, `debug`, `trace`; default `info`) and
+/// `log_format` (`json` or `text`; default `json` in release).
+pub fn init(figment: &Figment) -> Result<(), String> {
+    let level: String = figment.extract_inner("log").unwrap_or_else(|_| "info".to_owned());
+    let release = figment.profile() == rocket::Config::RELEASE_PROFILE;
+    let format: String =
+        figment.extract_inner("log_format").unwrap_or_else(|_| if release { "json" } else { "text" }.into());
+    let level = match level.to_ascii_lowercase().as_str() {
+        "off" => return Ok(()),
+        "error" => Level::ERROR,
+        "warn" => Level::WARN,
+        "info" => Level::INFO,
+        "debug" => Level::DEBUG,
+        "trace" => Level::TRACE,
+        other => {
+            return Err(format!("log must be one of off, error, warn, info, debug, trace (not {other:?})"))
+        }
+    };
+    let builder = tracing_subscriber::fmt().with_max_level(level).with_ansi(false).with_target(false);
+    let installed = match format.as_str() {
+        "json" => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        "text" => builder.try_init(),
+        other => return Err(format!("log_format must be json or text (not {other:?})")),
+    };
+    installed.map_err(|e| format!("cannot install the logger: {e}"))
+}
+
+/// A short stable digest of something that identifies a person but must not
+/// be written out as typed (what was entered as an email at a failed login
+/// can be a password typed in the wrong field).
+pub fn fingerprint(text: &str) -> String {
+    Sha256::digest(text.as_bytes())[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The path and query of a request, each secret query value replaced.
+pub fn redacted_uri(request: &Request<'_>) -> String {
+    let uri = request.uri();
+    let mut line = uri.path().to_string();
+    if let Some(query) = uri.query() {
+        let pairs: Vec<String> = query
+            .raw_segments()
+            .map(|segment| {
+                let raw = segment.as_str();
+                let (name, value) = raw.split_once('=').unwrap_or((raw, ""));
+                let decoded = rocket::http::RawStr::new(name).url_decode_lossy().to_ascii_lowercase();
+                if !value.is_empty() && SECRET_PARAMETERS.iter().any(|secret| decoded.contains(secret)) {
+                    format!("{name}=[redacted]")
+                } else {
+                    raw.to_owned()
+                }
+            })
+            .collect();
+        line.push('?');
+        line.push_str(&pairs.join("&"));
+    }
+    line
+}
+
+/// What the request line says of a request, filled in as it is handled.
+struct RequestFacts {
+    id: String,
+    started: Instant,
+}
+
+/// The signed-in user of a request, once a guard has established it.
+struct RequestUser(std::sync::OnceLock<i64>);
+
+/// Notes who made the request, for its log line.
+pub fn note_user(request: &Request<'_>, user_id: i64) {
+    let _ = request.local_cache(|| RequestUser(std::sync::OnceLock::new())).0.set(user_id);
+}
+
+/// This request's id: the trusted proxy's, or one made for it.
+pub fn request_id<'r>(request: &'r Request<'_>) -> &'r str {
+    &facts(request).id
+}
+
+fn facts<'r>(request: &'r Request<'_>) -> &'r RequestFacts {
+    request.local_cache(|| RequestFacts { id: new_request_id(request), started: Instant::now() })
+}
+
+/// A proxy's id is taken only where a proxy is configured (`ip_header`),
+/// and only when it is short and plain; any other gets one of ours.
+fn new_request_id(request: &Request<'_>) -> String {
+    let behind_proxy = request.rocket().config().ip_header.is_some();
+    let proxied = request.headers().get_one(REQUEST_ID_HEADER).filter(|id| {
+        behind_proxy
+            && (1..=64).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    });
+    proxied.map_or_else(|| crate::auth::random_token(12), str::to_owned)
+}
+
+/// Writes the request line and the 401/403 security lines, and returns the
+/// request id in `X-Request-Id`.
+pub struct RequestLog;
+
+#[rocket::async_trait]
+impl Fairing for RequestLog {
+    fn info(&self) -> Info {
+        Info { name: "Request log", kind: Kind::Request | Kind::Response }
+    }
+
+    async fn on_request(&self, request: &mut Request<'_>, _: &mut Data<'_>) {
+        facts(request);
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let facts = facts(request);
+        response.set_header(Header::new(REQUEST_ID_HEADER, facts.id.clone()));
+        let status = response.status();
+        let user_id = request.local_cache(|| RequestUser(std::sync::OnceLock::new())).0.get().copied();
+        let client = request.client_ip().map(|ip| ip.to_string());
+        let path = redacted_uri(request);
+        let duration_ms = facts.started.elapsed().as_secs_f64() * 1000.0;
+        let duration_ms = (duration_ms * 100.0).round() / 100.0;
+        macro_rules! request_line {
+            ($level:ident) => {
+                tracing::$level!(
+                    request_id = %facts.id,
+                    method = %request.method(),
+                    path = %path,
+                    status = status.code,
+                    duration_ms,
+                    user_id,
+                    client,
+                    "request"
+                )
+            };
+        }
+        match status.code {
+            500.. if status != Status::ServiceUnavailable => request_line!(error),
+            500.. => request_line!(warn),
+            _ => request_line!(info),
+        }
+        let event = match status.code {
+            401 => "unauthorized",
+            403 => "forbidden",
+            _ => return,
+        };
+        tracing::warn!(
+            event,
+            request_id = %facts.id,
+            method = %request.method(),
+            path = %path,
+            user_id,
+            client,
+            "access refused"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::local::blocking::Client;
+
+    fn redacted(uri: &str) -> String {
+        let client = Client::untracked(rocket::build()).expect("a client");
+        let request = client.get(uri);
+        redacted_uri(request.inner())
+    }
+
+    #[test]
+    fn secret_query_values_are_redacted_and_the_rest_kept() {
+        assert_eq!(redacted("/api/items?limit=5&q=tea"), "/api/items?limit=5&q=tea");
+        assert_eq!(redacted("/x?token=abc.def&limit=2"), "/x?token=[redacted]&limit=2");
+        assert_eq!(
+            redacted("/x?access_token=1&Refresh_Token=2&password=3&api_key=4&sessionid=5"),
+            "/x?access_token=[redacted]&Refresh_Token=[redacted]&password=[redacted]&api_key=[redacted]&sessionid=[redacted]"
+        );
+        assert_eq!(redacted("/x?%74oken=abc"), "/x?%74oken=[redacted]");
+        assert_eq!(redacted("/x?token"), "/x?token");
+        assert_eq!(redacted("/login?next=/account"), "/login?next=/account");
+    }
+
+    #[test]
+    fn fingerprints_are_short_and_stable() {
+        assert_eq!(fingerprint("ann@example.org"), fingerprint("ann@example.org"));
+        assert_ne!(fingerprint("ann@example.org"), fingerprint("bob@example.org"));
+        assert_eq!(fingerprint("x").len(), 12);
+    }
+}
