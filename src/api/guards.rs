@@ -85,7 +85,10 @@ impl<'r> FromRequest<'r> for ApiUser {
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
         match authenticate(request).await {
-            Ok(user) => Outcome::Success(user),
+            Ok(user) => {
+                crate::logging::note_user(request, user.actor.user_id);
+                Outcome::Success(user)
+            }
             Err(error) => Outcome::Error((stash(request, error.into()), ())),
         }
     }

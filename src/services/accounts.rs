@@ -64,7 +64,7 @@ pub fn get(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<User, Erro
 /// without an owner.
 pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
     policy::delete_user(actor, id)?;
-    conn.transaction(|conn| {
+    conn.transaction(|conn| -> Result<(), Error> {
         let user = User::find(conn, id).map_err(not_found_as("user"))?;
         let changes =
             Changes::new().field("email", Some(&user.email), None).field("role", Some(user.role), None);
@@ -78,7 +78,9 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
         }
         User::delete(conn, id)?;
         Ok(())
-    })
+    })?;
+    tracing::warn!(event = "user_deleted", user_id = id, by = actor.user_id, "account deleted");
+    Ok(())
 }
 
 /// A page of users for the admin panel.
@@ -104,7 +106,7 @@ pub fn update_by_admin(
     precondition: impl FnOnce(&User) -> Result<(), Error>,
 ) -> Result<User, Error> {
     policy::administer_users(actor)?;
-    conn.transaction(|conn| {
+    let (before, after) = conn.transaction(|conn| {
         let current = User::lock(conn, id).map_err(not_found_as("user"))?;
         precondition(&current)?;
         if id == actor.user_id && (role != current.role || !active) {
@@ -126,6 +128,21 @@ pub fn update_by_admin(
         if !changes.is_empty() {
             audit::record(conn, actor, Action::Update, Subject::user(id), changes)?;
         }
-        Ok(user)
-    })
+        Ok::<_, Error>((current, user))
+    })?;
+    if before.role != after.role {
+        tracing::warn!(
+            event = "role_changed",
+            user_id = id,
+            by = actor.user_id,
+            from = %before.role,
+            to = %after.role,
+            "role changed"
+        );
+    }
+    if before.is_active != after.is_active {
+        let event = if after.is_active { "user_reactivated" } else { "user_deactivated" };
+        tracing::warn!(event, user_id = id, by = actor.user_id, "account activity changed");
+    }
+    Ok(after)
 }

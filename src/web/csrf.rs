@@ -71,12 +71,25 @@ fn same_origin(request: &Request<'_>) -> bool {
     }
 }
 
+/// A security line for a refused form (the tokens themselves are never written).
+fn refused(request: &Request<'_>, reason: &'static str) {
+    tracing::warn!(
+        event = "csrf_refused",
+        reason,
+        request_id = %crate::logging::request_id(request),
+        path = %request.uri().path(),
+        client = request.client_ip().map(|ip| ip.to_string()),
+        "form refused"
+    );
+}
+
 #[rocket::async_trait]
 impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for CheckedForm<T> {
     type Error = ();
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> DataOutcome<'r, Self, ()> {
         if !same_origin(request) {
+            refused(request, "cross-origin");
             return Outcome::Error((Status::Forbidden, ()));
         }
         let form = match Form::<T>::from_data(request, data).await {
@@ -90,6 +103,7 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for CheckedFo
         };
         let given = form.csrf_token();
         if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            refused(request, if given.is_empty() { "missing token" } else { "wrong token" });
             return Outcome::Error((Status::Forbidden, ()));
         }
         Outcome::Success(CheckedForm(form))

@@ -139,9 +139,11 @@ pub fn set_cookie(cookies: &CookieJar<'_>, session: &Session, secure: bool) {
         .same_site(SameSite::Lax)
         .secure(secure)
         .path("/");
-    if session.idle_minutes.is_none() {
-        cookie = cookie.expires(expiry(session.expires_at));
-    }
+    cookie = match session.idle_minutes {
+        None => cookie.expires(expiry(session.expires_at)),
+        // Said explicitly: Rocket would otherwise keep it for a week.
+        Some(_) => cookie.expires(None::<rocket::time::OffsetDateTime>),
+    };
     cookies.add_private(cookie);
 }
 

@@ -7,4 +7,5 @@ mod headers;
 mod items;
 mod stores;
 mod tags;
+mod throttling;
 mod tokens;

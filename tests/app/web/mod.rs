@@ -3,3 +3,4 @@
 mod account;
 mod pages;
 mod security;
+mod sessions;
