@@ -3,6 +3,7 @@
 //! beside it), configured only by the environment, its output captured.
 
 mod binary;
+mod logs;
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
