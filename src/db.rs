@@ -2,14 +2,14 @@
 //! migrations, and creating the database on first run.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use rocket::fairing::AdHoc;
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
-use rocket::tokio::time::timeout;
+use rocket::tokio::time::timeout_at;
 use rocket::{Build, Orbit, Rocket};
 use rocket_sync_db_pools::database;
 
@@ -27,13 +27,21 @@ pub struct DbPool(PgConnection);
 
 /// The pooled connection of one request, shared by every guard and the
 /// handler of that request (so a request never holds two). Getting it and
-/// every `run` on it are bounded by the database budget: a database that is
-/// down or frozen gives `Error::Unavailable` (503) instead of a request that
-/// hangs.
+/// every `run` on it share one deadline, the database budget from the first
+/// time the request needed the database: a database that is down or frozen
+/// gives `Error::Unavailable` (503) within the budget, however many steps
+/// the request takes, instead of a request that hangs.
 #[derive(Clone)]
 pub struct Db {
     connection: Arc<DbPool>,
-    budget: Duration,
+    deadline: Instant,
+}
+
+/// When the request's time with the database is up.
+struct Deadline(Instant);
+
+fn deadline_of(request: &Request<'_>) -> Instant {
+    request.local_cache(|| Deadline(Instant::now() + budget_of(request.rocket()))).0
 }
 
 #[rocket::async_trait]
@@ -43,9 +51,9 @@ impl<'r> FromRequest<'r> for Db {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let cached: &Option<Db> = request
             .local_cache_async(async {
-                let budget = budget_of(request.rocket());
-                match timeout(budget, DbPool::get_one(request.rocket())).await {
-                    Ok(Some(connection)) => Some(Db { connection: Arc::new(connection), budget }),
+                let deadline = deadline_of(request);
+                match timeout_at(deadline.into(), DbPool::get_one(request.rocket())).await {
+                    Ok(Some(connection)) => Some(Db { connection: Arc::new(connection), deadline }),
                     _ => None,
                 }
             })
@@ -58,24 +66,28 @@ impl<'r> FromRequest<'r> for Db {
 }
 
 /// Takes a connection when asked rather than for the whole request: for a
-/// handler that must give it back before it ends (a stream that stays open).
-pub struct DbOnDemand<'r>(&'r Rocket<Orbit>);
+/// handler that must give it back before it ends (a stream that stays open),
+/// or hold none while it waits on something else. Every connection it takes
+/// shares the request's deadline, like [`Db`].
+pub struct DbOnDemand<'r> {
+    rocket: &'r Rocket<Orbit>,
+    deadline: Instant,
+}
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for DbOnDemand<'r> {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(DbOnDemand(request.rocket()))
+        Outcome::Success(DbOnDemand { rocket: request.rocket(), deadline: deadline_of(request) })
     }
 }
 
 impl DbOnDemand<'_> {
-    /// A connection of the pool, bounded by the database budget like [`Db`].
+    /// A connection of the pool, until the request's deadline.
     pub async fn connect(&self) -> Result<Db, Error> {
-        let budget = budget_of(self.0);
-        match timeout(budget, DbPool::get_one(self.0)).await {
-            Ok(Some(connection)) => Ok(Db { connection: Arc::new(connection), budget }),
+        match timeout_at(self.deadline.into(), DbPool::get_one(self.rocket)).await {
+            Ok(Some(connection)) => Ok(Db { connection: Arc::new(connection), deadline: self.deadline }),
             _ => Err(Error::Unavailable),
         }
     }
@@ -110,16 +122,17 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
 }
 
 impl Db {
-    /// Runs `work` on a blocking thread with this request's connection.
+    /// Runs `work` on a blocking thread with this request's connection, if
+    /// the request's deadline allows.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        match timeout(self.budget, self.connection.run(work)).await {
+        match timeout_at(self.deadline.into(), self.connection.run(work)).await {
             Ok(result) => result,
             Err(_) => {
-                tracing::warn!("database did not answer within {:?}", self.budget);
+                tracing::warn!("the database did not answer within the request's budget");
                 Err(Error::Unavailable)
             }
         }

@@ -155,14 +155,33 @@ impl TestApp {
         url: &str,
         configure: impl FnOnce(Figment) -> Figment,
     ) -> TestApp {
+        TestApp::assembled(database, url, configure, |rocket| rocket).await
+    }
+
+    /// The application with routes or fairings of the test's own added.
+    pub async fn extended(
+        configure: impl FnOnce(Figment) -> Figment,
+        extend: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    ) -> TestApp {
+        let database = TestApp::create_database();
+        let url = TestApp::database_url(&database);
+        TestApp::assembled(database, &url, configure, extend).await
+    }
+
+    async fn assembled(
+        database: String,
+        url: &str,
+        configure: impl FnOnce(Figment) -> Figment,
+        extend: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    ) -> TestApp {
         let figment = storefront::figment()
             .merge(("databases.main.url", url))
             .merge(("databases.main.pool_size", 6))
             .merge(("databases.main.timeout", 3))
             .merge(("seed_demo_data", false))
             .merge(("log_level", "off"));
-        let client =
-            Client::untracked(storefront::rocket(configure(figment))).await.expect("the app launches");
+        let rocket = extend(storefront::rocket(configure(figment)));
+        let client = Client::untracked(rocket).await.expect("the app launches");
         TestApp { client, database }
     }
 

@@ -6,5 +6,6 @@ mod harness;
 mod admin;
 mod api;
 mod live;
+mod outage;
 mod process;
 mod web;
