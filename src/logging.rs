@@ -7,7 +7,8 @@
 //! Nothing here ever writes a password, a token, a cookie or a session id:
 //! secrets are kept out by construction (no header or body is logged, query
 //! values with secret-sounding names are replaced), and Rocket's own log,
-//! which prints request URLs verbatim, is off (`log_level = "off"`).
+//! which prints request URLs verbatim, is off unless `ROCKET_LOG_LEVEL` asks
+//! for it (see `crate::figment`).
 
 use std::time::Instant;
 

@@ -18,7 +18,7 @@ rm -rf artifacts && mkdir -p artifacts/screenshots
 
 psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
-export ROCKET_PORT=$port ROCKET_LOG_LEVEL=critical
+export ROCKET_PORT=$port ROCKET_LOG=warn
 cd "$root"
 "$binary" seed-demo >/dev/null
 STAFF_PASSWORD=$("$binary" create-admin --email staff@storefront.test </dev/null | sed -n 's/^Password: \([^ ]*\).*/\1/p')

@@ -20,7 +20,7 @@ binary=${CARGO_TARGET_DIR:-target}/release/storefront
 
 psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
-export ROCKET_PROFILE=release ROCKET_PORT=$port ROCKET_LOG_LEVEL=critical
+export ROCKET_PROFILE=release ROCKET_PORT=$port ROCKET_LOG=warn
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET

@@ -34,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 drop_database
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
-export ROCKET_PROFILE=release ROCKET_LOG_LEVEL=critical ROCKET_SECURE_COOKIES=false
+export ROCKET_PROFILE=release ROCKET_LOG=warn ROCKET_SECURE_COOKIES=false
 export ROCKET_EVENTS_MAX_STREAMS=$((streams + 100))
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)

@@ -37,7 +37,7 @@ export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET
-export ROCKET_IP_HEADER=X-Real-IP ROCKET_SEED_DEMO_DATA=false ROCKET_LOG_LEVEL=critical
+export ROCKET_IP_HEADER=X-Real-IP ROCKET_SEED_DEMO_DATA=false ROCKET_LOG=warn
 "$binary" migrate >/dev/null
 password=$("$binary" create-admin --email scale-admin@storefront.test </dev/null | sed -n 's/^Password: \([^ ]*\).*/\1/p')
 
