@@ -43,6 +43,9 @@ impl Credentials {
     }
 }
 
+/// Far longer than any device token this app issues.
+const DEVICE_TOKEN_MAX: usize = 1000;
+
 /// An email and a password, and the device token of an earlier login.
 #[derive(Debug, ToSchema)]
 pub struct LoginRequest {
@@ -63,6 +66,12 @@ impl LoginRequest {
         let Credentials { email, password } = Credentials::take(&mut reader);
         let device_token = reader.nullable_string("device_token").flatten();
         reader.finish()?;
+        if device_token.as_ref().is_some_and(|token| token.chars().count() > DEVICE_TOKEN_MAX) {
+            return Err(Error::invalid(
+                "device_token",
+                format!("must be at most {DEVICE_TOKEN_MAX} characters"),
+            ));
+        }
         Ok(LoginRequest { email, password, device_token })
     }
 }

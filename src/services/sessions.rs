@@ -388,6 +388,43 @@ mod tests {
     use super::*;
     use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+    fn config() -> AppConfig {
+        serde_json::from_value(serde_json::json!({"jwt_secret": "x".repeat(40)})).unwrap()
+    }
+
+    fn tally(count: i64, minutes_ago: i64, now: DateTime<Utc>) -> crate::models::Tally {
+        crate::models::Tally { count, oldest: Some(now - Duration::minutes(minutes_ago)) }
+    }
+
+    #[test]
+    fn a_trusted_device_answers_only_for_its_own_failures() {
+        let (config, now) = (config(), Utc::now());
+        // The account is under attack: every shared limit is reached.
+        let attacked = FailureCounts {
+            account: tally(10, 5, now),
+            account_hour: tally(100, 50, now),
+            client: tally(30, 5, now),
+            device: tally(0, 0, now),
+        };
+        assert_eq!(throttle(&config, &attacked, true, now), None);
+        // Ten minutes are left of the 15-minute window; the hour has 10 minutes too.
+        assert_eq!(throttle(&config, &attacked, false, now), Some(600));
+        let device_failed = FailureCounts { device: tally(10, 1, now), ..FailureCounts::default() };
+        assert_eq!(throttle(&config, &device_failed, true, now), Some(14 * 60));
+        assert_eq!(throttle(&config, &device_failed, false, now), None);
+    }
+
+    #[test]
+    fn without_a_device_the_hourly_cap_holds_whatever_the_window() {
+        let (config, now) = (config(), Utc::now());
+        let below = FailureCounts { account_hour: tally(99, 40, now), ..FailureCounts::default() };
+        assert_eq!(throttle(&config, &below, false, now), None);
+        let capped = FailureCounts { account_hour: tally(100, 40, now), ..FailureCounts::default() };
+        assert_eq!(throttle(&config, &capped, false, now), Some(20 * 60));
+        let client = FailureCounts { client: tally(30, 14, now), ..FailureCounts::default() };
+        assert_eq!(throttle(&config, &client, false, now), Some(60));
+    }
+
     #[test]
     fn a_missing_session_revokes_but_an_outage_stays_an_outage() {
         assert!(matches!(

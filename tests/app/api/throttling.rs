@@ -116,6 +116,9 @@ async fn a_device_token_vouches_only_for_its_own_account_and_only_when_genuine()
 
     // Bob's device, an access token, junk and nothing are all "no device"
     // for Ann: they share her ten failures.
+    let too_long = json!({"email": ann.email, "password": PASSWORD, "device_token": "x".repeat(1001)});
+    let refused = login_from(&app, "192.0.2.99", too_long).await;
+    assert_eq!(refused.problem(422)["errors"]["device_token"], "must be at most 1000 characters");
     for (n, token) in [bobs_device, access, "x".repeat(1000)].into_iter().enumerate() {
         for _ in 0..3 {
             let wrong = json!({"email": ann.email, "password": "wrong", "device_token": token});
