@@ -88,7 +88,7 @@ store=$(curl -fsS "$url/api/stores" -H "$auth" -H 'Content-Type: application/jso
 item=$(curl -fsS "$url/api/items" -H "$auth" -H 'Content-Type: application/json' \
     -d "{\"name\":\"Anchor\",\"price\":\"2.00\",\"store_id\":$store}" | json '["id"]')
 
-frozen=$((budget + 2))
+frozen=$((phase + budget))
 total=$((phase * 9 + frozen + 10))
 python3 "$here/load.py" load "$url" "$total" "$work/results" "$token" "$store" "$item" &
 load=$!
