@@ -2,6 +2,9 @@
 //! `embed_migrations!`), and the templates and static files listed into
 //! `$OUT_DIR/assets.rs` for `src/assets.rs`.
 
+#[path = "src/fingerprint.rs"]
+mod fingerprint;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -21,11 +24,16 @@ fn main() {
         let Some(name) = relative.strip_suffix(".tera") else { continue };
         writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
     }
-    out.push_str("];\n\n/// `(path under /static/, contents)` of every static file.\n");
-    out.push_str("pub static STATIC_FILES: &[(&str, &[u8])] = &[\n");
+    out.push_str(
+        "];\n\n/// `(path under /static/, that path fingerprinted, contents)` of every static file.\n",
+    );
+    out.push_str("pub static STATIC_FILES: &[(&str, &str, &[u8])] = &[\n");
     for path in files(&root.join("static")) {
         let relative = relative(&root.join("static"), &path);
-        writeln!(out, "    ({relative:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+        let bytes = std::fs::read(&path).expect("readable static file");
+        let hashed = fingerprint::fingerprinted_name(&relative, &bytes);
+        writeln!(out, "    ({relative:?}, {hashed:?}, include_bytes!({:?})),", path.display().to_string())
+            .unwrap();
     }
     out.push_str("];\n");
     let target = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("assets.rs");

@@ -2,6 +2,11 @@
 //! the binary alone is the deployable and runs from any directory. For
 //! editing them without a rebuild, `assets_dir` (`ROCKET_ASSETS_DIR`) names a
 //! folder holding `templates/` and `static/` to use instead.
+//!
+//! Pages link to embedded static files by fingerprinted URLs
+//! (`{{ static_url(name="style.css") }}` gives `/static/style.<digest>.css`),
+//! which browsers may keep for a year: a changed file gets a new URL. The
+//! plain URL still works, to be revalidated each time.
 
 use std::path::{Path, PathBuf};
 
@@ -31,11 +36,13 @@ impl Assets {
     }
 
     /// The template engine, loaded with every template under the name pages
-    /// render it by (`home.html` for `templates/home.html.tera`).
+    /// render it by (`home.html` for `templates/home.html.tera`), and the
+    /// `static_url` function.
     fn template_fairing(&self) -> impl Fairing {
         let source = self.clone();
         Template::try_custom(move |engines| {
             engines.tera.add_raw_templates(source.template_sources()?)?;
+            engines.tera.register_function("static_url", StaticUrl(matches!(source, Assets::Embedded)));
             Ok(())
         })
     }
@@ -90,17 +97,71 @@ pub fn stage() -> impl Fairing {
     })
 }
 
-/// An embedded static file, by its path under `static/`.
+/// `static_url(name="style.css")`: where pages link to a static file. The
+/// fingerprinted URL when the files are embedded; the plain one when they
+/// come from a folder, since it may change at any time.
+struct StaticUrl(bool);
+
+impl rocket_dyn_templates::tera::Function for StaticUrl {
+    fn call(
+        &self,
+        args: &std::collections::HashMap<String, rocket_dyn_templates::tera::Value>,
+    ) -> rocket_dyn_templates::tera::Result<rocket_dyn_templates::tera::Value> {
+        let name = args.get("name").and_then(|name| name.as_str()).ok_or("static_url needs name=\"...\"")?;
+        if !self.0 {
+            return Ok(format!("/static/{name}").into());
+        }
+        match embedded::STATIC_FILES.iter().find(|(plain, _, _)| *plain == name) {
+            Some((_, fingerprinted, _)) => Ok(format!("/static/{fingerprinted}").into()),
+            None => Err(format!("static_url: no static file {name:?}").into()),
+        }
+    }
+
+    fn is_safe(&self) -> bool {
+        true
+    }
+}
+
+/// Keep for a year: the URL names this very content.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// The plain URL may get other content: ask again each time.
+const REVALIDATE: &str = "no-cache";
+
+/// An embedded static file and how long it may be kept.
+struct StaticFile {
+    content_type: ContentType,
+    contents: &'static [u8],
+    cache_control: &'static str,
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for StaticFile {
+    fn respond_to(self, request: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        let mut response = (self.content_type, self.contents).respond_to(request)?;
+        response.set_header(rocket::http::Header::new("Cache-Control", self.cache_control));
+        Ok(response)
+    }
+}
+
+/// An embedded static file, by its path under `static/`, plain or fingerprinted.
 #[rocket::get("/<path..>")]
-fn embedded_file(path: PathBuf) -> Option<(ContentType, &'static [u8])> {
+fn embedded_file(path: PathBuf) -> Option<StaticFile> {
     let wanted = path.to_str()?;
-    let (name, contents) = embedded::STATIC_FILES.iter().find(|(name, _)| *name == wanted)?;
+    let (name, cache_control, contents) =
+        embedded::STATIC_FILES.iter().find_map(|(plain, fingerprinted, contents)| {
+            if *fingerprinted == wanted {
+                Some((plain, IMMUTABLE, contents))
+            } else if *plain == wanted {
+                Some((plain, REVALIDATE, contents))
+            } else {
+                None
+            }
+        })?;
     let content_type = Path::new(name)
         .extension()
         .and_then(|ext| ext.to_str())
         .and_then(ContentType::from_extension)
         .unwrap_or(ContentType::Binary);
-    Some((content_type, contents))
+    Some(StaticFile { content_type, contents, cache_control })
 }
 
 /// A folder with nothing in it, private to this process (made once).
@@ -132,4 +193,23 @@ fn files_under(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
 fn relative_name(root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(root).unwrap_or(path);
     relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::{fingerprint, fingerprinted_name};
+
+    #[test]
+    fn embedded_files_are_named_by_their_contents() {
+        assert!(!embedded::STATIC_FILES.is_empty());
+        for (plain, fingerprinted, contents) in embedded::STATIC_FILES {
+            assert_eq!(*fingerprinted, fingerprinted_name(plain, contents));
+            assert_ne!(plain, fingerprinted);
+        }
+        assert_eq!(fingerprinted_name("a/live.js", b"x"), format!("a/live.{}.js", fingerprint(b"x")));
+        assert_eq!(fingerprinted_name("LICENSE", b"x"), format!("LICENSE.{}", fingerprint(b"x")));
+        assert_ne!(fingerprint(b"body{}"), fingerprint(b"body{ }"));
+        assert_eq!(fingerprint(b"").len(), 12);
+    }
 }

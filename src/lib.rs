@@ -16,6 +16,9 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+// Used by `build.rs` to name the embedded static files; tested here.
+#[cfg(test)]
+mod fingerprint;
 pub mod housekeeping;
 pub mod logging;
 pub mod models;

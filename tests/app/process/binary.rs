@@ -10,13 +10,28 @@ async fn the_binary_serves_pages_and_static_files_from_any_directory() {
     assert_eq!(home.header("content-type"), Some("text/html; charset=utf-8"));
     assert!(home.body.contains("<h1>"), "{}", home.body);
 
-    let css = process.request("GET", "/static/style.css", &[], "").await;
+    // Pages link to fingerprinted URLs, which may be kept for a year.
+    let stylesheet = linked(&home.body, "<link rel=\"stylesheet\" href=\"");
+    assert!(
+        stylesheet.starts_with("/static/style.") && stylesheet.len() > "/static/style.css".len(),
+        "{stylesheet}"
+    );
+    let css = process.request("GET", &stylesheet, &[], "").await;
     assert_eq!(css.status, 200);
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(css.header("cache-control"), Some("public, max-age=31536000, immutable"));
     assert_eq!(css.body, std::fs::read_to_string("static/style.css").expect("the stylesheet"));
+    // The plain URL still answers, to be revalidated every time.
+    let plain = process.request("GET", "/static/style.css", &[], "").await;
+    assert_eq!((plain.status, plain.header("cache-control")), (200, Some("no-cache")));
+    assert_eq!(plain.body, css.body);
     let script = process.request("GET", "/static/live.js", &[], "").await;
     assert_eq!(script.status, 200);
     assert_eq!(script.header("content-type"), Some("text/javascript; charset=utf-8"));
+    let live = linked(&home.body, "<script src=\"");
+    let fingerprinted = process.request("GET", &live, &[], "").await;
+    assert_eq!((fingerprinted.status, fingerprinted.body.as_str()), (200, script.body.as_str()), "{live}");
+    assert_eq!(process.request("GET", "/static/style.0123456789ab.css", &[], "").await.status, 404);
     assert_eq!(process.request("GET", "/static/nope.css", &[], "").await.status, 404);
     assert_eq!(process.request("GET", "/static/../Cargo.toml", &[], "").await.status, 404);
 
@@ -53,7 +68,14 @@ async fn a_folder_named_by_assets_dir_overrides_the_embedded_files() {
     let page = process.request("GET", "/", &[], "").await;
     assert_eq!(page.status, 200, "{}", process.output());
     assert!(page.body.contains(marker), "{}", page.body);
+    // Files that may change at any time are linked by their plain URL.
+    assert_eq!(linked(&page.body, "<link rel=\"stylesheet\" href=\""), "/static/style.css");
     let _ = std::fs::remove_dir_all(&assets);
+}
+
+/// The URL after `marker` in a page.
+fn linked(page: &str, marker: &str) -> String {
+    page.split(marker).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned()
 }
 
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {

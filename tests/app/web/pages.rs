@@ -26,7 +26,9 @@ async fn the_home_page_lists_stores_with_item_counts_and_pages() {
     assert!(first.text.contains("<a href=\"/stores/"));
     assert!(first.text.contains("Store 00</a></td><td class=\"num store-count\">1</td>"), "{}", first.text);
     assert!(first.text.contains("<div data-live=\"home\">"));
-    assert!(first.text.contains("<script src=\"/static/live.js\" defer></script>"));
+    // The script by its fingerprinted URL: `/static/live.<digest>.js`.
+    let script = first.text.split("<script src=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+    assert!(script.starts_with("/static/live.") && script.ends_with(".js") && script.len() == 28, "{script}");
     let second = browser.get("/?page=2").await;
     assert!(second.text.contains("Showing 21–23 of 23"));
     assert!(second.text.contains("Store 22") && !second.text.contains("Store 00"));
