@@ -1,10 +1,10 @@
 //! The connection pool, a request guard that never waits forever, embedded
 //! migrations, and creating the database on first run.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
+use diesel::r2d2::ConnectionManager;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use rocket::fairing::AdHoc;
 use rocket::http::Status;
@@ -23,17 +23,90 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 const MIGRATION_LOCK: i64 = 0x5354_4f52_4546_524e;
 
 #[database("main")]
-pub struct DbPool(PgConnection);
+pub struct DbPool(Pg);
 
-/// The pooled connection of one request, shared by every guard and the
-/// handler of that request (so a request never holds two). Getting it and
-/// every `run` on it share one deadline, the database budget from the first
-/// time the request needed the database: a database that is down or frozen
-/// gives `Error::Unavailable` (503) within the budget, however many steps
-/// the request takes, instead of a request that hangs.
+/// A PostgreSQL connection as the pool keeps it. `rocket_sync_db_pools`
+/// configures and owns the pool (`databases.main`); requests reach the same
+/// pool directly (see [`Db`]), so that taking a connection, the work and
+/// giving it back are one blocking hand-off.
+pub struct Pg(PgConnection);
+
+impl std::ops::Deref for Pg {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Pg {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.0
+    }
+}
+
+/// Makes and checks the pool's connections. A connection is checked at
+/// checkout without a query: whatever the server already sent is read, and
+/// a server that has closed the connection (a restart, `pg_terminate_backend`)
+/// has sent its goodbye, so the connection is discarded before a request
+/// uses it. One that breaks during a request is discarded when it returns.
+pub struct PgManager(ConnectionManager<PgConnection>);
+
+type PgPool = rocket_sync_db_pools::r2d2::Pool<PgManager>;
+
+impl rocket_sync_db_pools::r2d2::ManageConnection for PgManager {
+    type Connection = Pg;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Pg, Self::Error> {
+        self.0.connect().map(Pg)
+    }
+
+    fn is_valid(&self, conn: &mut Pg) -> Result<(), Self::Error> {
+        // Pool connections never LISTEN: nothing but the server's goodbye can
+        // be waiting. The first read takes its message (libpq files it as a
+        // notice), the second meets the closed socket and fails.
+        for _ in 0..2 {
+            for pending in conn.0.notifications_iter() {
+                pending.map_err(diesel::r2d2::Error::QueryError)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut Pg) -> bool {
+        self.0.has_broken(&mut conn.0)
+    }
+}
+
+/// Where the pool `rocket_sync_db_pools` builds is also kept for [`Db`].
+struct PoolSlot(std::sync::OnceLock<PgPool>);
+
+impl rocket_sync_db_pools::Poolable for Pg {
+    type Manager = PgManager;
+    type Error = std::convert::Infallible;
+
+    fn pool(db_name: &str, rocket: &Rocket<Build>) -> rocket_sync_db_pools::PoolResult<Self> {
+        let config = rocket_sync_db_pools::Config::from(db_name, rocket)?;
+        let pool = rocket_sync_db_pools::r2d2::Pool::builder()
+            .max_size(config.pool_size)
+            .connection_timeout(Duration::from_secs(config.timeout.into()))
+            .build(PgManager(ConnectionManager::new(&config.url)))?;
+        if let Some(slot) = rocket.state::<PoolSlot>() {
+            let _ = slot.0.set(pool.clone());
+        }
+        Ok(pool)
+    }
+}
+
+/// The database of one request. Every `run` takes a connection of the pool,
+/// does its work and gives the connection back in one blocking task, and
+/// all of them share one deadline: the database budget from the first time
+/// the request needed the database. A database that is down or frozen gives
+/// `Error::Unavailable` (503) within the budget, however many steps the
+/// request takes, instead of a request that hangs.
 #[derive(Clone)]
 pub struct Db {
-    connection: Arc<DbPool>,
+    pool: PgPool,
     deadline: Instant,
 }
 
@@ -44,31 +117,29 @@ fn deadline_of(request: &Request<'_>) -> Instant {
     request.local_cache(|| Deadline(Instant::now() + budget_of(request.rocket()))).0
 }
 
+fn pool_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Result<PgPool, Error> {
+    rocket
+        .state::<PoolSlot>()
+        .and_then(|slot| slot.0.get().cloned())
+        .ok_or_else(|| Error::Internal("the database pool is not set up".into()))
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Db {
     type Error = Error;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let cached: &Option<Db> = request
-            .local_cache_async(async {
-                let deadline = deadline_of(request);
-                match timeout_at(deadline.into(), DbPool::get_one(request.rocket())).await {
-                    Ok(Some(connection)) => Some(Db { connection: Arc::new(connection), deadline }),
-                    _ => None,
-                }
-            })
-            .await;
-        match cached {
-            Some(db) => Outcome::Success(db.clone()),
-            None => Outcome::Error((Status::ServiceUnavailable, Error::Unavailable)),
+        match pool_of(request.rocket()) {
+            Ok(pool) => Outcome::Success(Db { pool, deadline: deadline_of(request) }),
+            Err(error) => Outcome::Error((Status::InternalServerError, error)),
         }
     }
 }
 
-/// Takes a connection when asked rather than for the whole request: for a
-/// handler that must give it back before it ends (a stream that stays open),
-/// or hold none while it waits on something else. Every connection it takes
-/// shares the request's deadline, like [`Db`].
+/// The same as [`Db`], for handlers that want to say they hold no
+/// connection between their steps (a stream that stays open, a login that
+/// waits for a password hash). Every `Db` now takes a connection only for
+/// the length of one `run`; this type remains as the name of that intent.
 pub struct DbOnDemand<'r> {
     rocket: &'r Rocket<Orbit>,
     deadline: Instant,
@@ -84,19 +155,14 @@ impl<'r> FromRequest<'r> for DbOnDemand<'r> {
 }
 
 impl DbOnDemand<'_> {
-    /// A connection of the pool, until the request's deadline.
+    /// The request's database, until its deadline.
     pub async fn connect(&self) -> Result<Db, Error> {
-        match timeout_at(self.deadline.into(), DbPool::get_one(self.rocket)).await {
-            Ok(Some(connection)) => Ok(Db { connection: Arc::new(connection), deadline: self.deadline }),
-            _ => Err(Error::Unavailable),
-        }
+        Ok(Db { pool: pool_of(self.rocket)?, deadline: self.deadline })
     }
 }
 
 /// Where a service that waits on something else between its database steps
-/// (a password hash) gets its connection: a request that already holds one
-/// ([`Db`]) uses it; one that does not ([`DbOnDemand`]) takes one per step,
-/// so that it holds none while it waits.
+/// (a password hash) gets its database from: [`Db`] or [`DbOnDemand`].
 #[rocket::async_trait]
 pub trait Connect: Sync {
     async fn connection(&self) -> Result<Db, Error>;
@@ -122,15 +188,28 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
 }
 
 impl Db {
-    /// Runs `work` on a blocking thread with this request's connection, if
-    /// the request's deadline allows.
+    /// Runs `work` with a connection of the pool on a blocking thread, if
+    /// the request's deadline allows: taking the connection, the work and
+    /// giving it back are one hand-off.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        match timeout_at(self.deadline.into(), self.connection.run(work)).await {
-            Ok(result) => result,
+        let Some(remaining) = self.deadline.checked_duration_since(Instant::now()) else {
+            return Err(Error::Unavailable);
+        };
+        let pool = self.pool.clone();
+        let job = rocket::tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_timeout(remaining).map_err(|_| Error::Unavailable)?;
+            work(&mut conn)
+        });
+        match timeout_at(self.deadline.into(), job).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => match join.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Err(Error::Internal("a database task was cancelled".into())),
+            },
             Err(_) => {
                 tracing::warn!("the database did not answer within the request's budget");
                 Err(Error::Unavailable)
@@ -144,6 +223,7 @@ impl Db {
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Database", |rocket| async {
         rocket
+            .manage(PoolSlot(std::sync::OnceLock::new()))
             .attach(DbPool::fairing())
             .attach(AdHoc::try_on_ignite("Migrations", run_migrations))
             .attach(crate::demo::stage())
@@ -155,7 +235,7 @@ async fn run_migrations(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<B
         tracing::error!("no database connection for migrations");
         return Err(rocket);
     };
-    let outcome = pool.run(migrate).await;
+    let outcome = pool.run(|conn| migrate(conn)).await;
     match outcome {
         Ok(applied) => {
             if applied > 0 {

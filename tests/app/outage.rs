@@ -158,3 +158,31 @@ async fn one_budget_bounds_the_whole_request_not_each_step() {
     assert_eq!(four.status, 503);
     assert!(elapsed < Duration::from_millis(1300), "took {elapsed:?}");
 }
+
+#[rocket::async_test]
+async fn connections_whose_backends_were_terminated_while_idle_are_never_used() {
+    let app = TestApp::new().await;
+    let ann = app.user(Role::Member).await;
+    // Fill the pool with idle connections: a burst of concurrent reads.
+    let reads = (0..12).map(|_| app.get("/api/stores").send());
+    assert!(crate::harness::join_all(reads).await.iter().all(|reply| reply.status == 200));
+
+    let mut admin = PgConnection::establish(&TestApp::database_url("postgres")).unwrap();
+    let terminate = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        app.database
+    );
+    diesel::sql_query(&terminate).execute(&mut admin).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Every dead connection is noticed at checkout, without a query, and
+    // replaced: not one request fails.
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(app.get("/api/stores").send().await.status);
+        statuses.push(app.get(&format!("/api/user/{}", ann.id)).bearer(&ann.access).send().await.status);
+    }
+    assert!(statuses.iter().all(|&status| status == 200), "{statuses:?}");
+    let concurrent = (0..12).map(|_| app.get("/api/stores").send());
+    assert!(crate::harness::join_all(concurrent).await.iter().all(|reply| reply.status == 200));
+}
