@@ -22,7 +22,8 @@ fn main() {
         let relative = relative(&root.join("templates"), &path);
         // `home.html.tera` renders as `home.html`: Tera escapes by that suffix.
         let Some(name) = relative.strip_suffix(".tera") else { continue };
-        writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        writeln!(out, "    ({name:?}, include_str!({})),", in_crate(&format!("templates/{relative}")))
+            .unwrap();
     }
     out.push_str(
         "];\n\n/// `(path under /static/, that path fingerprinted, contents)` of every static file.\n",
@@ -38,6 +39,13 @@ fn main() {
     out.push_str("];\n");
     let target = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("assets.rs");
     std::fs::write(target, out).expect("write assets.rs");
+}
+
+/// A path of the crate as the compiler will find it: relative to the crate's
+/// folder at the time it compiles, so that the generated list stays right
+/// for another checkout sharing the same target folder.
+fn in_crate(relative: &str) -> String {
+    format!("concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?})", format!("/{relative}"))
 }
 
 /// Every file under `dir`, in a stable order.

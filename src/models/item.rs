@@ -3,6 +3,7 @@ use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
+use super::TagRef;
 use crate::price::Price;
 use crate::schema::{item_tags, items, stores, tags};
 use crate::text::like_pattern_containing;
@@ -134,13 +135,25 @@ impl Item {
         items::table.find(id).select(Item::as_select()).first(conn)
     }
 
-    /// The item with its store's name, in one query.
-    pub fn find_with_store_name(conn: &mut PgConnection, id: i64) -> QueryResult<(Item, String)> {
-        items::table
+    /// The item with its store's name and its tags (by name), in one statement.
+    pub fn find_with_store_name_and_tags(
+        conn: &mut PgConnection,
+        id: i64,
+    ) -> QueryResult<(Item, String, Vec<TagRef>)> {
+        // A correlated subquery of constant text: the item's tags as JSON.
+        let tags_json = diesel::dsl::sql::<diesel::sql_types::Json>(
+            "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) \
+             ORDER BY t.name, t.id), '[]') FROM item_tags it JOIN tags t ON t.id = it.tag_id \
+             WHERE it.item_id = items.id)",
+        );
+        let (item, store_name, tags): (Item, String, serde_json::Value) = items::table
             .inner_join(stores::table)
             .filter(items::id.eq(id))
-            .select((Item::as_select(), stores::name))
-            .first(conn)
+            .select((Item::as_select(), stores::name, tags_json))
+            .first(conn)?;
+        let tags = serde_json::from_value(tags)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        Ok((item, store_name, tags))
     }
 
     /// Reads the item and locks it until the end of the transaction.

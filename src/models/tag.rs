@@ -22,7 +22,7 @@ pub struct Tag {
 pub type TagListRow = (Tag, String, i64);
 
 /// A tag as shown beside an item.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable, serde::Deserialize)]
 pub struct TagRef {
     pub id: i64,
     pub name: String,

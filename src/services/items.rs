@@ -66,9 +66,10 @@ impl ItemInput {
     }
 }
 
+/// One item as every surface shows it, in one statement.
 pub fn detail(conn: &mut PgConnection, id: i64) -> Result<ItemDetail, Error> {
-    let (item, store_name) = Item::find_with_store_name(conn, id).map_err(not_found_as("item"))?;
-    let tags = ItemTag::tags_of(conn, &[id])?.remove(&id).unwrap_or_default();
+    let (item, store_name, tags) =
+        Item::find_with_store_name_and_tags(conn, id).map_err(not_found_as("item"))?;
     Ok(ItemDetail { item, store_name, tags })
 }
 
