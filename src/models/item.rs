@@ -140,16 +140,10 @@ impl Item {
         conn: &mut PgConnection,
         id: i64,
     ) -> QueryResult<(Item, String, Vec<TagRef>)> {
-        // A correlated subquery of constant text: the item's tags as JSON.
-        let tags_json = diesel::dsl::sql::<diesel::sql_types::Json>(
-            "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) \
-             ORDER BY t.name, t.id), '[]') FROM item_tags it JOIN tags t ON t.id = it.tag_id \
-             WHERE it.item_id = items.id)",
-        );
         let (item, store_name, tags): (Item, String, serde_json::Value) = items::table
             .inner_join(stores::table)
             .filter(items::id.eq(id))
-            .select((Item::as_select(), stores::name, tags_json))
+            .select((Item::as_select(), stores::name, TagsAsJson))
             .first(conn)?;
         let tags = serde_json::from_value(tags)
             .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
@@ -257,4 +251,33 @@ impl NewItem {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Item> {
         diesel::insert_into(items::table).values(self).returning(Item::as_returning()).get_result(conn)
     }
+}
+
+/// The tags of the row's item, by name, as a JSON array of `{id, name}`: a
+/// correlated subquery of constant text. Written as an expression of its own
+/// rather than `dsl::sql`, so that diesel may keep the whole statement
+/// prepared (it never caches statements with literal SQL in them).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct TagsAsJson;
+
+impl Expression for TagsAsJson {
+    type SqlType = diesel::sql_types::Json;
+}
+
+impl diesel::query_builder::QueryFragment<Pg> for TagsAsJson {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) \
+             ORDER BY t.name, t.id), '[]') FROM item_tags it JOIN tags t ON t.id = it.tag_id \
+             WHERE it.item_id = items.id)",
+        );
+        Ok(())
+    }
+}
+
+// It names `items.id`, so it goes wherever that column may.
+impl<QS> diesel::AppearsOnTable<QS> for TagsAsJson where items::id: diesel::AppearsOnTable<QS> {}
+impl<QS> diesel::SelectableExpression<QS> for TagsAsJson where items::id: diesel::SelectableExpression<QS> {}
+impl diesel::expression::ValidGrouping<()> for TagsAsJson {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
 }
