@@ -14,7 +14,8 @@ use crate::harness::{Reply, TestApp, PASSWORD};
 
 /// Holds `table` locked, so that the next statement of the app touching it
 /// waits, then terminates every backend of the app's database while one is
-/// waiting, and lets go.
+/// waiting, and lets go. Each termination is waited for (the timeout
+/// argument), so that the backends are gone, as after a restart.
 async fn terminated_while_waiting_on<F: std::future::Future<Output = Reply>>(
     app: &TestApp,
     table: &'static str,
@@ -44,14 +45,14 @@ async fn terminated_while_waiting_on<F: std::future::Future<Output = Reply>>(
         };
         assert!(found, "a request waits on the lock");
         diesel::sql_query(format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
              WHERE datname = '{database}' AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
         ))
         .execute(&mut conn)
         .unwrap();
         // The application's other connections go too, as in a restart.
         diesel::sql_query(format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' \
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{database}' \
              AND pid <> pg_backend_pid() AND state = 'idle'"
         ))
         .execute(&mut conn)
@@ -169,7 +170,7 @@ async fn connections_whose_backends_were_terminated_while_idle_are_never_used() 
 
     let mut admin = PgConnection::establish(&TestApp::database_url("postgres")).unwrap();
     let terminate = format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
         app.database
     );
     diesel::sql_query(&terminate).execute(&mut admin).unwrap();
