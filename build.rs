@@ -33,8 +33,8 @@ fn main() {
         let relative = relative(&root.join("static"), &path);
         let bytes = std::fs::read(&path).expect("readable static file");
         let hashed = fingerprint::fingerprinted_name(&relative, &bytes);
-        writeln!(out, "    ({relative:?}, {hashed:?}, include_bytes!({:?})),", path.display().to_string())
-            .unwrap();
+        let source = in_crate(&format!("static/{relative}"));
+        writeln!(out, "    ({relative:?}, {hashed:?}, include_bytes!({source})),").unwrap();
     }
     out.push_str("];\n");
     let target = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("assets.rs");

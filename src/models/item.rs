@@ -253,31 +253,9 @@ impl NewItem {
     }
 }
 
-/// The tags of the row's item, by name, as a JSON array of `{id, name}`: a
-/// correlated subquery of constant text. Written as an expression of its own
-/// rather than `dsl::sql`, so that diesel may keep the whole statement
-/// prepared (it never caches statements with literal SQL in them).
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
-struct TagsAsJson;
-
-impl Expression for TagsAsJson {
-    type SqlType = diesel::sql_types::Json;
-}
-
-impl diesel::query_builder::QueryFragment<Pg> for TagsAsJson {
-    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(
-            "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) \
-             ORDER BY t.name, t.id), '[]') FROM item_tags it JOIN tags t ON t.id = it.tag_id \
-             WHERE it.item_id = items.id)",
-        );
-        Ok(())
-    }
-}
-
-// It names `items.id`, so it goes wherever that column may.
-impl<QS> diesel::AppearsOnTable<QS> for TagsAsJson where items::id: diesel::AppearsOnTable<QS> {}
-impl<QS> diesel::SelectableExpression<QS> for TagsAsJson where items::id: diesel::SelectableExpression<QS> {}
-impl diesel::expression::ValidGrouping<()> for TagsAsJson {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
+super::correlated_subquery! {
+    /// The tags of the row's item, by name, as a JSON array of `{id, name}`.
+    TagsAsJson: diesel::sql_types::Json, on items::id,
+    "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id), '[]') \
+     FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = items.id)"
 }

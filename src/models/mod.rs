@@ -157,3 +157,36 @@ macro_rules! text_enum {
     };
 }
 pub(crate) use text_enum;
+
+/// A correlated subquery of constant SQL, usable in `select`, for what the
+/// query builder cannot say about the outer row (an item's tags as JSON, a
+/// tag's item count). It names `$outer` of the outer row, so it goes wherever
+/// that column may. Unlike `dsl::sql`, statements using it stay prepared.
+macro_rules! correlated_subquery {
+    ($(#[$doc:meta])* $name:ident: $sql_type:ty, on $outer:path, $sql:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+        pub struct $name;
+
+        impl diesel::Expression for $name {
+            type SqlType = $sql_type;
+        }
+
+        impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for $name {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> diesel::QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+
+        impl<QS> diesel::AppearsOnTable<QS> for $name where $outer: diesel::AppearsOnTable<QS> {}
+        impl<QS> diesel::SelectableExpression<QS> for $name where $outer: diesel::SelectableExpression<QS> {}
+        impl diesel::expression::ValidGrouping<()> for $name {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+    };
+}
+pub(crate) use correlated_subquery;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::{order_by, ListQuery, PageRequest, Total};
-use crate::schema::{item_tags, tags};
+use crate::schema::{item_tags, stores, tags};
 use crate::text::like_pattern_containing;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -38,9 +38,27 @@ pub struct NewTag<'a> {
 /// The unique index behind "tag names are unique within a store, ignoring case".
 pub const NAME_KEY: &str = "tags_store_name_key";
 
+super::correlated_subquery! {
+    /// How many items carry the row's tag.
+    ItemCount: diesel::sql_types::BigInt, on tags::id,
+    "(SELECT count(*) FROM item_tags it WHERE it.tag_id = tags.id)"
+}
+
 impl Tag {
     pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Tag> {
         tags::table.find(id).select(Tag::as_select()).first(conn)
+    }
+
+    /// The tag with its store's name and its item count, in one statement.
+    pub fn find_with_store_name_and_count(
+        conn: &mut PgConnection,
+        id: i64,
+    ) -> QueryResult<(Tag, String, i64)> {
+        tags::table
+            .inner_join(stores::table)
+            .filter(tags::id.eq(id))
+            .select((Tag::as_select(), stores::name, ItemCount))
+            .first(conn)
     }
 
     pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Tag> {

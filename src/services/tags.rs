@@ -20,11 +20,11 @@ pub struct TagDetail {
     pub item_count: i64,
 }
 
+/// One tag with its store's name and item count, in one statement.
 pub fn detail(conn: &mut PgConnection, id: i64) -> Result<TagDetail, Error> {
-    let tag = Tag::find(conn, id).map_err(not_found_as("tag"))?;
-    let store = Store::find(conn, tag.store_id)?;
-    let item_count = ItemTag::count_for_tag(conn, id)?;
-    Ok(TagDetail { tag, store_name: store.name, item_count })
+    let (tag, store_name, item_count) =
+        Tag::find_with_store_name_and_count(conn, id).map_err(not_found_as("tag"))?;
+    Ok(TagDetail { tag, store_name, item_count })
 }
 
 /// A page of a store's tags, each with how many items carry it.

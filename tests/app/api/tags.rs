@@ -189,3 +189,27 @@ async fn tag_writes_follow_the_role_matrix() {
         assert_eq!(app.delete(&format!("/api/tags/{tag}")).bearer(&who.access).send().await.status, 204);
     }
 }
+
+#[rocket::async_test]
+async fn a_tag_and_a_store_are_each_read_in_one_statement() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let tag = app.tag(&owner, store, "sale").await;
+    for n in 0..3 {
+        let item = app.item(&owner, store, &format!("Item {n}"), "1.00").await;
+        app.link(&owner, item, &[tag]).await;
+    }
+    let before = app.queries();
+    let read = app.get(&format!("/api/tags/{tag}")).send().await;
+    assert_eq!(app.queries() - before, 1, "statements per tag read");
+    assert_eq!(
+        read.json(),
+        json!({"id": tag, "name": "sale", "store": {"id": store, "name": "Shop"}, "item_count": 3})
+    );
+    assert_eq!(app.get("/api/tags/999999").send().await.problem(404)["code"], "not_found");
+
+    let before = app.queries();
+    assert_eq!(app.get(&format!("/api/stores/{store}")).send().await.status, 200);
+    assert_eq!(app.queries() - before, 1, "statements per store read");
+}
