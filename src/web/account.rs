@@ -166,7 +166,7 @@ impl<'r> rocket::request::FromRequest<'r> for Browser {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
-        let secure = request.rocket().state::<AppConfig>().is_some_and(|c| c.secure_cookies);
+        let secure = session::secure(request);
         let client = request.guard::<ClientAddress>().await.succeeded().map(|c| c.0).unwrap_or_default();
         let user_agent = request.guard::<UserAgent>().await.succeeded().and_then(|ua| ua.0);
         let device_token = session::device_token(request.cookies(), secure);
@@ -576,7 +576,7 @@ impl<'r> rocket::request::FromRequest<'r> for HostUrl {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
-        let secure = request.rocket().state::<AppConfig>().is_some_and(|c| c.secure_cookies);
+        let secure = session::secure(request);
         let host = request.headers().get_one("Host").unwrap_or("127.0.0.1:8000");
         let scheme = if secure { "https" } else { "http" };
         rocket::outcome::Outcome::Success(HostUrl(format!("{scheme}://{host}")))

@@ -7,8 +7,6 @@ use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{ContentType, Cookie, Header, Method, Status};
 use rocket::{Request, Response};
 
-use crate::config::AppConfig;
-
 pub struct SecurityHeaders;
 
 /// Set by the session guard when a page is rendered for a signed-in user.
@@ -74,7 +72,7 @@ impl Fairing for SecurityHeaders {
         if response.status() == Status::ServiceUnavailable && !response.headers().contains("Retry-After") {
             response.set_header(Header::new("Retry-After", OUTAGE_RETRY_SECONDS.to_string()));
         }
-        if request.rocket().state::<AppConfig>().is_some_and(|config| config.secure_cookies) {
+        if super::session::secure(request) {
             secure_every_cookie(response);
         }
     }

@@ -33,7 +33,8 @@ pub fn device_cookie(secure: bool) -> &'static str {
     }
 }
 
-fn secure(request: &Request<'_>) -> bool {
+/// Whether this deployment serves over HTTPS (`secure_cookies`).
+pub(super) fn secure(request: &Request<'_>) -> bool {
     request.rocket().state::<AppConfig>().is_some_and(|config| config.secure_cookies)
 }
 
