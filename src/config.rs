@@ -106,6 +106,10 @@ pub struct AppConfig {
     /// this far behind, is told to reload (`resync`) instead.
     #[serde(default = "defaults::events_backlog")]
     pub events_backlog: usize,
+    /// Bytes of single-resource reads (`GET /api/items/{id}` and the like)
+    /// kept in memory, kept correct by the live events; `0` turns it off.
+    #[serde(default = "defaults::read_cache_bytes")]
+    pub read_cache_bytes: usize,
 }
 
 mod defaults {
@@ -156,6 +160,9 @@ mod defaults {
     }
     pub fn events_backlog() -> usize {
         1000
+    }
+    pub fn read_cache_bytes() -> usize {
+        32 * 1024 * 1024
     }
 }
 

@@ -1,6 +1,7 @@
 //! The connection pool, a request guard that never waits forever, embedded
 //! migrations, and creating the database on first run.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -13,6 +14,7 @@ use rocket::tokio::time::timeout_at;
 use rocket::{Build, Orbit, Rocket};
 use rocket_sync_db_pools::database;
 
+use crate::cache::{self, ReadCache};
 use crate::config::AppConfig;
 use crate::error::Error;
 
@@ -103,11 +105,13 @@ impl rocket_sync_db_pools::Poolable for Pg {
 /// all of them share one deadline: the database budget from the first time
 /// the request needed the database. A database that is down or frozen gives
 /// `Error::Unavailable` (503) within the budget, however many steps the
-/// request takes, instead of a request that hangs.
+/// request takes, instead of a request that hangs. What a step changed is
+/// dropped from the read cache before the step returns.
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
     deadline: Instant,
+    cache: Option<Arc<ReadCache>>,
 }
 
 /// When the request's time with the database is up.
@@ -130,7 +134,7 @@ impl<'r> FromRequest<'r> for Db {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match pool_of(request.rocket()) {
-            Ok(pool) => Outcome::Success(Db { pool, deadline: deadline_of(request) }),
+            Ok(pool) => Outcome::Success(Db::new(pool, request.rocket(), deadline_of(request))),
             Err(error) => Outcome::Error((Status::InternalServerError, error)),
         }
     }
@@ -157,7 +161,7 @@ impl<'r> FromRequest<'r> for DbOnDemand<'r> {
 impl DbOnDemand<'_> {
     /// The request's database, until its deadline.
     pub async fn connect(&self) -> Result<Db, Error> {
-        Ok(Db { pool: pool_of(self.rocket)?, deadline: self.deadline })
+        Ok(Db::new(pool_of(self.rocket)?, self.rocket, self.deadline))
     }
 }
 
@@ -188,9 +192,19 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
 }
 
 impl Db {
+    fn new(pool: PgPool, rocket: &Rocket<Orbit>, deadline: Instant) -> Db {
+        Db { pool, deadline, cache: rocket.state::<Arc<ReadCache>>().cloned() }
+    }
+
+    /// The instance's read cache.
+    pub fn cache(&self) -> Option<&ReadCache> {
+        self.cache.as_deref()
+    }
+
     /// Runs `work` with a connection of the pool on a blocking thread, if
     /// the request's deadline allows: taking the connection, the work and
-    /// giving it back are one hand-off.
+    /// giving it back are one hand-off. Stores the work changed are dropped
+    /// from the read cache when it ends, whatever its outcome.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
@@ -199,8 +213,9 @@ impl Db {
         let Some(remaining) = self.deadline.checked_duration_since(Instant::now()) else {
             return Err(Error::Unavailable);
         };
-        let pool = self.pool.clone();
+        let (pool, cache) = (self.pool.clone(), self.cache.clone());
         let job = rocket::tokio::task::spawn_blocking(move || {
+            let _forget = ForgetChanges(cache);
             let mut conn = pool.get_timeout(remaining).map_err(|_| Error::Unavailable)?;
             work(&mut conn)
         });
@@ -215,6 +230,16 @@ impl Db {
                 Err(Error::Unavailable)
             }
         }
+    }
+}
+
+/// Drops the stores a blocking task changed from the read cache when the
+/// task ends, even by a panic.
+struct ForgetChanges(Option<Arc<ReadCache>>);
+
+impl Drop for ForgetChanges {
+    fn drop(&mut self) {
+        cache::forget_changes(self.0.as_deref());
     }
 }
 

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use super::guards::{is_plain_decimal, ApiUser, Id, JsonBody, QueryParams};
 use super::pagination;
 use super::problem::Problem;
-use super::respond::{ApiJson, IfMatch, NoContent};
+use super::respond::{ApiJson, Cached, IfMatch, NoContent};
+use crate::cache::Key;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ItemFilter, ItemSort, ItemSortField, ItemSortKey};
@@ -348,9 +349,12 @@ async fn create_item(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<It
         (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/items/<id>")]
-async fn get_item(db: Db, id: Id) -> Result<ApiJson<ItemView>, Problem> {
-    let detail = db.run(move |conn| items::detail(conn, id.0)).await?;
-    Ok(ApiJson::ok(ItemView::from(detail)))
+async fn get_item(db: Db, id: Id) -> Result<Cached, Problem> {
+    let item = Cached::read(&db, Key::Item(id.0), move |conn| {
+        let detail = items::detail(conn, id.0)?;
+        Ok((detail.item.store_id, ItemView::from(detail)))
+    });
+    Ok(item.await?)
 }
 
 /// Change any of an item's name, price and description. Never creates.

@@ -1,6 +1,10 @@
 //! Successful API responses: JSON with a strong `ETag`, `304` on a matching
-//! `If-None-Match`, `Location` on creation and the paging headers of lists.
+//! `If-None-Match`, `Location` on creation and the paging headers of lists;
+//! single-resource reads by way of the read cache.
 
+use std::sync::Arc;
+
+use diesel::PgConnection;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
@@ -8,6 +12,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::problem::Problem;
+use crate::cache::{Key, ReadCache, Representation};
+use crate::db::Db;
 use crate::error::Error;
 use crate::models::Total;
 
@@ -81,23 +87,76 @@ impl<'r, T: Serialize> Responder<'r, 'static> for ApiJson<T> {
             Err(e) => return Problem::internal(&format!("serialization failed: {e}")).respond_to(request),
         };
         let etag = etag_of_bytes(&body);
-        let mut response = Response::build();
-        for header in self.headers {
-            response.header(header);
+        Ok(json_response(request, self.status, self.headers, body, etag))
+    }
+}
+
+/// The response of a JSON body with its entity tag, or `304` when the
+/// request already has it.
+fn json_response<B>(
+    request: &Request<'_>,
+    status: Status,
+    headers: Vec<Header<'static>>,
+    body: B,
+    etag: String,
+) -> Response<'static>
+where
+    B: AsRef<[u8]> + Send + Unpin + 'static,
+{
+    let mut response = Response::build();
+    for header in headers {
+        response.header(header);
+    }
+    let is_read = matches!(request.method(), Method::Get | Method::Head);
+    let not_modified = is_read
+        && request.headers().get_one("If-None-Match").is_some_and(|header| header_lists(header, &etag, true));
+    response.header(Header::new("ETag", etag));
+    if not_modified {
+        return response.status(Status::NotModified).finalize();
+    }
+    let length = body.as_ref().len();
+    response.status(status).header(ContentType::JSON).sized_body(length, std::io::Cursor::new(body));
+    response.finalize()
+}
+
+/// A single resource as the read cache has it, or as just read (and then
+/// offered to the cache).
+pub struct Cached(Arc<Representation>);
+
+impl Cached {
+    /// The representation of `key`: from the cache when it holds one, else
+    /// from `load`, which gives the store the resource belongs to and how
+    /// the API shows it.
+    pub async fn read<T, F>(db: &Db, key: Key, load: F) -> Result<Cached, Error>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<(i64, T), Error> + Send + 'static,
+        T: Serialize,
+    {
+        let cache = db.cache();
+        if let Some(hit) = cache.and_then(|cache| cache.get(key)) {
+            return Ok(Cached(hit));
         }
-        response.header(Header::new("ETag", etag.clone()));
-        let is_read = matches!(request.method(), Method::Get | Method::Head);
-        let not_modified = is_read
-            && request
-                .headers()
-                .get_one("If-None-Match")
-                .is_some_and(|header| header_lists(header, &etag, true));
-        if not_modified {
-            return Ok(response.status(Status::NotModified).finalize());
+        let ticket = cache.and_then(ReadCache::ticket);
+        let (store_id, representation) = db
+            .run(move |conn| {
+                let (store_id, value) = load(conn)?;
+                let body = serde_json::to_vec(&value)
+                    .map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;
+                let etag = etag_of_bytes(&body);
+                Ok((store_id, Arc::new(Representation { body: body.into(), etag })))
+            })
+            .await?;
+        if let (Some(cache), Some(ticket)) = (cache, ticket) {
+            cache.insert(ticket, key, store_id, Arc::clone(&representation));
         }
-        response.status(self.status).header(ContentType::JSON);
-        response.sized_body(body.len(), std::io::Cursor::new(body));
-        Ok(response.finalize())
+        Ok(Cached(representation))
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Cached {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let Representation { body, etag } = &*self.0;
+        Ok(json_response(request, Status::Ok, Vec::new(), Arc::clone(body), etag.clone()))
     }
 }
 

@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 use super::guards::{ApiUser, Id, JsonBody, QueryParams};
 use super::pagination::{self, AfterId};
 use super::problem::Problem;
-use super::respond::{ApiJson, IfMatch, NoContent};
+use super::respond::{ApiJson, Cached, IfMatch, NoContent};
+use crate::cache::Key;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::PageRequest;
@@ -108,9 +109,12 @@ async fn create_store(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<S
         (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/stores/<id>")]
-async fn get_store(db: Db, id: Id) -> Result<ApiJson<StoreView>, Problem> {
-    let store = db.run(move |conn| stores::get(conn, id.0)).await?;
-    Ok(ApiJson::ok(StoreView::from(store)))
+async fn get_store(db: Db, id: Id) -> Result<Cached, Problem> {
+    let store = Cached::read(&db, Key::Store(id.0), move |conn| {
+        let store = stores::get(conn, id.0)?;
+        Ok((store.id, StoreView::from(store)))
+    });
+    Ok(store.await?)
 }
 
 /// Rename a store: its owner or staff. Send `If-Match` with the ETag you

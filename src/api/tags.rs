@@ -7,8 +7,9 @@ use utoipa::ToSchema;
 use super::guards::{ApiUser, Id, JsonBody, QueryParams};
 use super::pagination;
 use super::problem::Problem;
-use super::respond::{ApiJson, NoContent};
+use super::respond::{ApiJson, Cached, NoContent};
 use super::stores::{next_after, page_request};
+use crate::cache::Key;
 use crate::db::Db;
 use crate::error::Error;
 use crate::models::PageRequest;
@@ -102,9 +103,12 @@ async fn create_tag(db: Db, user: ApiUser, id: Id, body: JsonBody) -> Result<Api
         (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/tags/<id>")]
-async fn get_tag(db: Db, id: Id) -> Result<ApiJson<TagView>, Problem> {
-    let detail = db.run(move |conn| tags::detail(conn, id.0)).await?;
-    Ok(ApiJson::ok(TagView::from(detail)))
+async fn get_tag(db: Db, id: Id) -> Result<Cached, Problem> {
+    let tag = Cached::read(&db, Key::Tag(id.0), move |conn| {
+        let detail = tags::detail(conn, id.0)?;
+        Ok((detail.tag.store_id, TagView::from(detail)))
+    });
+    Ok(tag.await?)
 }
 
 /// Delete a tag that no item carries.

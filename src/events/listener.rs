@@ -3,14 +3,17 @@
 //! hand it to the hub. The connection is this thread's own, outside the
 //! request pool. When it breaks (the database restarted, the backend was
 //! terminated) the thread reconnects with backoff and catches up from the
-//! table, so an outage of the listener loses nothing.
+//! table, so an outage of the listener loses nothing. The read cache is
+//! only used while the listener is connected, and each event drops what the
+//! cache holds of its store before anyone else hears of it.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 
 use super::hub::{Hub, Published};
+use crate::cache::ReadCache;
 use crate::models::StoredEvent;
 
 pub const CHANNEL: &str = "storefront_events";
@@ -29,17 +32,26 @@ const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);
 
 /// Starts the listener thread. It ends soon after the hub is dropped.
-pub fn spawn(url: String, hub: Weak<Hub>, history: Duration) -> std::io::Result<()> {
-    std::thread::Builder::new().name("event-listener".into()).spawn(move || run(&url, &hub, history))?;
+pub fn spawn(url: String, hub: Weak<Hub>, cache: Arc<ReadCache>, history: Duration) -> std::io::Result<()> {
+    let followed = Followed { hub, cache };
+    std::thread::Builder::new().name("event-listener".into()).spawn(move || run(&url, &followed, history))?;
     Ok(())
 }
 
-fn run(url: &str, hub: &Weak<Hub>, history: Duration) {
+/// What the listener keeps up to date.
+struct Followed {
+    hub: Weak<Hub>,
+    cache: Arc<ReadCache>,
+}
+
+fn run(url: &str, followed: &Followed, history: Duration) {
+    let hub = &followed.hub;
     let mut retry = FIRST_RETRY;
     while hub.strong_count() > 0 {
         let outcome = PgConnection::establish(url)
             .map_err(|e| e.to_string())
-            .and_then(|mut conn| listen(&mut conn, hub, history, &mut retry).map_err(|e| e.to_string()));
+            .and_then(|mut conn| listen(&mut conn, followed, history, &mut retry).map_err(|e| e.to_string()));
+        followed.cache.suspend();
         match outcome {
             Ok(()) => return,
             Err(why) => tracing::warn!("event listener: {}; reconnecting in {retry:?}", why.trim()),
@@ -50,12 +62,8 @@ fn run(url: &str, hub: &Weak<Hub>, history: Duration) {
 }
 
 /// Listens until the connection fails (`Err`) or the hub is gone (`Ok`).
-fn listen(
-    conn: &mut PgConnection,
-    hub: &Weak<Hub>,
-    history: Duration,
-    retry: &mut Duration,
-) -> QueryResult<()> {
+fn listen(conn: &mut PgConnection, followed: &Followed, history: Duration, retry: &mut Duration) -> QueryResult<()> {
+    let (hub, cache) = (&followed.hub, &*followed.cache);
     // Listen first, then read: whatever commits in between is in both, and
     // the hub's position keeps it from being published twice.
     diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(conn)?;
@@ -63,9 +71,11 @@ fn listen(
         Some(hub) if hub.newest().is_none() => {
             hub.start_after(StoredEvent::range(conn)?.map_or(0, |range| range.newest))
         }
-        Some(hub) => publish_new(conn, &hub)?,
+        Some(hub) => publish_new(conn, &hub, cache)?,
         None => return Ok(()),
     }
+    // From here on no event goes unseen: the cache may be used, from empty.
+    cache.resume();
     *retry = FIRST_RETRY;
     let (mut checked, mut pruned) = (Instant::now(), None::<Instant>);
     loop {
@@ -76,7 +86,7 @@ fn listen(
             notified = true;
         }
         if notified || checked.elapsed() >= CHECK_EVERY {
-            publish_new(conn, &hub)?;
+            publish_new(conn, &hub, cache)?;
             checked = Instant::now();
         }
         if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
@@ -91,13 +101,15 @@ fn listen(
     }
 }
 
-/// Publishes every event after the hub's newest, in order.
-fn publish_new(conn: &mut PgConnection, hub: &Hub) -> QueryResult<()> {
+/// Publishes every event after the hub's newest, in order, each once the
+/// cache has dropped what it holds of the event's store.
+fn publish_new(conn: &mut PgConnection, hub: &Hub, cache: &ReadCache) -> QueryResult<()> {
     loop {
         let after = hub.newest().unwrap_or(0);
         let events = StoredEvent::after(conn, after, None, BATCH)?;
         let full = events.len() as i64 == BATCH;
         for event in events {
+            cache.forget_stores([event.store_id]);
             hub.publish(Published::from(event));
         }
         if !full {

@@ -6,6 +6,7 @@
 //! to the instance's [`Hub`]; `GET /api/events` streams them from there, and
 //! replays from the table what a resuming client missed. Nothing lives only
 //! in one process: any instance can serve any client from any position.
+//! The same events keep the instance's [`ReadCache`] correct.
 
 pub mod hub;
 pub mod listener;
@@ -17,45 +18,52 @@ use rocket::fairing::AdHoc;
 
 pub use hub::{Hub, Published, StreamSlot};
 
+use crate::cache::ReadCache;
 use crate::config::AppConfig;
 
-/// Manages the hub, and starts the listener once the server is up.
+/// Manages the hub and the read cache, and starts the listener once the
+/// server is up.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Live events", |rocket| async {
-        let (backlog, max_streams) = rocket
-            .state::<AppConfig>()
-            .map_or((1000, 1000), |config| (config.events_backlog, config.events_max_streams));
-        rocket.manage(Arc::new(Hub::new(backlog, max_streams))).attach(AdHoc::on_liftoff(
-            "Event listener",
-            |rocket| {
+        let (backlog, max_streams, cache_bytes) = rocket.state::<AppConfig>().map_or((1000, 1000, 0), |config| {
+            (config.events_backlog, config.events_max_streams, config.read_cache_bytes)
+        });
+        rocket
+            .manage(Arc::new(Hub::new(backlog, max_streams)))
+            .manage(Arc::new(ReadCache::new(cache_bytes)))
+            .attach(AdHoc::on_liftoff("Event listener", |rocket| {
                 Box::pin(async move {
-                    let (Some(hub), Some(config)) = (rocket.state::<Arc<Hub>>(), rocket.state::<AppConfig>())
-                    else {
+                    let (Some(hub), Some(cache), Some(config)) = (
+                        rocket.state::<Arc<Hub>>(),
+                        rocket.state::<Arc<ReadCache>>(),
+                        rocket.state::<AppConfig>(),
+                    ) else {
                         return;
                     };
                     let url = match rocket.figment().extract_inner::<String>("databases.main.url") {
-                        Ok(url) => listener_url(&url),
+                        Ok(url) => listener_url(&url, rocket.config().port),
                         Err(e) => {
                             tracing::error!("event listener: no database URL: {e}");
                             return;
                         }
                     };
                     let history = Duration::from_secs(config.events_history_hours * 3600);
-                    if let Err(e) = listener::spawn(url, Arc::downgrade(hub), history) {
+                    if let Err(e) = listener::spawn(url, Arc::downgrade(hub), Arc::clone(cache), history) {
                         tracing::error!("event listener: cannot start its thread: {e}");
                     }
                 })
-            },
-        ))
+            }))
     })
 }
 
-/// The pool's URL, named so that the listener is recognisable among the
-/// server's connections, with keepalives so that a vanished server is noticed.
-fn listener_url(url: &str) -> String {
+/// The pool's URL, named so that the listener (and the instance, by its
+/// port) is recognisable among the server's connections, with keepalives so
+/// that a vanished server is noticed.
+fn listener_url(url: &str, port: u16) -> String {
     let mut url = url.to_owned();
+    let name = format!("storefront-event-listener-{port}");
     for (key, value) in [
-        ("application_name", "storefront-event-listener"),
+        ("application_name", name.as_str()),
         ("keepalives_idle", "10"),
         ("keepalives_interval", "5"),
         ("keepalives_count", "3"),

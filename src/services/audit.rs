@@ -170,6 +170,7 @@ pub fn record(
     .insert(conn)?;
     if let Some(event) = subject.event(action) {
         event.insert(conn)?;
+        crate::cache::note_change(event.store_id);
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! own (a second instance beside the test's local client, on the same
 //! database), read by a minimal Server-Sent Events client.
 
+mod cache;
 mod stream;
 
 use std::time::{Duration, Instant};

@@ -396,7 +396,7 @@ async fn the_listener_reconnects_and_delivers_what_committed_meanwhile() {
     let listeners = || -> i64 {
         diesel::dsl::sql::<diesel::sql_types::BigInt>(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND application_name = 'storefront-event-listener'",
+             AND application_name LIKE 'storefront-event-listener%'",
         )
         .get_result(&mut app.conn())
         .unwrap()
@@ -405,7 +405,7 @@ async fn the_listener_reconnects_and_delivers_what_committed_meanwhile() {
     assert_eq!(listeners(), 2);
     diesel::sql_query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
-         AND application_name = 'storefront-event-listener'",
+         AND application_name LIKE 'storefront-event-listener%'",
     )
     .execute(&mut app.conn())
     .unwrap();
