@@ -48,7 +48,7 @@ async fn dashboard(db: Db, staff: Staff, layout: Layout) -> Result<Template, Pag
                 Count { label: "Stores", count: Store::count(conn)?, href: "/admin/stores" },
                 Count {
                     label: "Items",
-                    count: Item::count(conn, &ItemFilter::default())?,
+                    count: Item::total(conn, &ItemFilter::default())?.count,
                     href: "/admin/items",
                 },
                 Count { label: "Tags", count: Tag::count(conn)?, href: "/admin/tags" },

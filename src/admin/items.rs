@@ -16,7 +16,7 @@ use super::views::{
 use super::Staff;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{Item, ItemFilter, ItemSort, ItemSortField, Tag, Total};
+use crate::models::{Item, ItemFilter, ItemSort, ItemSortField, Tag};
 use crate::services::items::{self, ItemDetail, ItemInput, ItemPage};
 use crate::web::{CheckedForm, CsrfProtected, Layout, PageError, Paging};
 
@@ -55,9 +55,7 @@ async fn list(
     let listing = ItemPage { after: None, offset: query.offset, limit: query.limit };
     let (details, total, stores, store_tags) = db
         .run(move |conn| {
-            let filtered =
-                filter.store_id.is_some() || !filter.tag_ids.is_empty() || filter.name_contains.is_some();
-            let total = Total::of(conn, "items", filtered, |conn| Item::count(conn, &filter))?;
+            let total = Item::total(conn, &filter)?;
             let sort = ItemSort { field, descending: list_sort.descending };
             let details = items::page_of(conn, &filter, sort, listing)?;
             let stores = store_choices(conn, store)?;

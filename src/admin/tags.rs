@@ -15,7 +15,7 @@ use super::views::{
 use super::Staff;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{ItemTag, ListQuery, ListSort, Store, Tag};
+use crate::models::{ItemTag, Store, Tag};
 use crate::services::tags;
 use crate::web::{CheckedForm, CsrfProtected, Layout, PageError, Paging};
 
@@ -27,16 +27,9 @@ const ENTITY: &str = "tags";
 
 /// Stores by name, for pickers and filters (the first 500).
 pub fn store_choices(conn: &mut diesel::PgConnection, selected: Option<i64>) -> Result<Vec<Choice>, Error> {
-    let list = ListQuery {
-        search: None,
-        sort: ListSort { column: "name", descending: false },
-        offset: 0,
-        limit: 500,
-    };
-    let (stores, _) = Store::admin_list(conn, &list)?;
-    Ok(stores
+    Ok(Store::names(conn, 500)?
         .into_iter()
-        .map(|(s, _)| Choice { value: s.id.to_string(), label: s.name, selected: Some(s.id) == selected })
+        .map(|(id, name)| Choice { value: id.to_string(), label: name, selected: Some(id) == selected })
         .collect())
 }
 

@@ -66,13 +66,13 @@ impl<T: Serialize> ApiJson<T> {
         ApiJson::estimated_page(value, Total { count: total, approximate: false }, next)
     }
 
-    /// Like [`ApiJson::page`]; an estimated total also sends
-    /// `X-Total-Count-Approximate: true`.
+    /// Like [`ApiJson::page`], saying with `X-Total-Count-Approximate`
+    /// whether the total is an estimate.
     pub fn estimated_page(value: T, total: Total, next: Option<String>) -> ApiJson<T> {
-        let mut headers = vec![Header::new("X-Total-Count", total.count.to_string())];
-        if total.approximate {
-            headers.push(Header::new("X-Total-Count-Approximate", "true"));
-        }
+        let mut headers = vec![
+            Header::new("X-Total-Count", total.count.to_string()),
+            Header::new("X-Total-Count-Approximate", total.approximate.to_string()),
+        ];
         if let Some(next) = next {
             headers.push(Header::new("Link", format!("<{next}>; rel=\"next\"")));
         }

@@ -62,7 +62,12 @@ fn run(url: &str, followed: &Followed, history: Duration) {
 }
 
 /// Listens until the connection fails (`Err`) or the hub is gone (`Ok`).
-fn listen(conn: &mut PgConnection, followed: &Followed, history: Duration, retry: &mut Duration) -> QueryResult<()> {
+fn listen(
+    conn: &mut PgConnection,
+    followed: &Followed,
+    history: Duration,
+    retry: &mut Duration,
+) -> QueryResult<()> {
     let (hub, cache) = (&followed.hub, &*followed.cache);
     // Listen first, then read: whatever commits in between is in both, and
     // the hub's position keeps it from being published twice.

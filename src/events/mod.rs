@@ -25,9 +25,10 @@ use crate::config::AppConfig;
 /// server is up.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Live events", |rocket| async {
-        let (backlog, max_streams, cache_bytes) = rocket.state::<AppConfig>().map_or((1000, 1000, 0), |config| {
-            (config.events_backlog, config.events_max_streams, config.read_cache_bytes)
-        });
+        let (backlog, max_streams, cache_bytes) =
+            rocket.state::<AppConfig>().map_or((1000, 1000, 0), |config| {
+                (config.events_backlog, config.events_max_streams, config.read_cache_bytes)
+            });
         rocket
             .manage(Arc::new(Hub::new(backlog, max_streams)))
             .manage(Arc::new(ReadCache::new(cache_bytes)))

@@ -2,8 +2,9 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Numeric, Text, Timestamptz};
 
-use super::TagRef;
+use super::{TagRef, Total, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
 use crate::schema::{item_tags, items, stores, tags};
 use crate::text::like_pattern_containing;
@@ -108,16 +109,54 @@ impl ItemSortKey {
     }
 }
 
-/// `(column, id) > (key, after)` or `<` for a descending sort, written out
-/// because diesel has no row comparison.
-macro_rules! after_key {
-    ($query:expr, $column:expr, $key:expr, $after:expr, $descending:expr) => {
-        if $descending {
-            $query.filter($column.lt($key.clone()).or($column.eq($key).and(items::id.lt($after))))
-        } else {
-            $query.filter($column.gt($key.clone()).or($column.eq($key).and(items::id.gt($after))))
-        }
-    };
+/// `(column, items.id) > (key, after)`, or `<` for a descending sort: a
+/// row comparison, which the index on `(column, id)` starts from, so that a
+/// page deep in a list costs what the first does. Diesel has no row
+/// comparison, hence this expression.
+#[derive(Debug, Clone)]
+struct RowAfter<C, K> {
+    column: C,
+    key: K,
+    after: diesel::dsl::AsExprOf<i64, BigInt>,
+    descending: bool,
+}
+
+fn row_after<C, K>(column: C, key: K, after: i64, descending: bool) -> RowAfter<C, K> {
+    RowAfter { column, key, after: after.into_sql::<BigInt>(), descending }
+}
+
+impl<C, K> diesel::Expression for RowAfter<C, K> {
+    type SqlType = Bool;
+}
+
+impl<C, K> diesel::query_builder::QueryId for RowAfter<C, K> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C, K> diesel::query_builder::QueryFragment<Pg> for RowAfter<C, K>
+where
+    C: diesel::query_builder::QueryFragment<Pg>,
+    K: diesel::query_builder::QueryFragment<Pg>,
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("(");
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(", items.id) ");
+        out.push_sql(if self.descending { "<" } else { ">" });
+        out.push_sql(" (");
+        self.key.walk_ast(out.reborrow())?;
+        out.push_sql(", ");
+        self.after.walk_ast(out.reborrow())?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<C: diesel::AppearsOnTable<items::table>, K> diesel::AppearsOnTable<items::table> for RowAfter<C, K> {}
+
+impl<C, K> diesel::expression::ValidGrouping<()> for RowAfter<C, K> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
 macro_rules! ordered_by {
@@ -191,6 +230,16 @@ impl Item {
         Item::filtered(filter).count().get_result(conn)
     }
 
+    /// How many items match: see [`Total::of_filtered`], and for no filter
+    /// at all [`Total::of`].
+    pub fn total(conn: &mut PgConnection, filter: &ItemFilter) -> QueryResult<Total> {
+        if filter.is_empty() {
+            return Total::of(conn, "items", false, |conn| Item::count(conn, filter));
+        }
+        let rows = || Item::filtered(filter).select(items::id);
+        Total::of_filtered(conn, rows(), rows().limit(EXACT_FILTERED_COUNT_LIMIT + 1))
+    }
+
     /// One page of the filtered items with their stores' names, in the order
     /// of `sort`: after `after` (keyset, for the API) or past `offset` rows
     /// (numbered pages).
@@ -206,10 +255,14 @@ impl Item {
         let desc = sort.descending;
         if let Some((key, after_id)) = after {
             query = match key {
-                ItemSortKey::Name(name) => after_key!(query, items::name, name, after_id, desc),
-                ItemSortKey::Price(price) => after_key!(query, items::price, price, after_id, desc),
+                ItemSortKey::Name(name) => {
+                    query.filter(row_after(items::name, name.into_sql::<Text>(), after_id, desc))
+                }
+                ItemSortKey::Price(price) => {
+                    query.filter(row_after(items::price, price.into_sql::<Numeric>(), after_id, desc))
+                }
                 ItemSortKey::CreatedAt(at) => {
-                    after_key!(query, items::created_at, at, after_id, desc)
+                    query.filter(row_after(items::created_at, at.into_sql::<Timestamptz>(), after_id, desc))
                 }
             };
         }

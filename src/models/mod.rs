@@ -54,7 +54,77 @@ pub struct Total {
 /// Up to this many rows, lists count exactly.
 pub const EXACT_COUNT_LIMIT: i64 = 100_000;
 
+/// Up to this many rows, filtered lists (a search, a store's items) count
+/// exactly; beyond, the planner estimates. Counting stops at the limit, so
+/// a search that matches half a million items costs what one of ten
+/// thousand does.
+pub const EXACT_FILTERED_COUNT_LIMIT: i64 = 10_000;
+
+/// `SELECT count(*) FROM (rows) AS counted`: how many rows a query gives,
+/// bounded by the query's own `LIMIT`.
+#[derive(Debug, Clone)]
+pub struct CountOf<Q>(pub Q);
+
+/// `EXPLAIN (FORMAT JSON) query`: the plan, for the planner's estimate of
+/// how many rows the query gives.
+#[derive(Debug, Clone)]
+pub struct PlanOf<Q>(pub Q);
+
+macro_rules! wrapping_query {
+    ($name:ident: $sql_type:ty, $before:literal, $after:literal) => {
+        impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+            diesel::query_builder::QueryFragment<diesel::pg::Pg> for $name<Q>
+        {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> diesel::QueryResult<()> {
+                out.push_sql($before);
+                self.0.walk_ast(out.reborrow())?;
+                out.push_sql($after);
+                Ok(())
+            }
+        }
+
+        impl<Q> diesel::query_builder::QueryId for $name<Q> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+
+        impl<Q> diesel::query_builder::Query for $name<Q> {
+            type SqlType = $sql_type;
+        }
+
+        impl<Q> diesel::RunQueryDsl<diesel::PgConnection> for $name<Q> {}
+    };
+}
+
+wrapping_query!(CountOf: diesel::sql_types::BigInt, "SELECT count(*) FROM (", ") AS counted");
+wrapping_query!(PlanOf: diesel::sql_types::Json, "EXPLAIN (FORMAT JSON) ", "");
+
 impl Total {
+    /// The total of a filtered list whose rows `rows` selects: counted up
+    /// to [`EXACT_FILTERED_COUNT_LIMIT`] (`capped` is `rows` limited to one
+    /// more), the planner's estimate beyond, and never less than counted.
+    pub fn of_filtered<Q, C>(
+        conn: &mut diesel::PgConnection,
+        rows: Q,
+        capped: C,
+    ) -> diesel::QueryResult<Total>
+    where
+        Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+        C: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    {
+        use diesel::RunQueryDsl;
+        let counted: i64 = CountOf(capped).get_result(conn)?;
+        if counted <= EXACT_FILTERED_COUNT_LIMIT {
+            return Ok(Total { count: counted, approximate: false });
+        }
+        let plan: serde_json::Value = PlanOf(rows).get_result(conn)?;
+        let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64;
+        Ok(Total { count: estimate.max(counted), approximate: true })
+    }
+
     /// Counts with `exact` when the list is filtered. An unfiltered list
     /// is counted by the database in the same round trip that looks at the
     /// table's size: exactly up to [`EXACT_COUNT_LIMIT`] rows, estimated above.

@@ -91,6 +91,15 @@ impl Store {
         Ok((rows, total))
     }
 
+    /// The first `limit` stores by name, ids and names only: for pickers.
+    pub fn names(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<(i64, String)>> {
+        stores::table
+            .order((stores::name.asc(), stores::id.asc()))
+            .limit(limit)
+            .select((stores::id, stores::name))
+            .load(conn)
+    }
+
     pub fn count_owned_by(conn: &mut PgConnection, user_id: i64) -> QueryResult<i64> {
         stores::table.filter(stores::owner_id.eq(user_id)).count().get_result(conn)
     }

@@ -82,16 +82,16 @@ pub struct ItemPage {
 }
 
 /// One page of items and how many match, in three queries whatever the
-/// page size. The total is exact, except for the unfiltered list of more
-/// than [`EXACT_COUNT_LIMIT`](crate::models::EXACT_COUNT_LIMIT) items, where
-/// it is the planner's estimate: counting them all would dominate every request.
+/// page size (four when a filter matches more than can be counted). The
+/// total is exact up to a limit and the planner's estimate beyond (see
+/// [`Item::total`]): counting them all would dominate every request.
 pub fn list(
     conn: &mut PgConnection,
     filter: &ItemFilter,
     sort: ItemSort,
     page: ItemPage,
 ) -> Result<(Vec<ItemDetail>, Total), Error> {
-    let total = Total::of(conn, "items", !filter.is_empty(), |conn| Item::count(conn, filter))?;
+    let total = Item::total(conn, filter)?;
     Ok((page_of(conn, filter, sort, page)?, total))
 }
 

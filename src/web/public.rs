@@ -11,7 +11,7 @@ use super::layout::Layout;
 use super::paging::{PageNumber, Paging, PER_PAGE};
 use crate::db::Db;
 use crate::error::Error;
-use crate::models::{ItemFilter, ItemSort, ItemSortField, PageRequest};
+use crate::models::{Item, ItemFilter, ItemSort, ItemSortField, Tag};
 use crate::price::Price;
 use crate::services::items::{self, ItemDetail, ItemPage};
 use crate::services::{stores, tags};
@@ -128,11 +128,15 @@ async fn store(
     let (store, store_tags, items, total, item_count) = db
         .run(move |conn| {
             let store = stores::get(conn, id)?;
-            let store_tags = tags::list_in_store(conn, id, PageRequest { limit: 200, after_id: None })?;
-            let all = ItemFilter { store_id: Some(id), ..ItemFilter::default() };
-            let item_count = crate::models::Item::count(conn, &all)?;
+            let store_tags = Tag::all_in_store(conn, id)?;
             let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
             let (items, total) = items::list(conn, &filter, BY_NAME, listing)?;
+            let item_count = match tag {
+                None => total.count,
+                Some(_) => {
+                    Item::total(conn, &ItemFilter { store_id: Some(id), ..ItemFilter::default() })?.count
+                }
+            };
             Ok((store, store_tags, items, total, item_count))
         })
         .await?;
@@ -147,7 +151,7 @@ async fn store(
         StorePage {
             layout,
             store: StoreRow { id: store.id, name: store.name, item_count },
-            tags: store_tags.tags.into_iter().map(|(t, _)| TagLink { id: t.id, name: t.name }).collect(),
+            tags: store_tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
             selected_tag: tag,
             items,
             paging,

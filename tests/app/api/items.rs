@@ -404,7 +404,23 @@ async fn the_unfiltered_total_of_a_huge_catalogue_is_an_estimate() {
     let estimate: i64 = everything.header("x-total-count").unwrap().parse().unwrap();
     assert!((100_000..=140_000).contains(&estimate), "{estimate}");
     assert_eq!(filtered.header("x-total-count"), Some("1"));
-    assert_eq!(filtered.header("x-total-count-approximate"), None);
+    assert_eq!(filtered.header("x-total-count-approximate"), Some("false"));
+
+    // A filtered list counts up to 10,000 and estimates beyond.
+    let crowded = app.get(&format!("/api/items?store_id={store}&limit=1")).send().await;
+    assert_eq!(crowded.header("x-total-count-approximate"), Some("true"));
+    let estimate: i64 = crowded.header("x-total-count").unwrap().parse().unwrap();
+    assert!((100_000..=140_000).contains(&estimate), "{estimate}");
+    // The 31,111 crates whose number starts with 1.
+    let search = app.get("/api/items?q=crate%201&limit=1").send().await;
+    assert_eq!(search.header("x-total-count-approximate"), Some("true"));
+    let estimate: i64 = search.header("x-total-count").unwrap().parse().unwrap();
+    assert!(estimate > 10_000, "never below what was counted: {estimate}");
+    // "Crate 11999" and "Crate 119990" to "Crate 119999".
+    let narrow = app.get("/api/items?q=crate%2011999").send().await;
+    assert_eq!(narrow.header("x-total-count"), Some("11"));
+    assert_eq!(narrow.header("x-total-count-approximate"), Some("false"));
+    assert_eq!(narrow.json().as_array().map(Vec::len), Some(11));
 }
 
 #[rocket::async_test]

@@ -124,8 +124,11 @@ async fn the_instance_that_made_a_change_never_answers_the_old_version() {
     let a = Server::start(&app, |f| f).await;
     let shop = catalogue(&app).await;
     wait_until_cached(&app, &a, shop.item, "settled").await;
-    let (item, store, tag) =
-        (format!("/api/items/{}", shop.item), format!("/api/stores/{}", shop.store), format!("/api/tags/{}", shop.tag));
+    let (item, store, tag) = (
+        format!("/api/items/{}", shop.item),
+        format!("/api/stores/{}", shop.store),
+        format!("/api/tags/{}", shop.tag),
+    );
     get(&a, &store).await;
     get(&a, &tag).await;
 
@@ -133,7 +136,11 @@ async fn the_instance_that_made_a_change_never_answers_the_old_version() {
         let name = format!("Tea no. {round}");
         let changed = put(&a, &shop.owner, &item, json!({"name": name})).await;
         let read = get(&a, &item).await;
-        assert_eq!((&read["name"], &read["version"]), (&changed["name"], &changed["version"]), "round {round}");
+        assert_eq!(
+            (&read["name"], &read["version"]),
+            (&changed["name"], &changed["version"]),
+            "round {round}"
+        );
     }
     // A store's new name shows on its items and tags at once.
     put(&a, &shop.owner, &store, json!({"name": "Bigger shop"})).await;
