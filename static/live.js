@@ -130,6 +130,9 @@
   var storePage = {
     count: function (delta) {
       var element = field('item-count');
+      if (!element) {
+        return; // a store too large to count
+      }
       var count = Number(element.dataset.count) + delta;
       element.dataset.count = count;
       element.textContent = plural(count, 'item') + '.';
@@ -308,7 +311,9 @@
       var row = homePage.row(id);
       if (row) {
         var cell = row.querySelector('.store-count');
-        cell.textContent = Number(cell.textContent) + delta;
+        if (cell.dataset.more === undefined) { // not a store too large to count
+          cell.textContent = Number(cell.textContent) + delta;
+        }
         highlight(row);
       }
     },

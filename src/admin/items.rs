@@ -8,7 +8,7 @@ use rocket_dyn_templates::Template;
 
 use super::listing::{self, after_save, BulkForm, ConfirmForm};
 use super::stores::form_errors;
-use super::tags::store_choices;
+use super::tags::store_and_tag_choices;
 use super::views::{
     Cell, Choice, Compared, ConflictPage, DeletePage, Field, Filter, FormPage, HistoryPage, ListPage, Named,
     Row,
@@ -16,7 +16,7 @@ use super::views::{
 use super::Staff;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{Item, ItemFilter, ItemSort, ItemSortField, Tag};
+use crate::models::{ItemFilter, ItemSort, ItemSortField, Tag, TagRef};
 use crate::services::items::{self, ItemDetail, ItemInput, ItemPage};
 use crate::web::{CheckedForm, CsrfProtected, Layout, PageError, Paging};
 
@@ -55,14 +55,9 @@ async fn list(
     let listing = ItemPage { after: None, offset: query.offset, limit: query.limit };
     let (details, total, stores, store_tags) = db
         .run(move |conn| {
-            let total = Item::total(conn, &filter)?;
             let sort = ItemSort { field, descending: list_sort.descending };
-            let details = items::page_of(conn, &filter, sort, listing)?;
-            let stores = store_choices(conn, store)?;
-            let store_tags = match store {
-                Some(store) => Tag::all_in_store(conn, store)?,
-                None => Vec::new(),
-            };
+            let (details, total) = items::list(conn, &filter, sort, listing)?;
+            let (stores, store_tags) = store_and_tag_choices(conn, store)?;
             Ok((details, total, stores, store_tags))
         })
         .await?;
@@ -147,7 +142,7 @@ fn form_page(
     item: Option<&ItemDetail>,
     values: &ItemValues,
     stores: Vec<Choice>,
-    store_tags: Vec<Tag>,
+    store_tags: Vec<TagRef>,
     errors: FieldErrors,
 ) -> FormPage {
     let mut fields = Vec::new();
@@ -185,15 +180,8 @@ fn form_page(
 
 /// The store picker of a new item, and the tags of the chosen store (none
 /// before one is chosen).
-async fn pickers(db: &Db, store: Option<i64>) -> Result<(Vec<Choice>, Vec<Tag>), Error> {
-    db.run(move |conn| {
-        let tags = match store {
-            Some(store) => Tag::all_in_store(conn, store)?,
-            None => Vec::new(),
-        };
-        Ok((store_choices(conn, store)?, tags))
-    })
-    .await
+async fn pickers(db: &Db, store: Option<i64>) -> Result<(Vec<Choice>, Vec<TagRef>), Error> {
+    db.run(move |conn| store_and_tag_choices(conn, store)).await
 }
 
 #[get("/new?<store>")]
@@ -279,11 +267,11 @@ async fn create(
     }
 }
 
-async fn load(db: &Db, id: i64) -> Result<(ItemDetail, Vec<Tag>), Error> {
+async fn load(db: &Db, id: i64) -> Result<(ItemDetail, Vec<TagRef>), Error> {
     db.run(move |conn| {
         let detail = items::detail(conn, id)?;
         let tags = Tag::all_in_store(conn, detail.item.store_id)?;
-        Ok((detail, tags))
+        Ok((detail, tags.into_iter().map(|t| TagRef { id: t.id, name: t.name }).collect()))
     })
     .await
 }

@@ -15,7 +15,7 @@ use super::views::{
 use super::Staff;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{ItemTag, Store, Tag};
+use crate::models::{ItemTag, Store, Tag, TagRef};
 use crate::services::tags;
 use crate::web::{CheckedForm, CsrfProtected, Layout, PageError, Paging};
 
@@ -27,10 +27,23 @@ const ENTITY: &str = "tags";
 
 /// Stores by name, for pickers and filters (the first 500).
 pub fn store_choices(conn: &mut diesel::PgConnection, selected: Option<i64>) -> Result<Vec<Choice>, Error> {
-    Ok(Store::names(conn, 500)?
-        .into_iter()
-        .map(|(id, name)| Choice { value: id.to_string(), label: name, selected: Some(id) == selected })
-        .collect())
+    Ok(Store::names(conn, STORE_CHOICES)?.into_iter().map(|store| store_choice(store, selected)).collect())
+}
+
+/// The store picker with the tags of the chosen store, in one statement.
+pub fn store_and_tag_choices(
+    conn: &mut diesel::PgConnection,
+    selected: Option<i64>,
+) -> Result<(Vec<Choice>, Vec<TagRef>), Error> {
+    let (stores, tags) = Store::names_and_tags_of(conn, STORE_CHOICES, selected)?;
+    Ok((stores.into_iter().map(|store| store_choice(store, selected)).collect(), tags))
+}
+
+/// How many stores a picker offers.
+const STORE_CHOICES: i64 = 500;
+
+fn store_choice((id, name): (i64, String), selected: Option<i64>) -> Choice {
+    Choice { value: id.to_string(), label: name, selected: Some(id) == selected }
 }
 
 #[get("/?<q>&<sort>&<page>&<store>")]

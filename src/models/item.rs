@@ -4,7 +4,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Numeric, Text, Timestamptz};
 
-use super::{TagRef, Total, EXACT_FILTERED_COUNT_LIMIT};
+use super::{TagRef, Total, EXACT_COUNT_LIMIT, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
 use crate::schema::{item_tags, items, stores, tags};
 use crate::text::like_pattern_containing;
@@ -108,6 +108,10 @@ impl ItemSortKey {
         }
     }
 }
+
+/// Pages starting within this many rows are read forwards, whatever the
+/// list's length; deeper ones from the nearer end.
+pub const FORWARD_OFFSET_LIMIT: i64 = 1_000;
 
 /// `(column, items.id) > (key, after)`, or `<` for a descending sort: a
 /// row comparison, which the index on `(column, id)` starts from, so that a
@@ -240,17 +244,77 @@ impl Item {
         Total::of_filtered(conn, rows(), rows().limit(EXACT_FILTERED_COUNT_LIMIT + 1))
     }
 
-    /// One page of the filtered items with their stores' names, in the order
-    /// of `sort`: after `after` (keyset, for the API) or past `offset` rows
-    /// (numbered pages).
-    pub fn page(
+    /// One page of the filtered items, each with its store's name and its
+    /// tags, in the order of `sort`: after `after` (keyset, for the API) or
+    /// past `offset` rows (numbered pages); and how many items match.
+    ///
+    /// A page within the first [`FORWARD_OFFSET_LIMIT`] rows takes one
+    /// statement, whatever its size: the total is a subquery of the page's
+    /// own, counted up to [`EXACT_FILTERED_COUNT_LIMIT`] for a filter (see
+    /// [`Total::of_filtered`]), and a second statement asks the planner for
+    /// its estimate when more match. A page deeper in counts first, then
+    /// reads from whichever end is nearer, so that the last page costs what
+    /// the first does; in a list whose total is an estimate, pages of its
+    /// second half are placed from the end.
+    pub fn page_with_total(
         conn: &mut PgConnection,
         filter: &ItemFilter,
         sort: ItemSort,
         after: Option<(ItemSortKey, i64)>,
         offset: i64,
         limit: i64,
-    ) -> QueryResult<Vec<(Item, Option<String>)>> {
+    ) -> QueryResult<(Vec<(Item, String, Vec<TagRef>)>, Total)> {
+        if offset > FORWARD_OFFSET_LIMIT {
+            let total = Item::total(conn, filter)?;
+            let rows = if offset <= total.count / 2 {
+                Item::rows(conn, filter, sort, None, offset, limit, MatchCount::Known)?
+            } else {
+                // The rows that follow this page, and how many of it exist.
+                let following = total.count - offset - limit;
+                let (skip, take) = if following >= 0 { (following, limit) } else { (0, limit + following) };
+                let reversed = ItemSort { descending: !sort.descending, ..sort };
+                let mut rows = if take > 0 {
+                    Item::rows(conn, filter, reversed, None, skip, take, MatchCount::Known)?
+                } else {
+                    Vec::new()
+                };
+                rows.reverse();
+                rows
+            };
+            return Ok((Item::with_tags(rows)?, total));
+        }
+        let count = if filter.is_empty() {
+            MatchCount::Table
+        } else {
+            MatchCount::Filtered(
+                Item::filtered(filter).select(items::id).limit(EXACT_FILTERED_COUNT_LIMIT + 1),
+            )
+        };
+        let from_start = after.is_none() && offset == 0;
+        let rows = Item::rows(conn, filter, sort, after, offset, limit, count)?;
+        let total = match rows.first() {
+            None if from_start => Total { count: 0, approximate: false },
+            None => Item::total(conn, filter)?,
+            Some(&(_, _, _, counted)) if filter.is_empty() => {
+                Total { count: counted, approximate: counted > EXACT_COUNT_LIMIT }
+            }
+            Some(&(_, _, _, counted)) => {
+                Total::estimated_beyond_limit(conn, counted, Item::filtered(filter).select(items::id))?
+            }
+        };
+        Ok((Item::with_tags(rows)?, total))
+    }
+
+    /// The rows of [`Item::page_with_total`], each with what `count` counts.
+    fn rows(
+        conn: &mut PgConnection,
+        filter: &ItemFilter,
+        sort: ItemSort,
+        after: Option<(ItemSortKey, i64)>,
+        offset: i64,
+        limit: i64,
+        count: MatchCount,
+    ) -> QueryResult<Vec<PageRow>> {
         let mut query = Item::filtered(filter);
         let desc = sort.descending;
         if let Some((key, after_id)) = after {
@@ -273,7 +337,21 @@ impl Item {
         };
         let store_name =
             stores::table.filter(stores::id.eq(items::store_id)).select(stores::name).single_value();
-        query.offset(offset).limit(limit).select((Item::as_select(), store_name)).load(conn)
+        query
+            .offset(offset)
+            .limit(limit)
+            .select((Item::as_select(), store_name, TagsAsJson, count))
+            .load(conn)
+    }
+
+    fn with_tags(rows: Vec<PageRow>) -> QueryResult<Vec<(Item, String, Vec<TagRef>)>> {
+        rows.into_iter()
+            .map(|(item, store_name, tags, _)| {
+                let tags = serde_json::from_value(tags)
+                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+                Ok((item, store_name.unwrap_or_default(), tags))
+            })
+            .collect()
     }
 
     pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
@@ -311,4 +389,54 @@ super::correlated_subquery! {
     TagsAsJson: diesel::sql_types::Json, on items::id,
     "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id), '[]') \
      FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = items.id)"
+}
+
+type MatchingIds = items::BoxedQuery<'static, Pg, BigInt>;
+
+/// An item of a page: its store's name, its tags as JSON and [`MatchCount`].
+type PageRow = (Item, Option<String>, serde_json::Value, i64);
+
+/// How many items a page's filter matches, as a column of the page, so that
+/// rows and total come in one round trip. Uncorrelated, so computed once.
+enum MatchCount {
+    /// `(SELECT count(*) FROM (matching ids, limited) AS counted)`.
+    Filtered(MatchingIds),
+    /// For no filter, the table's size as [`Total::of`] gives it.
+    Table,
+    /// Counted already: `0`.
+    Known,
+}
+
+impl diesel::Expression for MatchCount {
+    type SqlType = BigInt;
+}
+
+impl diesel::query_builder::QueryId for MatchCount {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<Pg> for MatchCount {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        match self {
+            MatchCount::Filtered(matching) => {
+                out.push_sql("(SELECT count(*) FROM (");
+                diesel::query_builder::QueryFragment::<Pg>::walk_ast(matching, out.reborrow())?;
+                out.push_sql(") AS counted)");
+            }
+            MatchCount::Table => {
+                out.push_sql("(SELECT total FROM storefront_count_rows('items', ");
+                out.push_sql(&EXACT_COUNT_LIMIT.to_string());
+                out.push_sql("))");
+            }
+            MatchCount::Known => out.push_sql("0::bigint"),
+        }
+        Ok(())
+    }
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for MatchCount {}
+impl<QS> diesel::SelectableExpression<QS> for MatchCount {}
+impl diesel::expression::ValidGrouping<()> for MatchCount {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
 }

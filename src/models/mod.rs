@@ -117,6 +117,21 @@ impl Total {
     {
         use diesel::RunQueryDsl;
         let counted: i64 = CountOf(capped).get_result(conn)?;
+        Total::estimated_beyond_limit(conn, counted, rows)
+    }
+
+    /// `counted` rows of `rows` when that is within
+    /// [`EXACT_FILTERED_COUNT_LIMIT`]; otherwise the planner's estimate of
+    /// `rows`, and never less than counted.
+    pub fn estimated_beyond_limit<Q>(
+        conn: &mut diesel::PgConnection,
+        counted: i64,
+        rows: Q,
+    ) -> diesel::QueryResult<Total>
+    where
+        Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    {
+        use diesel::RunQueryDsl;
         if counted <= EXACT_FILTERED_COUNT_LIMIT {
             return Ok(Total { count: counted, approximate: false });
         }

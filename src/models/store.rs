@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::{order_by, ListQuery, PageRequest, Total};
+use super::{order_by, ListQuery, PageRequest, TagRef, Total};
 use crate::schema::stores;
 use crate::text::like_pattern_containing;
 
@@ -46,21 +46,34 @@ impl Store {
             .load(conn)
     }
 
-    /// Stores by name with how many items each has, in one query.
+    /// Stores by name with how many items each has, counted up to one
+    /// more than [`EXACT_FILTERED_COUNT_LIMIT`](super::EXACT_FILTERED_COUNT_LIMIT), in one query.
     pub fn by_name_with_item_counts(
         conn: &mut PgConnection,
         offset: i64,
         limit: i64,
     ) -> QueryResult<Vec<(Store, i64)>> {
-        use crate::schema::items;
-        let item_count =
-            items::table.filter(items::store_id.eq(stores::id)).count().single_value().assume_not_null();
         stores::table
             .order((stores::name.asc(), stores::id.asc()))
             .offset(offset)
             .limit(limit)
-            .select((Store::as_select(), item_count))
+            .select((Store::as_select(), ItemsCountedUpToLimit))
             .load(conn)
+    }
+
+    /// The store with its tags by name and its items counted up to one more
+    /// than [`EXACT_FILTERED_COUNT_LIMIT`](super::EXACT_FILTERED_COUNT_LIMIT), in one statement.
+    pub fn find_with_tags_and_item_count(
+        conn: &mut PgConnection,
+        id: i64,
+    ) -> QueryResult<(Store, Vec<TagRef>, i64)> {
+        let (store, tags, items): (Store, serde_json::Value, i64) = stores::table
+            .find(id)
+            .select((Store::as_select(), StoreTagsAsJson, ItemsCountedUpToLimit))
+            .first(conn)?;
+        let tags = serde_json::from_value(tags)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        Ok((store, tags, items))
     }
 
     /// The admin list: stores whose name contains the search, each with
@@ -98,6 +111,33 @@ impl Store {
             .limit(limit)
             .select((stores::id, stores::name))
             .load(conn)
+    }
+
+    /// The first `limit` stores by name, and the tags of `selected` when it
+    /// is among them, in one statement: for a store picker with a tag
+    /// picker beside it.
+    pub fn names_and_tags_of(
+        conn: &mut PgConnection,
+        limit: i64,
+        selected: Option<i64>,
+    ) -> QueryResult<(Vec<(i64, String)>, Vec<TagRef>)> {
+        let tags_of_selected =
+            diesel::dsl::case_when(stores::id.nullable().eq(selected), StoreTagsAsJson.nullable());
+        let rows: Vec<(i64, String, Option<serde_json::Value>)> = stores::table
+            .order((stores::name.asc(), stores::id.asc()))
+            .limit(limit)
+            .select((stores::id, stores::name, tags_of_selected))
+            .load(conn)?;
+        let mut tags = Vec::new();
+        let mut names = Vec::with_capacity(rows.len());
+        for (id, name, store_tags) in rows {
+            if let Some(store_tags) = store_tags {
+                tags = serde_json::from_value(store_tags)
+                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            }
+            names.push((id, name));
+        }
+        Ok((names, tags))
     }
 
     pub fn count_owned_by(conn: &mut PgConnection, user_id: i64) -> QueryResult<i64> {
@@ -141,5 +181,33 @@ impl Store {
 impl NewStore<'_> {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Store> {
         diesel::insert_into(stores::table).values(self).returning(Store::as_returning()).get_result(conn)
+    }
+}
+
+super::correlated_subquery! {
+    /// How many items the row's store has, counted up to one more than
+    /// [`EXACT_FILTERED_COUNT_LIMIT`](super::EXACT_FILTERED_COUNT_LIMIT): a directory of large stores costs
+    /// what one of small ones does.
+    ItemsCountedUpToLimit: diesel::sql_types::BigInt, on stores::id,
+    "(SELECT count(*) FROM (SELECT 1 FROM items i WHERE i.store_id = stores.id LIMIT 10001) AS counted)"
+}
+
+super::correlated_subquery! {
+    /// The tags of the row's store, by name, as a JSON array of `{id, name}`.
+    StoreTagsAsJson: diesel::sql_types::Json, on stores::id,
+    "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id), '[]') \
+     FROM tags t WHERE t.store_id = stores.id)"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::EXACT_FILTERED_COUNT_LIMIT;
+
+    #[test]
+    fn item_counts_stop_one_past_the_exact_limit() {
+        let sql = diesel::debug_query::<diesel::pg::Pg, _>(&stores::table.select(ItemsCountedUpToLimit))
+            .to_string();
+        assert!(sql.contains(&format!("LIMIT {})", EXACT_FILTERED_COUNT_LIMIT + 1)), "{sql}");
     }
 }

@@ -81,38 +81,21 @@ pub struct ItemPage {
     pub limit: i64,
 }
 
-/// One page of items and how many match, in three queries whatever the
-/// page size (four when a filter matches more than can be counted). The
-/// total is exact up to a limit and the planner's estimate beyond (see
-/// [`Item::total`]): counting them all would dominate every request.
+/// One page of items with their stores and tags, and how many match, in
+/// one statement whatever the page size (two when more match than are
+/// counted). The total is exact up to a limit and the planner's estimate
+/// beyond (see [`Item::page_with_total`]): counting them all would dominate
+/// every request.
 pub fn list(
     conn: &mut PgConnection,
     filter: &ItemFilter,
     sort: ItemSort,
     page: ItemPage,
 ) -> Result<(Vec<ItemDetail>, Total), Error> {
-    let total = Item::total(conn, filter)?;
-    Ok((page_of(conn, filter, sort, page)?, total))
-}
-
-/// One page of items with their stores and tags, in two queries.
-pub fn page_of(
-    conn: &mut PgConnection,
-    filter: &ItemFilter,
-    sort: ItemSort,
-    page: ItemPage,
-) -> Result<Vec<ItemDetail>, Error> {
-    let rows = Item::page(conn, filter, sort, page.after, page.offset, page.limit)?;
-    let ids: Vec<i64> = rows.iter().map(|(item, _)| item.id).collect();
-    let mut tags = ItemTag::tags_of(conn, &ids)?;
-    Ok(rows
-        .into_iter()
-        .map(|(item, store_name)| ItemDetail {
-            tags: tags.remove(&item.id).unwrap_or_default(),
-            store_name: store_name.unwrap_or_default(),
-            item,
-        })
-        .collect())
+    let (rows, total) = Item::page_with_total(conn, filter, sort, page.after, page.offset, page.limit)?;
+    let details =
+        rows.into_iter().map(|(item, store_name, tags)| ItemDetail { item, store_name, tags }).collect();
+    Ok((details, total))
 }
 
 fn item_changes(before: Option<&Item>, after: Option<&Item>) -> Changes {

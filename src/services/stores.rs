@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::audit::{self, Action, Changes, Subject};
 use super::{not_found_as, unique_or};
 use crate::error::{Error, FieldErrors};
-use crate::models::{store, Item, ItemTag, NewStore, PageRequest, Store, Tag};
+use crate::models::{store, Item, ItemTag, NewStore, PageRequest, Store, Tag, TagRef};
 use crate::policy::{self, Actor};
 use crate::text;
 
@@ -28,6 +28,15 @@ pub fn directory(
 
 pub fn get(conn: &mut PgConnection, id: i64) -> Result<Store, Error> {
     Store::find(conn, id).map_err(not_found_as("store"))
+}
+
+/// The store with its tags by name and its items counted up to one past
+/// the exact limit, in one statement.
+pub fn with_tags_and_item_count(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<(Store, Vec<TagRef>, i64), Error> {
+    Store::find_with_tags_and_item_count(conn, id).map_err(not_found_as("store"))
 }
 
 fn valid_name(raw: &str) -> Result<String, Error> {

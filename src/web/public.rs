@@ -11,7 +11,7 @@ use super::layout::Layout;
 use super::paging::{PageNumber, Paging, PER_PAGE};
 use crate::db::Db;
 use crate::error::Error;
-use crate::models::{Item, ItemFilter, ItemSort, ItemSortField, Tag};
+use crate::models::{ItemFilter, ItemSort, ItemSortField, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
 use crate::services::items::{self, ItemDetail, ItemPage};
 use crate::services::{stores, tags};
@@ -53,6 +53,16 @@ struct StoreRow {
     id: i64,
     name: String,
     item_count: i64,
+    /// The store has more items than `item_count`, where counting stopped.
+    more_items: bool,
+}
+
+impl StoreRow {
+    /// `counted` items, counted up to one past the limit.
+    fn new(id: i64, name: String, counted: i64) -> StoreRow {
+        let more_items = counted > EXACT_FILTERED_COUNT_LIMIT;
+        StoreRow { id, name, item_count: counted.min(EXACT_FILTERED_COUNT_LIMIT), more_items }
+    }
 }
 
 #[derive(Serialize)]
@@ -67,7 +77,7 @@ async fn home(db: Db, layout: Layout, page: Option<&str>) -> Result<Template, Pa
     let page = PageNumber::from_query(page);
     let (rows, total) = db.run(move |conn| stores::directory(conn, page.offset(), PER_PAGE)).await?;
     let stores: Vec<StoreRow> =
-        rows.into_iter().map(|(s, item_count)| StoreRow { id: s.id, name: s.name, item_count }).collect();
+        rows.into_iter().map(|(s, item_count)| StoreRow::new(s.id, s.name, item_count)).collect();
     let paging = Paging::new(page, stores.len(), total, "/");
     Ok(Template::render("home.html", HomePage { layout, stores, paging }))
 }
@@ -125,19 +135,11 @@ async fn store(
     let page = PageNumber::from_query(page);
     let filter =
         ItemFilter { store_id: Some(id), tag_ids: tag.into_iter().collect(), ..ItemFilter::default() };
-    let (store, store_tags, items, total, item_count) = db
+    let ((store, store_tags, item_count), (items, total)) = db
         .run(move |conn| {
-            let store = stores::get(conn, id)?;
-            let store_tags = Tag::all_in_store(conn, id)?;
+            let store = stores::with_tags_and_item_count(conn, id)?;
             let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
-            let (items, total) = items::list(conn, &filter, BY_NAME, listing)?;
-            let item_count = match tag {
-                None => total.count,
-                Some(_) => {
-                    Item::total(conn, &ItemFilter { store_id: Some(id), ..ItemFilter::default() })?.count
-                }
-            };
-            Ok((store, store_tags, items, total, item_count))
+            Ok((store, items::list(conn, &filter, BY_NAME, listing)?))
         })
         .await?;
     let base = match tag {
@@ -150,7 +152,7 @@ async fn store(
         "store.html",
         StorePage {
             layout,
-            store: StoreRow { id: store.id, name: store.name, item_count },
+            store: StoreRow::new(store.id, store.name, item_count),
             tags: store_tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
             selected_tag: tag,
             items,
@@ -201,7 +203,7 @@ async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<Temp
         "tag.html",
         TagPage {
             layout,
-            store: StoreRow { id: tag.store_id, name: store_name, item_count },
+            store: StoreRow::new(tag.store_id, store_name, item_count),
             tag: TagLink { id: tag.id, name: tag.name },
             items,
             paging,

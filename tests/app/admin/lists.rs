@@ -170,3 +170,34 @@ async fn large_tables_page_by_estimate_without_counting_every_row() {
     let filtered = browser.get(&format!("/admin/items?store={small}")).await;
     assert!(filtered.text.contains("Showing 1–1 of 1<"), "{}", filtered.text);
 }
+
+#[rocket::async_test]
+async fn admin_lists_take_the_same_statements_whatever_their_size() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let tag = app.tag(&owner, store, "a").await;
+    let mut item = 0;
+    for n in 0..30 {
+        item = app.item(&owner, store, &format!("Item {n:02}"), "1.00").await;
+        app.link(&owner, item, &[tag]).await;
+    }
+    let browser = staff_browser(&app).await;
+    browser.get("/admin").await;
+    // What the session costs every page: an item's page is one statement.
+    let before = app.queries();
+    assert_eq!(browser.get(&format!("/items/{item}")).await.status, 200);
+    let session = app.queries() - before - 1;
+
+    // The page of items with their tags and total, then the store picker
+    // with the chosen store's tags.
+    for path in [
+        "/admin/items".to_owned(),
+        "/admin/items?q=item&sort=-price".to_owned(),
+        format!("/admin/items?store={store}&tag={tag}"),
+    ] {
+        let before = app.queries();
+        assert_eq!(browser.get(&path).await.status, 200, "{path}");
+        assert_eq!(app.queries() - before - session, 2, "statements of {path} besides the session");
+    }
+}

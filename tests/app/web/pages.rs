@@ -239,3 +239,72 @@ async fn live_pages_say_which_event_they_are_current_up_to() {
 
     assert!(page.text.contains(&expected), "{}", page.text);
 }
+
+#[rocket::async_test]
+async fn public_pages_take_at_most_two_statements_whatever_their_size() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let tags = [app.tag(&owner, store, "a").await, app.tag(&owner, store, "b").await];
+    let mut item = 0;
+    for n in 0..45 {
+        item = app.item(&owner, store, &format!("Item {n:02}"), "1.00").await;
+        app.link(&owner, item, &tags).await;
+    }
+    let browser = app.browser();
+    let (a, b) = (tags[0], tags[1]);
+    // Home: the stores with their item counts, and how many stores there are.
+    // Store: the store with its tags and item count, then its page of items
+    // with their tags and total. A tag: the tag, then its page. Search and
+    // item: one.
+    for (path, statements) in [
+        ("/".to_owned(), 2),
+        (format!("/stores/{store}"), 2),
+        (format!("/stores/{store}?tag={a}"), 2),
+        (format!("/stores/{store}?page=2"), 2),
+        (format!("/tags/{b}"), 2),
+        (format!("/items/{item}"), 1),
+        ("/search?q=item".to_owned(), 1),
+        ("/search?q=item&tag=a&min_price=0.5".to_owned(), 1),
+    ] {
+        let before = app.queries();
+        assert_eq!(browser.get(&path).await.status, 200, "{path}");
+        assert_eq!(app.queries() - before, statements, "statements of {path}");
+    }
+}
+
+#[rocket::async_test]
+async fn deep_pages_are_read_from_the_nearer_end_in_the_same_order() {
+    use diesel::prelude::*;
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    diesel::sql_query(format!(
+        "INSERT INTO items (store_id, name, price) SELECT {store}, 'Item ' || lpad(n::text, 4, '0'), 1 \
+         FROM generate_series(0, 1044) AS n"
+    ))
+    .execute(&mut app.conn())
+    .unwrap();
+    let browser = app.browser();
+    let names = |html: &str| -> Vec<String> {
+        html.split("class=\"item-name\"><a href=\"/items/")
+            .skip(1)
+            .map(|row| row.split('>').nth(1).unwrap().split('<').next().unwrap().to_owned())
+            .collect()
+    };
+    let expected = |range: std::ops::Range<usize>| range.map(|n| format!("Item {n:04}")).collect::<Vec<_>>();
+
+    let shallow = browser.get(&format!("/stores/{store}?page=3")).await;
+    assert!(shallow.text.contains("Showing 41–60 of 1045"), "{}", shallow.text);
+    assert_eq!(names(&shallow.text), expected(40..60));
+    // Past the middle: read backwards, shown forwards.
+    let before = app.queries();
+    let last = browser.get(&format!("/stores/{store}?page=53")).await;
+    assert_eq!(app.queries() - before, 3, "store, total, page");
+    assert!(last.text.contains("Showing 1041–1045 of 1045"), "{}", last.text);
+    assert_eq!(names(&last.text), expected(1040..1045));
+    let before_last = browser.get(&format!("/stores/{store}?page=52")).await;
+    assert_eq!(names(&before_last.text), expected(1020..1040));
+    let beyond = browser.get(&format!("/stores/{store}?page=54")).await;
+    assert_eq!(names(&beyond.text), Vec::<String>::new());
+}
