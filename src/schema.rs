@@ -34,6 +34,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        name_folded -> Text,
     }
 }
 

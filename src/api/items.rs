@@ -295,7 +295,7 @@ impl ItemChangesInput {
     ),
     responses(
         (status = 200, description = "A page of items", body = Vec<ItemView>, headers(
-            ("X-Total-Count" = i64, description = "Number of matching items; beyond 100,000 items unfiltered or 10,000 filtered, the database's estimate"),
+            ("X-Total-Count" = i64, description = "Number of matching items; beyond 100,000 items unfiltered or 1,000 filtered, the database's estimate"),
             ("X-Total-Count-Approximate" = String, description = "`true` when X-Total-Count is an estimate"),
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
             ("ETag" = String))),

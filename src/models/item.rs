@@ -111,7 +111,7 @@ impl ItemSortKey {
 
 /// Pages starting within this many rows are read forwards, whatever the
 /// list's length; deeper ones from the nearer end.
-pub const FORWARD_OFFSET_LIMIT: i64 = 1_000;
+pub const FORWARD_OFFSET_LIMIT: i64 = 200;
 
 /// `(column, items.id) > (key, after)`, or `<` for a descending sort: a
 /// row comparison, which the index on `(column, id)` starts from, so that a
@@ -157,10 +157,50 @@ where
     }
 }
 
-impl<C: diesel::AppearsOnTable<items::table>, K> diesel::AppearsOnTable<items::table> for RowAfter<C, K> {}
+impl<QS, C: diesel::AppearsOnTable<QS>, K> diesel::AppearsOnTable<QS> for RowAfter<C, K> where
+    items::id: diesel::AppearsOnTable<QS>
+{
+}
 
 impl<C, K> diesel::expression::ValidGrouping<()> for RowAfter<C, K> {
     type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+/// A boxed query of items (alone or joined) narrowed to those `filter` lets through.
+macro_rules! matching {
+    ($query:expr, $filter:expr) => {{
+        let filter: &ItemFilter = $filter;
+        let mut query = $query;
+        if let Some(store_id) = filter.store_id {
+            query = query.filter(items::store_id.eq(store_id));
+        }
+        for &tag_id in &filter.tag_ids {
+            query = query.filter(exists(
+                item_tags::table
+                    .filter(item_tags::item_id.eq(items::id))
+                    .filter(item_tags::tag_id.eq(tag_id)),
+            ));
+        }
+        if let Some(needle) = &filter.name_contains {
+            // `name_folded` is `lower(name)`: the same as `ILIKE`, cheaper.
+            query = query.filter(items::name_folded.like(super::lower(like_pattern_containing(needle))));
+        }
+        if let Some(name) = &filter.tag_named {
+            query = query.filter(exists(
+                item_tags::table
+                    .inner_join(tags::table)
+                    .filter(item_tags::item_id.eq(items::id))
+                    .filter(super::lower(tags::name).eq(super::lower(name.clone()))),
+            ));
+        }
+        if let Some(min) = filter.min_price {
+            query = query.filter(items::price.ge(min));
+        }
+        if let Some(max) = filter.max_price {
+            query = query.filter(items::price.le(max));
+        }
+        query
+    }};
 }
 
 macro_rules! ordered_by {
@@ -199,35 +239,7 @@ impl Item {
     }
 
     fn filtered(filter: &ItemFilter) -> items::BoxedQuery<'static, Pg> {
-        let mut query = items::table.into_boxed();
-        if let Some(store_id) = filter.store_id {
-            query = query.filter(items::store_id.eq(store_id));
-        }
-        for &tag_id in &filter.tag_ids {
-            query = query.filter(exists(
-                item_tags::table
-                    .filter(item_tags::item_id.eq(items::id))
-                    .filter(item_tags::tag_id.eq(tag_id)),
-            ));
-        }
-        if let Some(needle) = &filter.name_contains {
-            query = query.filter(items::name.ilike(like_pattern_containing(needle)));
-        }
-        if let Some(name) = &filter.tag_named {
-            query = query.filter(exists(
-                item_tags::table
-                    .inner_join(tags::table)
-                    .filter(item_tags::item_id.eq(items::id))
-                    .filter(super::lower(tags::name).eq(super::lower(name.clone()))),
-            ));
-        }
-        if let Some(min) = filter.min_price {
-            query = query.filter(items::price.ge(min));
-        }
-        if let Some(max) = filter.max_price {
-            query = query.filter(items::price.le(max));
-        }
-        query
+        matching!(items::table.into_boxed(), filter)
     }
 
     pub fn count(conn: &mut PgConnection, filter: &ItemFilter) -> QueryResult<i64> {
@@ -315,7 +327,9 @@ impl Item {
         limit: i64,
         count: MatchCount,
     ) -> QueryResult<Vec<PageRow>> {
-        let mut query = Item::filtered(filter);
+        // Joined rather than looked up per row: a subquery per row costs
+        // more than the join.
+        let mut query = matching!(items::table.inner_join(stores::table).into_boxed(), filter);
         let desc = sort.descending;
         if let Some((key, after_id)) = after {
             query = match key {
@@ -335,12 +349,10 @@ impl Item {
             ItemSortField::Price => ordered_by!(query, items::price, desc),
             ItemSortField::CreatedAt => ordered_by!(query, items::created_at, desc),
         };
-        let store_name =
-            stores::table.filter(stores::id.eq(items::store_id)).select(stores::name).single_value();
         query
             .offset(offset)
             .limit(limit)
-            .select((Item::as_select(), store_name, TagsAsJson, count))
+            .select((Item::as_select(), stores::name, TagsAsJson, count))
             .load(conn)
     }
 
@@ -349,7 +361,7 @@ impl Item {
             .map(|(item, store_name, tags, _)| {
                 let tags = serde_json::from_value(tags)
                     .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-                Ok((item, store_name.unwrap_or_default(), tags))
+                Ok((item, store_name, tags))
             })
             .collect()
     }
@@ -388,13 +400,13 @@ super::correlated_subquery! {
     /// The tags of the row's item, by name, as a JSON array of `{id, name}`.
     TagsAsJson: diesel::sql_types::Json, on items::id,
     "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id), '[]') \
-     FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = items.id)"
+     FROM tags t WHERE t.id = ANY(ARRAY(SELECT it.tag_id FROM item_tags it WHERE it.item_id = items.id)))"
 }
 
 type MatchingIds = items::BoxedQuery<'static, Pg, BigInt>;
 
 /// An item of a page: its store's name, its tags as JSON and [`MatchCount`].
-type PageRow = (Item, Option<String>, serde_json::Value, i64);
+type PageRow = (Item, String, serde_json::Value, i64);
 
 /// How many items a page's filter matches, as a column of the page, so that
 /// rows and total come in one round trip. Uncorrelated, so computed once.

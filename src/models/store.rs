@@ -189,7 +189,7 @@ super::correlated_subquery! {
     /// [`EXACT_FILTERED_COUNT_LIMIT`](super::EXACT_FILTERED_COUNT_LIMIT): a directory of large stores costs
     /// what one of small ones does.
     ItemsCountedUpToLimit: diesel::sql_types::BigInt, on stores::id,
-    "(SELECT count(*) FROM (SELECT 1 FROM items i WHERE i.store_id = stores.id LIMIT 10001) AS counted)"
+    "(SELECT count(*) FROM (SELECT 1 FROM items i WHERE i.store_id = stores.id LIMIT 1001) AS counted)"
 }
 
 super::correlated_subquery! {

@@ -217,19 +217,38 @@ struct SearchForm {
     tag: String,
     min_price: String,
     max_price: String,
+    sort: &'static str,
+}
+
+/// The orders of search results, by their `sort` parameter, with their labels;
+/// the first is the default. Newest first also stays fast for a common word
+/// in a large catalogue, where the first matches by name may lie far apart.
+const SEARCH_ORDERS: [(&str, &str, ItemSort); 4] = [
+    ("newest", "Newest first", ItemSort { field: ItemSortField::CreatedAt, descending: true }),
+    ("name", "Name", BY_NAME),
+    ("price", "Price, lowest first", ItemSort { field: ItemSortField::Price, descending: false }),
+    ("-price", "Price, highest first", ItemSort { field: ItemSortField::Price, descending: true }),
+];
+
+#[derive(Serialize)]
+struct SortChoice {
+    value: &'static str,
+    label: &'static str,
 }
 
 #[derive(Serialize)]
 struct SearchPage {
     layout: Layout,
     form: SearchForm,
+    sorts: Vec<SortChoice>,
     errors: std::collections::BTreeMap<String, String>,
     items: Vec<ItemRow>,
     paging: Option<Paging>,
 }
 
 /// Items by name, tag name and price range.
-#[get("/search?<q>&<tag>&<min_price>&<max_price>&<page>")]
+#[allow(clippy::too_many_arguments)] // one per query parameter
+#[get("/search?<q>&<tag>&<min_price>&<max_price>&<sort>&<page>")]
 async fn search(
     db: Db,
     layout: Layout,
@@ -237,14 +256,19 @@ async fn search(
     tag: Option<String>,
     min_price: Option<String>,
     max_price: Option<String>,
+    sort: Option<&str>,
     page: Option<&str>,
 ) -> Result<(Status, Template), PageError> {
     let page = PageNumber::from_query(page);
+    let (sort_name, _, order) =
+        SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(SEARCH_ORDERS[0]);
+    let sorts = SEARCH_ORDERS.iter().map(|&(value, label, _)| SortChoice { value, label }).collect();
     let form = SearchForm {
         q: q.unwrap_or_default(),
         tag: tag.unwrap_or_default(),
         min_price: min_price.unwrap_or_default(),
         max_price: max_price.unwrap_or_default(),
+        sort: sort_name,
     };
     let mut errors = std::collections::BTreeMap::new();
     let mut filter = ItemFilter::default();
@@ -277,24 +301,29 @@ async fn search(
         let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
         return Ok((
             status,
-            Template::render("search.html", SearchPage { layout, form, errors, items: vec![], paging: None }),
+            Template::render(
+                "search.html",
+                SearchPage { layout, form, sorts, errors, items: vec![], paging: None },
+            ),
         ));
     }
     if !tag_name.is_empty() {
         filter.tag_named = Some(tag_name);
     }
     let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
-    let (items, total) = db.run(move |conn| items::list(conn, &filter, BY_NAME, listing)).await?;
+    let (items, total) = db.run(move |conn| items::list(conn, &filter, order, listing)).await?;
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let base = format!(
-        "/search?q={}&tag={}&min_price={}&max_price={}",
+        "/search?q={}&tag={}&min_price={}&max_price={}&sort={}",
         encode(&form.q),
         encode(&form.tag),
         encode(&form.min_price),
-        encode(&form.max_price)
+        encode(&form.max_price),
+        encode(form.sort),
     );
     let paging = Some(Paging::of_total(page, items.len(), total, &base));
-    Ok((Status::Ok, Template::render("search.html", SearchPage { layout, form, errors, items, paging })))
+    let page = SearchPage { layout, form, sorts, errors, items, paging };
+    Ok((Status::Ok, Template::render("search.html", page)))
 }
 
 fn encode(text: &str) -> String {
