@@ -11,3 +11,6 @@ DROP INDEX items_store_id_idx;
 CREATE INDEX items_store_created_at_idx ON items (store_id, created_at, id);
 CREATE INDEX items_store_name_idx ON items (store_id, name, id);
 CREATE INDEX items_store_price_idx ON items (store_id, price, id);
+
+-- Statistics of the new column, for the planner's choice of a search plan.
+ANALYZE items;

@@ -275,7 +275,7 @@ impl Item {
         after: Option<(ItemSortKey, i64)>,
         offset: i64,
         limit: i64,
-    ) -> QueryResult<(Vec<(Item, String, Vec<TagRef>)>, Total)> {
+    ) -> QueryResult<(Vec<ItemWithTags>, Total)> {
         if offset > FORWARD_OFFSET_LIMIT {
             let total = Item::total(conn, filter)?;
             let rows = if offset <= total.count / 2 {
@@ -356,7 +356,7 @@ impl Item {
             .load(conn)
     }
 
-    fn with_tags(rows: Vec<PageRow>) -> QueryResult<Vec<(Item, String, Vec<TagRef>)>> {
+    fn with_tags(rows: Vec<PageRow>) -> QueryResult<Vec<ItemWithTags>> {
         rows.into_iter()
             .map(|(item, store_name, tags, _)| {
                 let tags = serde_json::from_value(tags)
@@ -404,6 +404,9 @@ super::correlated_subquery! {
 }
 
 type MatchingIds = items::BoxedQuery<'static, Pg, BigInt>;
+
+/// An item with its store's name and its tags.
+pub type ItemWithTags = (Item, String, Vec<TagRef>);
 
 /// An item of a page: its store's name, its tags as JSON and [`MatchCount`].
 type PageRow = (Item, String, serde_json::Value, i64);

@@ -23,6 +23,9 @@ pub struct NewStore<'a> {
     pub owner_id: Option<i64>,
 }
 
+/// A store's id and name, for pickers.
+pub type StoreName = (i64, String);
+
 /// The unique index behind "store names are unique, ignoring case".
 pub const NAME_KEY: &str = "stores_name_key";
 
@@ -105,7 +108,7 @@ impl Store {
     }
 
     /// The first `limit` stores by name, ids and names only: for pickers.
-    pub fn names(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<(i64, String)>> {
+    pub fn names(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<StoreName>> {
         stores::table
             .order((stores::name.asc(), stores::id.asc()))
             .limit(limit)
@@ -120,7 +123,7 @@ impl Store {
         conn: &mut PgConnection,
         limit: i64,
         selected: Option<i64>,
-    ) -> QueryResult<(Vec<(i64, String)>, Vec<TagRef>)> {
+    ) -> QueryResult<(Vec<StoreName>, Vec<TagRef>)> {
         let tags_of_selected =
             diesel::dsl::case_when(stores::id.nullable().eq(selected), StoreTagsAsJson.nullable());
         let rows: Vec<(i64, String, Option<serde_json::Value>)> = stores::table

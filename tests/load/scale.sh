@@ -58,6 +58,7 @@ for size in "${sizes[@]}"; do
     made=$("${psql[@]}" -Atc "SELECT count(*) FROM items" "$DATABASE_URL" 2>/dev/null || echo none)
     if [ "$made" = "$size" ]; then
         "$binary" migrate
+        "${psql[@]}" -c "ANALYZE" "$DATABASE_URL"
     else
         "${psql[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
         "$binary" migrate
