@@ -228,8 +228,7 @@ impl Item {
             .filter(items::id.eq(id))
             .select((Item::as_select(), stores::name, TagsAsJson))
             .first(conn)?;
-        let tags = serde_json::from_value(tags)
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        let tags = super::from_json(tags)?;
         Ok((item, store_name, tags))
     }
 
@@ -359,8 +358,7 @@ impl Item {
     fn with_tags(rows: Vec<PageRow>) -> QueryResult<Vec<ItemWithTags>> {
         rows.into_iter()
             .map(|(item, store_name, tags, _)| {
-                let tags = serde_json::from_value(tags)
-                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+                let tags = super::from_json(tags)?;
                 Ok((item, store_name, tags))
             })
             .collect()

@@ -171,6 +171,12 @@ impl Total {
     }
 }
 
+/// Reads what a query built as JSON (an object's tags, say), as a query
+/// error when it does not fit.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> diesel::QueryResult<T> {
+    serde_json::from_value(value).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
 /// Orders a boxed query by one of several columns chosen at run time, with
 /// `id` breaking ties in the same direction.
 macro_rules! order_by {

@@ -74,8 +74,7 @@ impl Store {
             .find(id)
             .select((Store::as_select(), StoreTagsAsJson, ItemsCountedUpToLimit))
             .first(conn)?;
-        let tags = serde_json::from_value(tags)
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        let tags = super::from_json(tags)?;
         Ok((store, tags, items))
     }
 
@@ -135,8 +134,7 @@ impl Store {
         let mut names = Vec::with_capacity(rows.len());
         for (id, name, store_tags) in rows {
             if let Some(store_tags) = store_tags {
-                tags = serde_json::from_value(store_tags)
-                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+                tags = super::from_json(store_tags)?;
             }
             names.push((id, name));
         }
