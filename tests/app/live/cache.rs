@@ -63,9 +63,39 @@ async fn wait_until_cached(app: &TestApp, server: &Server, item: i64, settled: &
         if get(server, &path).await["description"] == format!("probe {round}") {
             return;
         }
-        assert!(started.elapsed() < WAIT, "the cache of port {} unused after {round} rounds", server.port);
+        if started.elapsed() >= WAIT {
+            panic!(
+                "the cache of port {} unused after {round} rounds; its listener: {}",
+                server.port,
+                listener_activity(app, server.port)
+            );
+        }
         rocket::tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// What the server's listener connection is doing, to tell a slow
+/// reconnection from a connection that is busy or gone.
+fn listener_activity(app: &TestApp, port: u16) -> String {
+    #[derive(QueryableByName, Debug)]
+    #[allow(dead_code)] // read through `Debug`
+    struct Activity {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        state: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        wait_event: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        query: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        connections: i64,
+    }
+    let activity: QueryResult<Vec<Activity>> = diesel::sql_query(
+        "SELECT a.state, a.wait_event, a.query, (SELECT count(*) FROM pg_stat_activity) AS connections \
+         FROM (SELECT 1) AS one LEFT JOIN pg_stat_activity a ON a.application_name = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(format!("storefront-event-listener-{port}"))
+    .load(&mut app.conn());
+    format!("{activity:?}")
 }
 
 struct Catalogue {
