@@ -4,7 +4,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Numeric, Text, Timestamptz};
 
-use super::{TagRef, Total, EXACT_COUNT_LIMIT, EXACT_FILTERED_COUNT_LIMIT};
+use super::{JsonOf, TagRef, Total, EXACT_COUNT_LIMIT, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
 use crate::schema::{item_tags, items, stores, tags};
 use crate::text::like_pattern_containing;
@@ -223,12 +223,11 @@ impl Item {
         conn: &mut PgConnection,
         id: i64,
     ) -> QueryResult<(Item, String, Vec<TagRef>)> {
-        let (item, store_name, tags): (Item, String, serde_json::Value) = items::table
+        let (item, store_name, JsonOf(tags)): (Item, String, JsonOf<Vec<TagRef>>) = items::table
             .inner_join(stores::table)
             .filter(items::id.eq(id))
             .select((Item::as_select(), stores::name, TagsAsJson))
             .first(conn)?;
-        let tags = super::from_json(tags)?;
         Ok((item, store_name, tags))
     }
 
@@ -292,7 +291,7 @@ impl Item {
                 rows.reverse();
                 rows
             };
-            return Ok((Item::with_tags(rows)?, total));
+            return Ok((Item::with_tags(rows), total));
         }
         let count = if filter.is_empty() {
             MatchCount::Table
@@ -313,7 +312,7 @@ impl Item {
                 Total::estimated_beyond_limit(conn, counted, Item::filtered(filter).select(items::id))?
             }
         };
-        Ok((Item::with_tags(rows)?, total))
+        Ok((Item::with_tags(rows), total))
     }
 
     /// The rows of [`Item::page_with_total`], each with what `count` counts.
@@ -352,13 +351,8 @@ impl Item {
         PageWithTags { page, sort }.load(conn)
     }
 
-    fn with_tags(rows: Vec<PageRow>) -> QueryResult<Vec<ItemWithTags>> {
-        rows.into_iter()
-            .map(|(item, store_name, _, tags)| {
-                let tags = super::from_json(tags)?;
-                Ok((item, store_name, tags))
-            })
-            .collect()
+    fn with_tags(rows: Vec<PageRow>) -> Vec<ItemWithTags> {
+        rows.into_iter().map(|(item, store_name, _, JsonOf(tags))| (item, store_name, tags)).collect()
     }
 
     pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
@@ -411,7 +405,7 @@ type MatchingIds = items::BoxedQuery<'static, Pg, BigInt>;
 pub type ItemWithTags = (Item, String, Vec<TagRef>);
 
 /// An item of a page: its store's name, [`MatchCount`] and its tags as JSON.
-type PageRow = (Item, String, i64, serde_json::Value);
+type PageRow = (Item, String, i64, JsonOf<Vec<TagRef>>);
 
 /// A page of items (`page`, selecting an item, [`StoreNameApart`] and a
 /// count, in the order of `sort`) with the tags of each, in one statement:

@@ -171,10 +171,17 @@ impl Total {
     }
 }
 
-/// Reads what a query built as JSON (an object's tags, say), as a query
-/// error when it does not fit.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> diesel::QueryResult<T> {
-    serde_json::from_value(value).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+/// What a query builds as JSON (an object's tags, say), read straight from
+/// the row's text into `T`, without an intermediate `serde_json::Value`.
+#[derive(Debug, diesel::deserialize::FromSqlRow)]
+pub(crate) struct JsonOf<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> diesel::deserialize::FromSql<diesel::sql_types::Json, diesel::pg::Pg>
+    for JsonOf<T>
+{
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        Ok(JsonOf(serde_json::from_slice(value.as_bytes())?))
+    }
 }
 
 /// Orders a boxed query by one of several columns chosen at run time, with

@@ -70,11 +70,10 @@ impl Store {
         conn: &mut PgConnection,
         id: i64,
     ) -> QueryResult<(Store, Vec<TagRef>, i64)> {
-        let (store, tags, items): (Store, serde_json::Value, i64) = stores::table
+        let (store, super::JsonOf(tags), items): (Store, super::JsonOf<Vec<TagRef>>, i64) = stores::table
             .find(id)
             .select((Store::as_select(), StoreTagsAsJson, ItemsCountedUpToLimit))
             .first(conn)?;
-        let tags = super::from_json(tags)?;
         Ok((store, tags, items))
     }
 
@@ -125,7 +124,7 @@ impl Store {
     ) -> QueryResult<(Vec<StoreName>, Vec<TagRef>)> {
         let tags_of_selected =
             diesel::dsl::case_when(stores::id.nullable().eq(selected), StoreTagsAsJson.nullable());
-        let rows: Vec<(i64, String, Option<serde_json::Value>)> = stores::table
+        let rows: Vec<(i64, String, Option<super::JsonOf<Vec<TagRef>>>)> = stores::table
             .order((stores::name.asc(), stores::id.asc()))
             .limit(limit)
             .select((stores::id, stores::name, tags_of_selected))
@@ -133,8 +132,8 @@ impl Store {
         let mut tags = Vec::new();
         let mut names = Vec::with_capacity(rows.len());
         for (id, name, store_tags) in rows {
-            if let Some(store_tags) = store_tags {
-                tags = super::from_json(store_tags)?;
+            if let Some(super::JsonOf(store_tags)) = store_tags {
+                tags = store_tags;
             }
             names.push((id, name));
         }
