@@ -63,6 +63,9 @@ struct Inner {
     live: bool,
     /// Grows with every drop; see [`Ticket`].
     generation: u64,
+    /// How often the listener came back and went away, for diagnosis.
+    resumed: u64,
+    suspended: u64,
     entries: HashMap<Key, Entry>,
     by_store: HashMap<i64, HashSet<Key>>,
     /// Entries in the order they came, for making room.
@@ -97,6 +100,22 @@ impl Inner {
 pub struct ReadCache {
     budget: usize,
     inner: RwLock<Inner>,
+}
+
+impl std::fmt::Debug for ReadCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("ReadCache");
+        out.field("budget", &self.budget);
+        if let Ok(inner) = self.inner.read() {
+            out.field("live", &inner.live)
+                .field("generation", &inner.generation)
+                .field("resumed", &inner.resumed)
+                .field("suspended", &inner.suspended)
+                .field("entries", &inner.entries.len())
+                .field("bytes", &inner.bytes);
+        }
+        out.finish()
+    }
 }
 
 impl ReadCache {
@@ -166,6 +185,7 @@ impl ReadCache {
         if let Ok(mut inner) = self.inner.write() {
             inner.clear();
             inner.live = true;
+            inner.resumed += 1;
         }
     }
 
@@ -174,6 +194,7 @@ impl ReadCache {
         if let Ok(mut inner) = self.inner.write() {
             inner.clear();
             inner.live = false;
+            inner.suspended += 1;
         }
     }
 

@@ -19,6 +19,8 @@ use crate::harness::TestApp;
 pub struct Server {
     pub port: u16,
     shutdown: rocket::Shutdown,
+    /// The instance's read cache, for what a failing test reports.
+    pub cache: Option<std::sync::Arc<storefront::cache::ReadCache>>,
 }
 
 impl Server {
@@ -41,13 +43,14 @@ impl Server {
             .merge(("shutdown.mercy", 1));
         let rocket = storefront::rocket(configure(figment)).ignite().await.expect("the server ignites");
         let shutdown = rocket.shutdown();
+        let cache = rocket.state::<std::sync::Arc<storefront::cache::ReadCache>>().cloned();
         rocket::tokio::spawn(rocket.launch());
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             assert!(started.elapsed() < Duration::from_secs(10), "the server did not start");
             rocket::tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Server { port, shutdown }
+        Server { port, shutdown, cache }
     }
 
     /// Opens `GET path` as an event stream.
