@@ -1,3 +1,6 @@
+//! Personal access tokens: created from the account page, stored only as a
+//! hash, used as bearer tokens until they expire or are revoked.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 

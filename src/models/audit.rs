@@ -1,3 +1,6 @@
+//! The audit log: who changed what, through which surface, with the
+//! changed fields, written in the same transaction as the change.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;

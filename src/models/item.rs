@@ -1,3 +1,6 @@
+//! Items of a store: reading one with its store and tags, filtered and
+//! sorted pages with their totals, and changes.
+
 use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::pg::Pg;
@@ -223,7 +226,7 @@ impl Item {
         conn: &mut PgConnection,
         id: i64,
     ) -> QueryResult<(Item, String, Vec<TagRef>)> {
-        let (item, store_name, JsonOf(tags)): (Item, String, JsonOf<Vec<TagRef>>) = items::table
+        let (item, store_name, JsonOf(tags)): (Item, String, super::TagsJson) = items::table
             .inner_join(stores::table)
             .filter(items::id.eq(id))
             .select((Item::as_select(), stores::name, TagsAsJson))

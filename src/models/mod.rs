@@ -176,6 +176,9 @@ impl Total {
 #[derive(Debug, diesel::deserialize::FromSqlRow)]
 pub(crate) struct JsonOf<T>(pub T);
 
+/// An object's tags, as a query builds them.
+pub(crate) type TagsJson = JsonOf<Vec<TagRef>>;
+
 impl<T: serde::de::DeserializeOwned> diesel::deserialize::FromSql<diesel::sql_types::Json, diesel::pg::Pg>
     for JsonOf<T>
 {

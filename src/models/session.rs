@@ -1,3 +1,6 @@
+//! Sessions: one per login, browser (cookie) or API (refresh token), each
+//! revocable on its own, with the refresh generation that detects reuse.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;

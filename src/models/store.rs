@@ -1,3 +1,6 @@
+//! Stores: the catalogue's top level, owned by a user, with the lists and
+//! pickers that show them.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -70,7 +73,7 @@ impl Store {
         conn: &mut PgConnection,
         id: i64,
     ) -> QueryResult<(Store, Vec<TagRef>, i64)> {
-        let (store, super::JsonOf(tags), items): (Store, super::JsonOf<Vec<TagRef>>, i64) = stores::table
+        let (store, super::JsonOf(tags), items): (Store, super::TagsJson, i64) = stores::table
             .find(id)
             .select((Store::as_select(), StoreTagsAsJson, ItemsCountedUpToLimit))
             .first(conn)?;
@@ -124,7 +127,7 @@ impl Store {
     ) -> QueryResult<(Vec<StoreName>, Vec<TagRef>)> {
         let tags_of_selected =
             diesel::dsl::case_when(stores::id.nullable().eq(selected), StoreTagsAsJson.nullable());
-        let rows: Vec<(i64, String, Option<super::JsonOf<Vec<TagRef>>>)> = stores::table
+        let rows: Vec<(i64, String, Option<super::TagsJson>)> = stores::table
             .order((stores::name.asc(), stores::id.asc()))
             .limit(limit)
             .select((stores::id, stores::name, tags_of_selected))

@@ -1,3 +1,5 @@
+//! Tags of a store and their links to the store's items.
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};

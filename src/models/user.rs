@@ -1,3 +1,5 @@
+//! Users, their role (member, staff, admin) and whether they may log in.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;

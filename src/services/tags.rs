@@ -42,6 +42,21 @@ pub fn list_in_store(conn: &mut PgConnection, store_id: i64, page: PageRequest) 
     Ok(StoreTags { store, tags, total })
 }
 
+/// A tag's name as entered, checked and normalised.
+fn valid_name(raw: &str) -> Result<String, Error> {
+    let mut errors = FieldErrors::new();
+    let name = text::required_line("name", raw, text::TAG_NAME_MAX, &mut errors);
+    Error::check(errors)?;
+    Ok(name.unwrap_or_default())
+}
+
+/// A 409 when saving `name` hit the store's unique tag names, else `error`.
+fn name_taken_or(error: diesel::result::Error, name: &str) -> Error {
+    unique_or(error, tag::NAME_KEY, || {
+        Error::Conflict(format!("This store already has a tag named \u{201c}{name}\u{201d}."))
+    })
+}
+
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -51,15 +66,8 @@ pub fn create(
     conn.transaction(|conn| {
         let store = Store::find(conn, store_id).map_err(not_found_as("store"))?;
         policy::manage_store(actor, &store)?;
-        let mut errors = FieldErrors::new();
-        let name = text::required_line("name", raw_name, text::TAG_NAME_MAX, &mut errors);
-        Error::check(errors)?;
-        let name = name.unwrap_or_default();
-        let tag = NewTag { store_id, name: &name }.insert(conn).map_err(|e| {
-            unique_or(e, tag::NAME_KEY, || {
-                Error::Conflict(format!("This store already has a tag named \u{201c}{name}\u{201d}."))
-            })
-        })?;
+        let name = valid_name(raw_name)?;
+        let tag = NewTag { store_id, name: &name }.insert(conn).map_err(|e| name_taken_or(e, &name))?;
         let changes =
             Changes::new().field("name", None, Some(&tag.name)).field("store_id", None, Some(store_id));
         let detail = TagDetail { tag, store_name: store.name, item_count: 0 };
@@ -81,16 +89,9 @@ pub fn rename(
         let current = Tag::lock(conn, id).map_err(not_found_as("tag"))?;
         let store = Store::find(conn, current.store_id)?;
         policy::manage_store(actor, &store)?;
-        let mut errors = FieldErrors::new();
-        let name = text::required_line("name", raw_name, text::TAG_NAME_MAX, &mut errors);
-        Error::check(errors)?;
-        let name = name.unwrap_or_default();
+        let name = valid_name(raw_name)?;
         precondition(&current)?;
-        let tag = Tag::rename(conn, id, &name).map_err(|e| {
-            unique_or(e, tag::NAME_KEY, || {
-                Error::Conflict(format!("This store already has a tag named \u{201c}{name}\u{201d}."))
-            })
-        })?;
+        let tag = Tag::rename(conn, id, &name).map_err(|e| name_taken_or(e, &name))?;
         let changes = Changes::new().field("name", Some(&current.name), Some(&tag.name));
         let item_count = ItemTag::count_for_tag(conn, id)?;
         let detail = TagDetail { tag, store_name: store.name, item_count };
