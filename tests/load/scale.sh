@@ -5,9 +5,10 @@
 #   bash tests/load/scale.sh [SMALL] [LARGE]
 #
 # Makes each catalogue with tests/load/catalogue.sql (10 stores, 2 tags per
-# item; kept for the next run), then times 50 sequential requests of each URL on one kept-alive
-# connection and prints the medians in milliseconds and their ratio. Needs
-# PostgreSQL on 127.0.0.1:5432 (user postgres).
+# item; kept for the next run), then times 50 sequential requests of each URL
+# on one kept-alive connection, after 50 that warm up, and prints the medians
+# in milliseconds and their ratio. Needs PostgreSQL on 127.0.0.1:5432 (user
+# postgres).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("${1:-10000}" "${2:-1000000}")
@@ -41,6 +42,8 @@ time_of() {
     status=$(curl -s -o /dev/null -w '%{http_code}' -b "$2" "$base$1")
     [ "$status" = 200 ] || { echo "GET $1 answered $status" >&2; exit 1; }
     for _ in $(seq 1 50); do printf 'url = "%s"\noutput = "/dev/null"\n' "$base$1"; done >"$work/requests"
+    # A first round warms the server's connections and PostgreSQL's caches.
+    curl -s -b "$2" -K "$work/requests"
     curl -s -b "$2" -w '%{time_total}\n' -K "$work/requests" | awk '{ print $1 * 1000 }' | median
 }
 # The URL of the next page, from the Link header of $1.
@@ -81,8 +84,11 @@ for size in "${sizes[@]}"; do
         --data-urlencode "email=scale@storefront.test" --data-urlencode "password=$password"
 
     store=$("${psql[@]}" -Atc "SELECT min(id) FROM stores" "$DATABASE_URL")
+    # Tags 0 and 7 of the store: half of its items carry both.
     read -r tag_a tag_b < <("${psql[@]}" -AtF' ' -c \
-        "SELECT min(id), min(id) + 7 FROM tags WHERE store_id = $store" "$DATABASE_URL")
+        "SELECT min(id) FILTER (WHERE n = 0), min(id) FILTER (WHERE n = 7)
+         FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM tags WHERE store_id = $store) AS t" \
+        "$DATABASE_URL")
     deep="/api/items?store_id=$store&limit=50"
     for _ in $(seq 1 20); do deep=$(next_of "$deep"); done
     last_page=$(( (size + 19) / 20 ))  # admin lists show 20 a page
