@@ -243,15 +243,13 @@ impl Drop for ForgetChanges {
     }
 }
 
-/// Attaches the pool, runs pending migrations at launch and then, where
-/// configured, loads demo data into an empty database.
+/// Attaches the pool and runs pending migrations at launch.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Database", |rocket| async {
         rocket
             .manage(PoolSlot(std::sync::OnceLock::new()))
             .attach(DbPool::fairing())
             .attach(AdHoc::try_on_ignite("Migrations", run_migrations))
-            .attach(crate::demo::stage())
     })
 }
 

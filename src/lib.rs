@@ -25,6 +25,7 @@ pub mod logging;
 pub mod models;
 pub mod policy;
 pub mod price;
+pub mod request;
 pub mod schema;
 pub mod services;
 pub mod text;
@@ -77,6 +78,10 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
             }
         }))
         .attach(db::stage())
+        // Ignite fairings attached while igniting run after every fairing
+        // attached here: this one attaches the demo data's, so that it runs
+        // after the pool and the migrations that `db::stage` attaches.
+        .attach(AdHoc::on_ignite("Demo data", |rocket| async { rocket.attach(demo::stage()) }))
         .attach(events::stage())
         .attach(housekeeping::stage())
         .attach(api::stage())

@@ -3,7 +3,7 @@
 use rocket::{delete, get, post, routes, Route, State};
 use utoipa::ToSchema;
 
-use super::guards::{ApiUser, BodyReader, ClientAddress, Id, JsonBody, RefreshClaims, UserAgent};
+use super::guards::{ApiUser, BodyReader, JsonBody, RefreshClaims};
 use super::problem::Problem;
 use super::respond::{ApiJson, NoContent};
 use crate::auth::jwt::TokenKeys;
@@ -11,6 +11,7 @@ use crate::config::AppConfig;
 use crate::db::{Db, DbOnDemand};
 use crate::error::Error;
 use crate::models::{SessionKind, Via};
+use crate::request::{ClientAddress, Id, UserAgent};
 use crate::services::{accounts, sessions};
 use crate::views::{TokenPairView, UserView};
 

@@ -1,12 +1,12 @@
 //! Request and data guards of the API: bearer authentication, JSON bodies
-//! (415, 413, 400 and 422 before a handler runs) and path ids.
+//! (415, 413, 400 and 422 before a handler runs) and query parameters.
 
 use std::collections::BTreeMap;
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::http::Status;
 use rocket::outcome::Outcome;
-use rocket::request::{self, FromParam, FromRequest, Request};
+use rocket::request::{self, FromRequest, Request};
 use serde_json::value::RawValue;
 
 use super::problem::{stash, Problem};
@@ -17,21 +17,6 @@ use crate::error::{AuthFailure, Error, FieldErrors};
 use crate::models::Via;
 use crate::policy::Actor;
 use crate::services::sessions::{self, Credential};
-
-/// A positive database id in a path. Anything else is a 422.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Id(pub i64);
-
-impl<'a> FromParam<'a> for Id {
-    type Error = &'a str;
-
-    fn from_param(param: &'a str) -> Result<Self, Self::Error> {
-        match param.parse::<i64>() {
-            Ok(id) if id > 0 && !param.starts_with('+') => Ok(Id(id)),
-            _ => Err(param),
-        }
-    }
-}
 
 /// The signed-in user of an API request, from an access token or a personal
 /// access token in `Authorization: Bearer`. Cookies and query strings are
@@ -111,20 +96,6 @@ impl<'r> FromRequest<'r> for RefreshClaims {
     }
 }
 
-/// The client's address as the deployment trusts it (`ip_header` in
-/// `Rocket.toml` names the proxy's header; by default none is trusted).
-pub struct ClientAddress(pub String);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for ClientAddress {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let address = request.client_ip().map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        Outcome::Success(ClientAddress(address))
-    }
-}
-
 /// The query string's parameters, percent-decoded. An empty value is a
 /// value (`limit=` is not a number); a parameter given twice where one is
 /// expected is an error rather than a silent pick.
@@ -161,18 +132,6 @@ impl QueryParams {
     /// Every value of a repeatable parameter.
     pub fn all(&self, name: &str) -> &[String] {
         self.0.get(name).map_or(&[], Vec::as_slice)
-    }
-}
-
-/// The `User-Agent` header, if any.
-pub struct UserAgent(pub Option<String>);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for UserAgent {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        Outcome::Success(UserAgent(request.headers().get_one("User-Agent").map(str::to_owned)))
     }
 }
 
@@ -403,14 +362,6 @@ mod tests {
         assert_eq!(positive_integer(&raw("1e2")), Some(100));
         for bad in ["0", "-7", "7.5", "\"7\"", "1.5e0", "1e300", "99999999999999999999", "true"] {
             assert_eq!(positive_integer(&raw(bad)), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn ids_are_positive_integers() {
-        assert_eq!(Id::from_param("7"), Ok(Id(7)));
-        for bad in ["0", "-1", "+1", "abc", "1.0", "99999999999999999999"] {
-            assert!(Id::from_param(bad).is_err(), "{bad}");
         }
     }
 }

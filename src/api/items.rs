@@ -6,7 +6,7 @@ use rocket::{delete, get, post, put, routes, Route};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::guards::{is_plain_decimal, ApiUser, Id, JsonBody, QueryParams};
+use super::guards::{is_plain_decimal, ApiUser, JsonBody, QueryParams};
 use super::pagination;
 use super::problem::Problem;
 use super::respond::{ApiJson, Cached, IfMatch, NoContent};
@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ItemFilter, ItemSort, ItemSortField, ItemSortKey};
 use crate::price::Price;
+use crate::request::Id;
 use crate::services::items::{self, ItemInput, ItemPage};
 use crate::services::tags;
 use crate::views::{ItemView, TagRefView};

@@ -19,7 +19,6 @@ use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use guards::{ClientAddress, UserAgent};
 pub use problem::Problem;
 
 /// Mounts the API, its catchers and its documentation.

@@ -4,7 +4,7 @@ use rocket::http::uri::Origin;
 use rocket::{delete, get, post, put, routes, Route};
 use utoipa::ToSchema;
 
-use super::guards::{ApiUser, Id, JsonBody, QueryParams};
+use super::guards::{ApiUser, JsonBody, QueryParams};
 use super::pagination::{self, AfterId};
 use super::problem::Problem;
 use super::respond::{ApiJson, Cached, IfMatch, NoContent};
@@ -12,6 +12,7 @@ use crate::cache::Key;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::PageRequest;
+use crate::request::Id;
 use crate::services::stores;
 use crate::views::StoreView;
 

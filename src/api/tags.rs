@@ -4,7 +4,7 @@ use rocket::http::uri::Origin;
 use rocket::{delete, get, post, routes, Route};
 use utoipa::ToSchema;
 
-use super::guards::{ApiUser, Id, JsonBody, QueryParams};
+use super::guards::{ApiUser, JsonBody, QueryParams};
 use super::pagination;
 use super::problem::Problem;
 use super::respond::{ApiJson, Cached, NoContent};
@@ -13,6 +13,7 @@ use crate::cache::Key;
 use crate::db::Db;
 use crate::error::Error;
 use crate::models::PageRequest;
+use crate::request::Id;
 use crate::services::tags;
 use crate::views::TagView;
 

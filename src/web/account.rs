@@ -15,12 +15,12 @@ use super::csrf::{CheckedForm, CsrfProtected};
 use super::layout::Layout;
 use super::public::PageError;
 use super::session::{self, MaybeUser, WebUser};
-use crate::api::{ClientAddress, UserAgent};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AuthFailure, Error};
 use crate::models::{ApiToken, SessionKind, Via};
+use crate::request::{ClientAddress, UserAgent};
 use crate::services::{accounts, sessions};
 
 pub fn routes() -> Vec<Route> {
