@@ -1,5 +1,6 @@
 //! The domain error: what went wrong, in the service layer's words and with
-//! no HTTP in it. Each surface (`api`, and later the web pages) maps it once.
+//! no HTTP in it. Each surface maps it once: `api::Problem` for the API,
+//! `web::PageError` for pages and the admin panel.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -12,8 +12,8 @@ use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use super::csrf::{CheckedForm, CsrfProtected};
+use super::error::PageError;
 use super::layout::Layout;
-use super::public::PageError;
 use super::session::{self, MaybeUser, WebUser};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;

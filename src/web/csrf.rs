@@ -14,15 +14,20 @@ use super::session::{resolve, Visitor};
 
 const ANONYMOUS_COOKIE: &str = "storefront_csrf";
 
-/// The token forms on this page must carry.
+/// The token forms on this page must carry. When the session cannot be
+/// looked up (an outage) the page is that status, not a form that would be
+/// refused.
 pub struct CsrfToken(pub String);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for CsrfToken {
-    type Error = std::convert::Infallible;
+    type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        Outcome::Success(CsrfToken(expected_token(request, true).await.ok().flatten().unwrap_or_default()))
+        match expected_token(request, true).await {
+            Ok(token) => Outcome::Success(CsrfToken(token.unwrap_or_default())),
+            Err(status) => Outcome::Error((status, ())),
+        }
     }
 }
 

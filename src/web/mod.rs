@@ -3,6 +3,7 @@
 
 mod account;
 mod csrf;
+mod error;
 mod headers;
 mod layout;
 mod paging;
@@ -12,9 +13,9 @@ mod session;
 use rocket::fairing::AdHoc;
 
 pub use csrf::{CheckedForm, CsrfProtected};
+pub use error::PageError;
 pub use layout::Layout;
 pub use paging::{PageNumber, Paging, PER_PAGE};
-pub use public::PageError;
 pub use session::{device_cookie, session_cookie, WebUser};
 
 /// Mounts the pages, the stylesheet and the HTML catchers.

@@ -7,10 +7,10 @@ use rocket::{catch, catchers, get, routes, Catcher, Route};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
+use super::error::PageError;
 use super::layout::Layout;
 use super::paging::{PageNumber, Paging, PER_PAGE};
 use crate::db::Db;
-use crate::error::Error;
 use crate::models::{ItemFilter, ItemSort, ItemSortField, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
 use crate::services::items::{self, ItemDetail, ItemPage};
@@ -22,30 +22,6 @@ pub fn routes() -> Vec<Route> {
 
 pub fn catchers() -> Vec<Catcher> {
     catchers![login_required, forbidden, not_found, default]
-}
-
-/// A page that could not be shown: the status and the page that says why.
-pub struct PageError(Status);
-
-impl From<Error> for PageError {
-    fn from(error: Error) -> PageError {
-        PageError(match error {
-            Error::NotFound(_) => Status::NotFound,
-            Error::Forbidden => Status::Forbidden,
-            Error::Unavailable | Error::Busy { .. } => Status::ServiceUnavailable,
-            Error::Internal(cause) => {
-                tracing::error!("page failed: {cause}");
-                Status::InternalServerError
-            }
-            _ => Status::BadRequest,
-        })
-    }
-}
-
-impl<'r> rocket::response::Responder<'r, 'static> for PageError {
-    fn respond_to(self, _: &'r Request<'_>) -> rocket::response::Result<'static> {
-        Err(self.0)
-    }
 }
 
 #[derive(Serialize)]
