@@ -17,16 +17,26 @@ pub struct Actor {
 
 impl Actor {
     pub fn is_staff(&self) -> bool {
-        matches!(self.role, Role::Staff | Role::Admin)
+        is_staff(self.role)
     }
 
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        is_admin(self.role)
     }
 
     fn owns(&self, store: &Store) -> bool {
         store.owner_id == Some(self.user_id)
     }
+}
+
+/// Staff and admins: the admin panel is theirs.
+pub fn is_staff(role: Role) -> bool {
+    matches!(role, Role::Staff | Role::Admin)
+}
+
+/// Admins: the users section is theirs.
+pub fn is_admin(role: Role) -> bool {
+    role == Role::Admin
 }
 
 /// Any signed-in user may open a store and becomes its owner.
@@ -76,6 +86,28 @@ pub fn delete_user(actor: &Actor, user_id: i64) -> Result<(), Error> {
     } else {
         Err(Error::Forbidden)
     }
+}
+
+/// The admin panel deletes other accounts only: one's own goes from the
+/// account page, with a fresh login.
+pub fn delete_user_in_admin_panel(actor: &Actor, user_id: i64) -> Result<(), Error> {
+    if user_id == actor.user_id {
+        return Err(Error::Conflict("You cannot delete your own account here.".into()));
+    }
+    delete_user(actor, user_id)
+}
+
+/// Changing an account's role or whether it is active (given what changes):
+/// admins, on accounts other than their own, so that an admin always remains.
+pub fn change_role_or_activity(actor: &Actor, user_id: i64, changes_anything: bool) -> Result<(), Error> {
+    administer_users(actor)?;
+    if user_id == actor.user_id && changes_anything {
+        return Err(Error::invalid(
+            "role",
+            "cannot be changed on your own account, nor can you deactivate it",
+        ));
+    }
+    Ok(())
 }
 
 /// Listing users, changing roles, deactivating: admins only.
@@ -165,5 +197,25 @@ mod tests {
         ));
         let in_the_panel = Actor { via: Via::Admin, ..actor(1, Role::Admin, false) };
         assert!(delete_user(&in_the_panel, 2).is_ok());
+    }
+
+    #[test]
+    fn admins_keep_their_own_account_in_the_admin_panel() {
+        let admin = Actor { via: Via::Admin, ..actor(1, Role::Admin, false) };
+        assert!(delete_user_in_admin_panel(&admin, 2).is_ok());
+        assert!(matches!(delete_user_in_admin_panel(&admin, 1), Err(Error::Conflict(_))));
+        assert!(change_role_or_activity(&admin, 2, true).is_ok());
+        assert!(change_role_or_activity(&admin, 1, false).is_ok());
+        assert!(matches!(change_role_or_activity(&admin, 1, true), Err(Error::Invalid(_))));
+        assert!(matches!(
+            change_role_or_activity(&actor(3, Role::Staff, true), 2, true),
+            Err(Error::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn the_admin_panel_is_for_staff_and_its_users_section_for_admins() {
+        assert_eq!([Role::Member, Role::Staff, Role::Admin].map(is_staff), [false, true, true]);
+        assert_eq!([Role::Member, Role::Staff, Role::Admin].map(is_admin), [false, false, true]);
     }
 }

@@ -16,6 +16,7 @@ use super::AdminOnly;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ApiToken, Role, Session, User, UserFilter};
+use crate::policy;
 use crate::services::accounts;
 use crate::services::not_found_as;
 use crate::web::{CheckedForm, CsrfProtected, Layout, PageError, Paging};
@@ -271,13 +272,10 @@ async fn delete(
     id: i64,
     _form: CheckedForm<ConfirmForm>,
 ) -> Result<Flash<Redirect>, PageError> {
-    if id == admin.actor.user_id {
-        return Ok(Flash::error(
-            Redirect::to(format!("/admin/users/{id}")),
-            "You cannot delete your own account here.",
-        ));
-    }
     let actor = admin.actor;
+    if let Err(Error::Conflict(why)) = policy::delete_user_in_admin_panel(&actor, id) {
+        return Ok(Flash::error(Redirect::to(format!("/admin/users/{id}")), why));
+    }
     db.run(move |conn| accounts::delete(conn, &actor, id)).await?;
     Ok(Flash::success(Redirect::to("/admin/users"), "Deleted the user."))
 }
@@ -293,11 +291,12 @@ async fn bulk_delete(
     if ids.is_empty() {
         return Ok(Ok(Flash::error(Redirect::to("/admin/users"), "Select the users to delete first.")));
     }
-    if ids.contains(&admin.actor.user_id) {
-        return Ok(Ok(Flash::error(
-            Redirect::to("/admin/users"),
-            "You cannot delete your own account here.",
-        )));
+    let refused = ids.iter().find_map(|&id| match policy::delete_user_in_admin_panel(&admin.actor, id) {
+        Err(Error::Conflict(why)) => Some(why),
+        _ => None,
+    });
+    if let Some(why) = refused {
+        return Ok(Ok(Flash::error(Redirect::to("/admin/users"), why)));
     }
     if !confirmed {
         return Ok(Err(delete_page(&db, layout, ids, "/admin/users/bulk-delete".to_owned()).await?));

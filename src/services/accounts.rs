@@ -109,12 +109,7 @@ pub fn update_by_admin(
     let (before, after) = conn.transaction(|conn| {
         let current = User::lock(conn, id).map_err(not_found_as("user"))?;
         precondition(&current)?;
-        if id == actor.user_id && (role != current.role || !active) {
-            return Err(Error::invalid(
-                "role",
-                "cannot be changed on your own account, nor can you deactivate it",
-            ));
-        }
+        policy::change_role_or_activity(actor, id, role != current.role || !active)?;
         let user = User::set_role_and_activity(conn, id, role, active)?;
         if !active {
             Session::revoke_all_of(conn, id, None)?;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::csrf::CsrfToken;
 use super::session::MaybeUser;
 use crate::events::Hub;
+use crate::policy;
 
 #[derive(Debug, Serialize)]
 pub struct Layout {
@@ -25,6 +26,7 @@ pub struct Layout {
 pub struct Badge {
     pub email: String,
     pub is_staff: bool,
+    pub is_admin: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,7 +51,8 @@ impl<'r> FromRequest<'r> for Layout {
             .flatten()
             .map(|f| FlashView { kind: f.kind().to_owned(), message: f.message().to_owned() });
         let user = user.map(|u| Badge {
-            is_staff: matches!(u.user.role, crate::models::Role::Staff | crate::models::Role::Admin),
+            is_staff: policy::is_staff(u.user.role),
+            is_admin: policy::is_admin(u.user.role),
             email: u.user.email,
         });
         let events_after = request.rocket().state::<Arc<Hub>>().and_then(|hub| hub.newest());

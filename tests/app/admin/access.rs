@@ -38,7 +38,12 @@ async fn members_are_refused_and_staff_are_kept_out_of_users() {
         let browser = app.browser();
         browser.login(&email, PASSWORD).await;
         for path in ["/admin", "/admin/stores", "/admin/items", "/admin/tags"] {
-            assert_eq!(browser.get(path).await.status, panel, "{role} on {path}");
+            let page = browser.get(path).await;
+            assert_eq!(page.status, panel, "{role} on {path}");
+            if panel == 200 {
+                let link = page.text.contains(r#"<a href="/admin/users">Users</a>"#);
+                assert_eq!(link, users == 200, "{role} shown a Users link on {path}");
+            }
         }
         assert_eq!(browser.get("/admin/users").await.status, users, "{role} on users");
         assert_eq!(
