@@ -326,6 +326,17 @@ pub fn create_personal_token(
     Ok((token, generated.secret))
 }
 
+/// The user's personal access tokens, live, expired and revoked.
+pub fn personal_tokens(conn: &mut PgConnection, user_id: i64) -> Result<Vec<ApiToken>, Error> {
+    Ok(ApiToken::of_user(conn, user_id)?)
+}
+
+/// Revokes one of the user's own personal access tokens. Returns whether it
+/// was still live.
+pub fn revoke_personal_token(conn: &mut PgConnection, user_id: i64, token_id: i64) -> Result<bool, Error> {
+    Ok(ApiToken::revoke(conn, user_id, token_id)?)
+}
+
 /// The user behind a web session cookie, if the session still holds.
 pub fn authenticate_web(conn: &mut PgConnection, session_id: i64) -> Result<(User, Session), Error> {
     let session = Session::find(conn, session_id).map_err(gone_is_revoked)?;

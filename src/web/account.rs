@@ -19,7 +19,7 @@ use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AuthFailure, Error};
-use crate::models::{ApiToken, SessionKind, Via};
+use crate::models::{SessionKind, Via};
 use crate::request::{ClientAddress, UserAgent};
 use crate::services::{accounts, sessions};
 
@@ -442,7 +442,7 @@ async fn tokens_view(
     errors: Errors,
 ) -> Result<Template, PageError> {
     let user_id = user.user.id;
-    let rows = db.run(move |conn| Ok(ApiToken::of_user(conn, user_id)?)).await?;
+    let rows = db.run(move |conn| sessions::personal_tokens(conn, user_id)).await?;
     let now = Utc::now();
     let tokens = rows
         .into_iter()
@@ -560,7 +560,7 @@ async fn revoke_token(
     _form: CheckedForm<ConfirmForm>,
 ) -> Result<Flash<Redirect>, PageError> {
     let user_id = user.user.id;
-    let revoked = db.run(move |conn| Ok(ApiToken::revoke(conn, user_id, id)?)).await?;
+    let revoked = db.run(move |conn| sessions::revoke_personal_token(conn, user_id, id)).await?;
     Ok(if revoked {
         Flash::success(Redirect::to("/account/tokens"), "The token is revoked.")
     } else {
