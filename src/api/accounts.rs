@@ -85,7 +85,7 @@ impl LoginRequest {
     responses(
         (status = 201, description = "The new account", body = UserView,
             headers(("Location" = String, description = "The account's URL"), ("ETag" = String))),
-        (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is already registered"),
     ))]
 #[post("/register", data = "<body>")]
 async fn register(db: DbOnDemand<'_>, body: JsonBody) -> Result<ApiJson<UserView>, Problem> {
@@ -106,9 +106,9 @@ async fn register(db: DbOnDemand<'_>, body: JsonBody) -> Result<ApiJson<UserView
     request_body(content = LoginRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Tokens for the new session", body = TokenPairView, headers(("ETag" = String))),
-        (status = 401, description = "Invalid email or password", body = Problem, content_type = "application/problem+json",
+        (status = 401, description = "Invalid email or password",
             headers(("WWW-Authenticate" = String))),
-        (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "Too many failed attempts",
             headers(("Retry-After" = String, description = "Seconds to wait"))),
     ))]
 #[post("/login", data = "<body>")]
@@ -146,7 +146,7 @@ async fn login(
 #[utoipa::path(post, path = "/api/logout", tag = "accounts", security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
     ))]
 #[post("/logout")]
 async fn logout(db: Db, user: ApiUser) -> Result<NoContent, Problem> {
@@ -161,7 +161,7 @@ async fn logout(db: Db, user: ApiUser) -> Result<NoContent, Problem> {
 #[utoipa::path(post, path = "/api/refresh", tag = "accounts", security(("bearer" = [])),
     responses(
         (status = 200, description = "New tokens", body = TokenPairView, headers(("ETag" = String))),
-        (status = 401, description = "Not a valid, current refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not a valid, current refresh token"),
     ))]
 #[post("/refresh")]
 async fn refresh(
@@ -186,9 +186,9 @@ async fn refresh(
     responses(
         (status = 200, description = "The account", body = UserView, headers(("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your account", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your account"),
+        (status = 404, description = "No such user"),
     ))]
 #[get("/user/<id>")]
 async fn get_user(db: Db, user: ApiUser, id: Id) -> Result<ApiJson<UserView>, Problem> {
@@ -202,9 +202,9 @@ async fn get_user(db: Db, user: ApiUser, id: Id) -> Result<ApiJson<UserView>, Pr
     params(("id" = i64, Path, minimum = 1, description = "User id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token, or not a fresh one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your account", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token, or not a fresh one"),
+        (status = 403, description = "Not your account"),
+        (status = 404, description = "No such user"),
     ))]
 #[delete("/user/<id>")]
 async fn delete_user(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {

@@ -115,7 +115,7 @@ fn resync(reason: &'static str, position: i64) -> Event {
         (status = 200, description = "An endless stream of events; `data:` is an `Event`, or a \
             `Resync` for the event named `resync`", content_type = "text/event-stream", body = EventView),
         (status = 503, description = "The instance serves as many streams as it may, or the database \
-            is unavailable", body = Problem, content_type = "application/problem+json",
+            is unavailable",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 #[get("/events")]

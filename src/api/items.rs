@@ -329,9 +329,9 @@ async fn list_items(
     responses(
         (status = 201, description = "The new item", body = ItemView,
             headers(("Location" = String, description = "The item's URL"), ("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your store"),
+        (status = 404, description = "No such store"),
     ))]
 #[post("/items", data = "<body>")]
 async fn create_item(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<ItemView>, Problem> {
@@ -347,7 +347,7 @@ async fn create_item(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<It
     responses(
         (status = 200, description = "The item", body = ItemView, headers(("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item"),
     ))]
 #[get("/items/<id>")]
 async fn get_item(db: Db, id: Id) -> Result<Cached, Problem> {
@@ -367,10 +367,10 @@ async fn get_item(db: Db, id: Id) -> Result<Cached, Problem> {
     request_body(content = ItemChangesInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The changed item", body = ItemView, headers(("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store's item", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The item changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your store's item"),
+        (status = 404, description = "No such item"),
+        (status = 412, description = "The item changed since the ETag in If-Match"),
     ))]
 #[put("/items/<id>", data = "<body>")]
 async fn update_item(
@@ -394,9 +394,9 @@ async fn update_item(
     params(("id" = i64, Path, minimum = 1, description = "Item id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store's item", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your store's item"),
+        (status = 404, description = "No such item"),
     ))]
 #[delete("/items/<id>")]
 async fn delete_item(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {
@@ -411,9 +411,9 @@ async fn delete_item(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem
     request_body(content = TagIdsInput, content_type = "application/json"),
     responses(
         (status = 200, description = "All the item's tags now", body = Vec<TagRefView>, headers(("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store's item", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your store's item"),
+        (status = 404, description = "No such item"),
     ))]
 #[post("/items/<id>/tags", data = "<body>")]
 async fn link_tags(
@@ -435,9 +435,9 @@ async fn link_tags(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store's item", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item, or it does not carry the tag", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your store's item"),
+        (status = 404, description = "No such item, or it does not carry the tag"),
     ))]
 #[delete("/items/<item_id>/tags/<tag_id>")]
 async fn unlink_tag(db: Db, user: ApiUser, item_id: Id, tag_id: Id) -> Result<NoContent, Problem> {

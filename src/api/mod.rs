@@ -86,7 +86,8 @@ impl Modify for BearerScheme {
 }
 
 /// Adds the errors any operation can answer with, so that each route
-/// declares only its own.
+/// declares only its own, and gives every error response (the routes' own
+/// too, which state only a status and a description) its problem+json body.
 struct CommonResponses;
 
 fn problem_response(description: &str, header: Option<&str>) -> RefOr<utoipa::openapi::Response> {
@@ -117,6 +118,17 @@ impl CommonResponses {
             add("400", "The body is not valid JSON", None);
             add("413", "The body is too large", None);
             add("415", "The body is not application/json", None);
+        }
+        for (status, response) in responses.iter_mut() {
+            let is_error = status.starts_with('4') || status.starts_with('5');
+            match response {
+                RefOr::T(response) if is_error && response.content.is_empty() => {
+                    let problem =
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+                    response.content.insert("application/problem+json".to_owned(), RefOr::T(problem));
+                }
+                _ => {}
+            }
         }
     }
 }

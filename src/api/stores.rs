@@ -90,8 +90,8 @@ async fn list_stores(
     responses(
         (status = 201, description = "The new store", body = StoreView,
             headers(("Location" = String, description = "The store's URL"), ("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A store with this name exists", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 409, description = "A store with this name exists"),
     ))]
 #[post("/stores", data = "<body>")]
 async fn create_store(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<StoreView>, Problem> {
@@ -107,7 +107,7 @@ async fn create_store(db: Db, user: ApiUser, body: JsonBody) -> Result<ApiJson<S
     responses(
         (status = 200, description = "The store", body = StoreView, headers(("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
-        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such store"),
     ))]
 #[get("/stores/<id>")]
 async fn get_store(db: Db, id: Id) -> Result<Cached, Problem> {
@@ -128,11 +128,11 @@ async fn get_store(db: Db, id: Id) -> Result<Cached, Problem> {
     request_body(content = StoreInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The renamed store", body = StoreView, headers(("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A store with this name exists", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The store changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your store"),
+        (status = 404, description = "No such store"),
+        (status = 409, description = "A store with this name exists"),
+        (status = 412, description = "The store changed since the ETag in If-Match"),
     ))]
 #[put("/stores/<id>", data = "<body>")]
 async fn update_store(
@@ -159,9 +159,9 @@ async fn update_store(
     params(("id" = i64, Path, minimum = 1, description = "Store id")),
     responses(
         (status = 204, description = "Deleted, with everything in it"),
-        (status = 401, description = "No valid token, or the owner's token is not fresh", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token, or the owner's token is not fresh"),
+        (status = 403, description = "Not your store"),
+        (status = 404, description = "No such store"),
     ))]
 #[delete("/stores/<id>")]
 async fn delete_store(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {

@@ -56,7 +56,7 @@ impl TagInput {
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
             ("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
-        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such store"),
     ))]
 #[get("/stores/<id>/tags")]
 async fn list_store_tags(
@@ -82,10 +82,10 @@ async fn list_store_tags(
     responses(
         (status = 201, description = "The new tag", body = TagView,
             headers(("Location" = String, description = "The tag's URL"), ("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The store has a tag with this name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your store"),
+        (status = 404, description = "No such store"),
+        (status = 409, description = "The store has a tag with this name"),
     ))]
 #[post("/stores/<id>/tags", data = "<body>")]
 async fn create_tag(db: Db, user: ApiUser, id: Id, body: JsonBody) -> Result<ApiJson<TagView>, Problem> {
@@ -101,7 +101,7 @@ async fn create_tag(db: Db, user: ApiUser, id: Id, body: JsonBody) -> Result<Api
     responses(
         (status = 200, description = "The tag", body = TagView, headers(("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
-        (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tag"),
     ))]
 #[get("/tags/<id>")]
 async fn get_tag(db: Db, id: Id) -> Result<Cached, Problem> {
@@ -117,10 +117,10 @@ async fn get_tag(db: Db, id: Id) -> Result<Cached, Problem> {
     params(("id" = i64, Path, minimum = 1, description = "Tag id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your store's tag", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Items still carry the tag", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not your store's tag"),
+        (status = 404, description = "No such tag"),
+        (status = 409, description = "Items still carry the tag"),
     ))]
 #[delete("/tags/<id>")]
 async fn delete_tag(db: Db, user: ApiUser, id: Id) -> Result<NoContent, Problem> {

@@ -313,6 +313,22 @@ impl TestApp {
         assert_eq!(reply.status, 200, "{}", reply.text);
     }
 
+    /// Fills a store with `count` items straight in SQL ("Crate n", priced
+    /// n mod 1000), and analyzes the table so that the planner's estimates
+    /// see them: a catalogue too large to make through the API.
+    pub fn bulk_items(&self, store: i64, count: i64) {
+        let mut conn = self.conn();
+        diesel::sql_query(
+            "INSERT INTO items (store_id, name, price) \
+             SELECT $1, 'Crate ' || n, n % 1000 FROM generate_series(1, $2) AS n",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(store)
+        .bind::<diesel::sql_types::BigInt, _>(count)
+        .execute(&mut conn)
+        .expect("insert items");
+        diesel::sql_query("ANALYZE items").execute(&mut conn).expect("analyze items");
+    }
+
     /// Counts rows of a table, for cascade checks.
     pub fn count(&self, table: &str) -> i64 {
         #[derive(QueryableByName)]

@@ -149,14 +149,7 @@ async fn large_tables_page_by_estimate_without_counting_every_row() {
     let store = app.store(&owner, "Warehouse").await;
     let small = app.store(&owner, "Kiosk").await;
     app.item(&owner, small, "Only one", "1.00").await;
-    use diesel::prelude::*;
-    let mut conn = app.conn();
-    diesel::sql_query(format!(
-        "INSERT INTO items (store_id, name, price) SELECT {store}, 'Crate ' || n, n % 1000 FROM generate_series(1, 120000) AS n"
-    ))
-    .execute(&mut conn)
-    .unwrap();
-    diesel::sql_query("ANALYZE items").execute(&mut conn).unwrap();
+    app.bulk_items(store, 120_000);
     let browser = staff_browser(&app).await;
 
     let started = std::time::Instant::now();

@@ -394,14 +394,7 @@ async fn the_unfiltered_total_of_a_huge_catalogue_is_an_estimate() {
     let (owner, store) = shop(&app).await;
     let small = app.store(&owner, "Small").await;
     app.item(&owner, small, "Lonely", "1.00").await;
-    use diesel::prelude::*;
-    let mut conn = app.conn();
-    diesel::sql_query(format!(
-        "INSERT INTO items (store_id, name, price) SELECT {store}, 'Crate ' || n, n % 1000 FROM generate_series(1, 120000) AS n"
-    ))
-    .execute(&mut conn)
-    .unwrap();
-    diesel::sql_query("ANALYZE items").execute(&mut conn).unwrap();
+    app.bulk_items(store, 120_000);
 
     let everything = app.get("/api/items?limit=1").send().await;
     let filtered = app.get(&format!("/api/items?store_id={small}")).send().await;
