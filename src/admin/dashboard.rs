@@ -7,6 +7,7 @@ use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use super::listing::describe_entry;
+use super::urls::Section;
 use super::views::HistoryEntry;
 use super::Staff;
 use crate::db::Db;
@@ -21,7 +22,7 @@ pub fn routes() -> Vec<Route> {
 struct Count {
     label: &'static str,
     count: i64,
-    href: &'static str,
+    href: String,
 }
 
 #[derive(Serialize)]
@@ -45,14 +46,14 @@ async fn dashboard(db: Db, staff: Staff, layout: Layout) -> Result<Template, Pag
     let (counts, entries, emails) = db
         .run(|conn| {
             let counts = vec![
-                Count { label: "Stores", count: Store::count(conn)?, href: "/admin/stores" },
+                Count { label: "Stores", count: Store::count(conn)?, href: Section::Stores.list() },
                 Count {
                     label: "Items",
                     count: Item::total(conn, &ItemFilter::default())?.count,
-                    href: "/admin/items",
+                    href: Section::Items.list(),
                 },
-                Count { label: "Tags", count: Tag::count(conn)?, href: "/admin/tags" },
-                Count { label: "Users", count: User::count(conn)?, href: "/admin/users" },
+                Count { label: "Tags", count: Tag::count(conn)?, href: Section::Tags.list() },
+                Count { label: "Users", count: User::count(conn)?, href: Section::Users.list() },
             ];
             let entries = AuditEntry::recent(conn, 20)?;
             let ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
@@ -63,8 +64,8 @@ async fn dashboard(db: Db, staff: Staff, layout: Layout) -> Result<Template, Pag
     let recent = entries
         .into_iter()
         .map(|entry| {
-            let href =
-                (entry.action != "delete").then(|| format!("/admin/{}s/{}", entry.entity, entry.entity_id));
+            let section = Section::of_entity(&entry.entity).filter(|_| entry.action != "delete");
+            let href = section.map(|section| section.object(entry.entity_id));
             let entity = format!("{} {}", entry.entity, entry.entity_id);
             RecentEntry { entry: describe_entry(entry, &emails), entity, href }
         })

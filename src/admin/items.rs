@@ -9,6 +9,7 @@ use rocket_dyn_templates::Template;
 use super::listing::{self, after_save, BulkForm, ConfirmForm};
 use super::stores::form_errors;
 use super::tags::store_and_tag_choices;
+use super::urls::Section;
 use super::views::{
     Cell, Choice, Compared, ConflictPage, DeletePage, Field, Filter, FormPage, HistoryPage, ListPage, Named,
     Row,
@@ -24,7 +25,7 @@ pub fn routes() -> Vec<Route> {
     routes![list, new, create, edit, update, confirm_delete, delete, history, bulk_delete]
 }
 
-const ENTITY: &str = "items";
+const SECTION: Section = Section::Items;
 
 #[allow(clippy::too_many_arguments)] // one per query parameter
 #[get("/?<q>&<sort>&<page>&<store>&<tag>")]
@@ -63,10 +64,11 @@ async fn list(
         .await?;
     let (store_param, tag_param) =
         (store.map(|s| s.to_string()).unwrap_or_default(), tag.map(|t| t.to_string()).unwrap_or_default());
-    let base = listing::list_url(
-        ENTITY,
-        &[("q", search.clone()), ("store", store_param.clone()), ("tag", tag_param.clone())],
-    );
+    let base = SECTION.list_with(&[
+        ("q", search.clone()),
+        ("store", store_param.clone()),
+        ("tag", tag_param.clone()),
+    ]);
     let columns = listing::columns(
         &[
             ("Name", Some("name"), false),
@@ -84,8 +86,8 @@ async fn list(
             id: item.id,
             label: item.name.clone(),
             cells: vec![
-                Cell::link(&item.name, format!("/admin/items/{}", item.id)),
-                Cell::link(store_name, format!("/admin/stores/{}", item.store_id)),
+                Cell::link(&item.name, SECTION.object(item.id)),
+                Cell::link(store_name, Section::Stores.object(item.store_id)),
                 Cell::text(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),
                 Cell::text(item.price),
                 Cell::text(item.created_at.format("%Y-%m-%d %H:%M")),
@@ -100,22 +102,19 @@ async fn list(
             .collect();
         filters.push(Filter { name: "tag", label: "Tag", choices });
     }
-    let paging_base = listing::list_url(
-        ENTITY,
-        &[
-            ("q", search.clone()),
-            ("store", store_param),
-            ("tag", tag_param),
-            ("sort", listing::sort_param(list_sort)),
-        ],
-    );
+    let paging_base = SECTION.list_with(&[
+        ("q", search.clone()),
+        ("store", store_param),
+        ("tag", tag_param),
+        ("sort", listing::sort_param(list_sort)),
+    ]);
     let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
         "admin/list.html",
         ListPage {
             layout,
             title: "Items",
-            entity: ENTITY,
+            entity: SECTION.name(),
             singular: "item",
             columns,
             rows,
@@ -167,12 +166,12 @@ fn form_page(
     FormPage {
         layout,
         title: item.map_or_else(|| "Add item".to_owned(), |d| format!("Change item “{}”", d.item.name)),
-        entity: ENTITY,
+        entity: SECTION.name(),
         singular: "item",
         id: item.map(|d| d.item.id),
         version: item.map(|d| i64::from(d.item.version)),
         store_id: item.map(|d| d.item.store_id),
-        action: item.map_or_else(|| "/admin/items".to_owned(), |d| format!("/admin/items/{}", d.item.id)),
+        action: item.map_or_else(|| SECTION.list(), |d| SECTION.object(d.item.id)),
         fields,
         errors,
     }
@@ -256,7 +255,7 @@ async fn create(
         .await;
     match outcome {
         Ok(detail) => {
-            Ok(Ok(after_save(&form.action, ENTITY, detail.item.id, &format!("item “{}”", detail.item.name))))
+            Ok(Ok(after_save(&form.action, SECTION, detail.item.id, &format!("item “{}”", detail.item.name))))
         }
         Err(error) => {
             let errors = form_errors(error)?;
@@ -309,14 +308,14 @@ async fn update(
         })
         .await;
     match outcome {
-        Ok(detail) => Ok(Ok(after_save(&form.action, ENTITY, id, &format!("item “{}”", detail.item.name)))),
+        Ok(detail) => Ok(Ok(after_save(&form.action, SECTION, id, &format!("item “{}”", detail.item.name)))),
         Err(Error::StaleVersion) => {
             let (current, _) = load(&db, id).await?;
             let current_tags = current.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ");
             let page = ConflictPage {
                 layout,
                 title: format!("Item “{}” was changed by someone else", current.item.name),
-                edit_url: format!("/admin/items/{id}"),
+                edit_url: SECTION.object(id),
                 compared: vec![
                     Compared { label: "Name", yours: form.name.clone(), current: current.item.name.clone() },
                     Compared {
@@ -368,11 +367,11 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
         DeletePage {
             layout,
             title: format!("Delete {what}?"),
-            entity: ENTITY,
+            entity: SECTION.name(),
             objects,
             consequences: vec![format!("{links} tag links (the tags themselves stay)")],
             action,
-            cancel: "/admin/items".to_owned(),
+            cancel: SECTION.list(),
             problem: None,
         },
     ))
@@ -380,7 +379,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
 
 #[get("/<id>/delete")]
 async fn confirm_delete(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Template, PageError> {
-    delete_page(&db, layout, vec![id], format!("/admin/items/{id}/delete")).await
+    delete_page(&db, layout, vec![id], SECTION.delete(id)).await
 }
 
 #[post("/<id>/delete", data = "<_form>")]
@@ -392,7 +391,7 @@ async fn delete(
 ) -> Result<Flash<Redirect>, PageError> {
     let actor = staff.actor;
     db.run(move |conn| items::delete(conn, &actor, id)).await?;
-    Ok(Flash::success(Redirect::to("/admin/items"), "Deleted the item."))
+    Ok(Flash::success(Redirect::to(SECTION.list()), "Deleted the item."))
 }
 
 #[post("/bulk-delete", data = "<form>")]
@@ -404,15 +403,15 @@ async fn bulk_delete(
 ) -> Result<Result<Flash<Redirect>, Template>, PageError> {
     let BulkForm { ids, confirmed, .. } = form.0;
     if ids.is_empty() {
-        return Ok(Ok(Flash::error(Redirect::to("/admin/items"), "Select the items to delete first.")));
+        return Ok(Ok(Flash::error(Redirect::to(SECTION.list()), "Select the items to delete first.")));
     }
     if !confirmed {
-        return Ok(Err(delete_page(&db, layout, ids, "/admin/items/bulk-delete".to_owned()).await?));
+        return Ok(Err(delete_page(&db, layout, ids, SECTION.bulk_delete()).await?));
     }
     let actor = staff.actor;
     let count = ids.len();
     listing::delete_all(&db, ids, move |conn, id| items::delete(conn, &actor, id)).await?;
-    Ok(Ok(Flash::success(Redirect::to("/admin/items"), format!("Deleted {count} items."))))
+    Ok(Ok(Flash::success(Redirect::to(SECTION.list()), format!("Deleted {count} items."))))
 }
 
 #[get("/<id>/history")]
@@ -422,7 +421,7 @@ async fn history(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Templ
     let page = HistoryPage {
         layout,
         title: format!("History of item “{}”", detail.item.name),
-        back: format!("/admin/items/{id}"),
+        back: SECTION.object(id),
         entries,
     };
     Ok(Template::render("admin/history.html", page))

@@ -8,6 +8,7 @@ use diesel::PgConnection;
 use rocket::form::FromForm;
 use rocket::response::{Flash, Redirect};
 
+use super::urls::Section;
 use super::views::{Change, Column, HistoryEntry};
 use crate::error::Error;
 use crate::models::{AuditEntry, ListQuery, ListSort, User};
@@ -66,20 +67,6 @@ pub fn columns(
         .collect()
 }
 
-/// The URL of a list with its search and filters, for paging and sorting.
-pub fn list_url(entity: &str, params: &[(&str, String)]) -> String {
-    let query: Vec<String> = params
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| format!("{name}={}", rocket::http::RawStr::new(value).percent_encode()))
-        .collect();
-    if query.is_empty() {
-        format!("/admin/{entity}")
-    } else {
-        format!("/admin/{entity}?{}", query.join("&"))
-    }
-}
-
 /// Who changed which fields of an object, from what to what, newest first.
 pub fn history(conn: &mut PgConnection, entity: &str, id: i64) -> Result<Vec<HistoryEntry>, Error> {
     let entries = AuditEntry::of(conn, entity, id, 200)?;
@@ -119,11 +106,11 @@ pub fn describe_entry(entry: AuditEntry, emails: &HashMap<i64, String>) -> Histo
 }
 
 /// Where "save", "save and continue editing" and "save and add another" lead.
-pub fn after_save(action: &str, entity: &str, id: i64, what: &str) -> Flash<Redirect> {
+pub fn after_save(action: &str, section: Section, id: i64, what: &str) -> Flash<Redirect> {
     let (to, message) = match action {
-        "continue" => (format!("/admin/{entity}/{id}"), format!("Saved {what}. You may go on editing it.")),
-        "another" => (format!("/admin/{entity}/new"), format!("Saved {what}. Add another below.")),
-        _ => (format!("/admin/{entity}"), format!("Saved {what}.")),
+        "continue" => (section.object(id), format!("Saved {what}. You may go on editing it.")),
+        "another" => (section.new_object(), format!("Saved {what}. Add another below.")),
+        _ => (section.list(), format!("Saved {what}.")),
     };
     Flash::success(Redirect::to(to), message)
 }

@@ -9,6 +9,7 @@ mod items;
 mod listing;
 mod stores;
 mod tags;
+mod urls;
 mod users;
 mod views;
 
@@ -17,6 +18,7 @@ use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
+use self::urls::{Section, DASHBOARD};
 use crate::models::Via;
 use crate::policy::{self, Actor};
 use crate::web::WebUser;
@@ -24,11 +26,11 @@ use crate::web::WebUser;
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Admin panel", |rocket| async {
         rocket
-            .mount("/admin", dashboard::routes())
-            .mount("/admin/stores", stores::routes())
-            .mount("/admin/items", items::routes())
-            .mount("/admin/tags", tags::routes())
-            .mount("/admin/users", users::routes())
+            .mount(DASHBOARD, dashboard::routes())
+            .mount(Section::Stores.list(), stores::routes())
+            .mount(Section::Items.list(), items::routes())
+            .mount(Section::Tags.list(), tags::routes())
+            .mount(Section::Users.list(), users::routes())
     })
 }
 

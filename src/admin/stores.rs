@@ -7,6 +7,7 @@ use rocket::{get, post, routes, Route};
 use rocket_dyn_templates::Template;
 
 use super::listing::{self, after_save, BulkForm, ConfirmForm};
+use super::urls::Section;
 use super::views::{
     Cell, Column, Compared, ConflictPage, DeletePage, Field, FormPage, HistoryPage, ListPage, Named, Row,
 };
@@ -21,7 +22,7 @@ pub fn routes() -> Vec<Route> {
     routes![list, new, create, edit, update, confirm_delete, delete, history, bulk_delete]
 }
 
-const ENTITY: &str = "stores";
+const SECTION: Section = Section::Stores;
 
 #[get("/?<q>&<sort>&<page>")]
 async fn list(
@@ -36,7 +37,7 @@ async fn list(
     let search = query.search.clone().unwrap_or_default();
     let sort = query.sort;
     let (rows, total) = db.run(move |conn| Ok(Store::admin_list(conn, &query)?)).await?;
-    let base = listing::list_url(ENTITY, &[("q", search.clone())]);
+    let base = SECTION.list_with(&[("q", search.clone())]);
     let columns: Vec<Column> = listing::columns(
         &[
             ("Name", Some("name"), false),
@@ -53,22 +54,21 @@ async fn list(
             id: store.id,
             label: store.name.clone(),
             cells: vec![
-                Cell::link(&store.name, format!("/admin/stores/{}", store.id)),
-                Cell::link(items, format!("/admin/items?store={}", store.id)),
+                Cell::link(&store.name, SECTION.object(store.id)),
+                Cell::link(items, Section::Items.list_with(&[("store", store.id.to_string())])),
                 Cell::text(store.created_at.format("%Y-%m-%d %H:%M")),
                 Cell::text(store.updated_at.format("%Y-%m-%d %H:%M")),
             ],
         })
         .collect();
-    let paging_base =
-        listing::list_url(ENTITY, &[("q", search.clone()), ("sort", listing::sort_param(sort))]);
+    let paging_base = SECTION.list_with(&[("q", search.clone()), ("sort", listing::sort_param(sort))]);
     let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
         "admin/list.html",
         ListPage {
             layout,
             title: "Stores",
-            entity: ENTITY,
+            entity: SECTION.name(),
             singular: "store",
             columns,
             rows,
@@ -91,12 +91,12 @@ fn form_page(layout: Layout, store: Option<&Store>, name: &str, errors: FieldErr
     FormPage {
         layout,
         title: store.map_or_else(|| "Add store".to_owned(), |s| format!("Change store “{}”", s.name)),
-        entity: ENTITY,
+        entity: SECTION.name(),
         singular: "store",
         id: store.map(|s| s.id),
         version: store.map(|s| i64::from(s.version)),
         store_id: store.map(|s| s.id),
-        action: store.map_or_else(|| "/admin/stores".to_owned(), |s| format!("/admin/stores/{}", s.id)),
+        action: store.map_or_else(|| SECTION.list(), |s| SECTION.object(s.id)),
         fields,
         errors,
     }
@@ -135,7 +135,7 @@ async fn create(
     let typed = name.clone();
     let actor = staff.actor;
     match db.run(move |conn| stores::create(conn, &actor, &typed)).await {
-        Ok(store) => Ok(Ok(after_save(&action, ENTITY, store.id, &format!("store “{}”", store.name)))),
+        Ok(store) => Ok(Ok(after_save(&action, SECTION, store.id, &format!("store “{}”", store.name)))),
         Err(error) => {
             let errors = form_errors(error)?;
             Ok(Err((
@@ -181,13 +181,13 @@ async fn update(
         })
         .await;
     match outcome {
-        Ok(store) => Ok(Ok(after_save(&action, ENTITY, store.id, &format!("store “{}”", store.name)))),
+        Ok(store) => Ok(Ok(after_save(&action, SECTION, store.id, &format!("store “{}”", store.name)))),
         Err(Error::StaleVersion) => {
             let current = db.run(move |conn| stores::get(conn, id)).await?;
             let page = ConflictPage {
                 layout,
                 title: format!("Store “{}” was changed by someone else", current.name),
-                edit_url: format!("/admin/stores/{id}"),
+                edit_url: SECTION.object(id),
                 compared: vec![Compared { label: "Name", yours: name, current: current.name }],
             };
             Ok(Err((Status::Conflict, Template::render("admin/conflict.html", page))))
@@ -224,14 +224,14 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
     let page = DeletePage {
         layout,
         title: format!("Delete {what}?"),
-        entity: ENTITY,
+        entity: SECTION.name(),
         consequences: vec![
             format!("{items} items"),
             format!("{tags} tags"),
             format!("{links} links between those items and tags"),
         ],
         objects,
-        cancel: "/admin/stores".to_owned(),
+        cancel: SECTION.list(),
         action,
         problem: None,
     };
@@ -240,7 +240,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
 
 #[get("/<id>/delete")]
 async fn confirm_delete(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Template, PageError> {
-    delete_page(&db, layout, vec![id], format!("/admin/stores/{id}/delete")).await
+    delete_page(&db, layout, vec![id], SECTION.delete(id)).await
 }
 
 #[post("/<id>/delete", data = "<_form>")]
@@ -252,7 +252,7 @@ async fn delete(
 ) -> Result<Flash<Redirect>, PageError> {
     let actor = staff.actor;
     db.run(move |conn| stores::delete(conn, &actor, id)).await?;
-    Ok(Flash::success(Redirect::to("/admin/stores"), "Deleted the store with its items and tags."))
+    Ok(Flash::success(Redirect::to(SECTION.list()), "Deleted the store with its items and tags."))
 }
 
 #[post("/bulk-delete", data = "<form>")]
@@ -264,16 +264,16 @@ async fn bulk_delete(
 ) -> Result<Result<Flash<Redirect>, Template>, PageError> {
     let BulkForm { ids, confirmed, .. } = form.0;
     if ids.is_empty() {
-        return Ok(Ok(Flash::error(Redirect::to("/admin/stores"), "Select the stores to delete first.")));
+        return Ok(Ok(Flash::error(Redirect::to(SECTION.list()), "Select the stores to delete first.")));
     }
     if !confirmed {
-        return Ok(Err(delete_page(&db, layout, ids, "/admin/stores/bulk-delete".to_owned()).await?));
+        return Ok(Err(delete_page(&db, layout, ids, SECTION.bulk_delete()).await?));
     }
     let actor = staff.actor;
     let count = ids.len();
     listing::delete_all(&db, ids, move |conn, id| stores::delete(conn, &actor, id).map(drop)).await?;
     Ok(Ok(Flash::success(
-        Redirect::to("/admin/stores"),
+        Redirect::to(SECTION.list()),
         format!("Deleted {count} stores with their items and tags."),
     )))
 }
@@ -285,7 +285,7 @@ async fn history(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Templ
     let page = HistoryPage {
         layout,
         title: format!("History of store “{}”", store.name),
-        back: format!("/admin/stores/{id}"),
+        back: SECTION.object(id),
         entries,
     };
     Ok(Template::render("admin/history.html", page))

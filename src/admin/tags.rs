@@ -8,6 +8,7 @@ use rocket_dyn_templates::Template;
 
 use super::listing::{self, after_save, BulkForm, ConfirmForm};
 use super::stores::form_errors;
+use super::urls::Section;
 use super::views::{
     Cell, Choice, Compared, ConflictPage, DeletePage, Field, Filter, FormPage, HistoryPage, ListPage, Named,
     Row,
@@ -23,7 +24,7 @@ pub fn routes() -> Vec<Route> {
     routes![list, new, create, edit, update, confirm_delete, delete, history, bulk_delete]
 }
 
-const ENTITY: &str = "tags";
+const SECTION: Section = Section::Tags;
 
 /// Stores by name, for pickers and filters (the first 500).
 pub fn store_choices(conn: &mut diesel::PgConnection, selected: Option<i64>) -> Result<Vec<Choice>, Error> {
@@ -66,7 +67,7 @@ async fn list(
         })
         .await?;
     let store_param = store.map(|s| s.to_string()).unwrap_or_default();
-    let base = listing::list_url(ENTITY, &[("q", search.clone()), ("store", store_param.clone())]);
+    let base = SECTION.list_with(&[("q", search.clone()), ("store", store_param.clone())]);
     let columns = listing::columns(
         &[
             ("Name", Some("name"), false),
@@ -83,24 +84,29 @@ async fn list(
             id: tag.id,
             label: format!("{} ({store_name})", tag.name),
             cells: vec![
-                Cell::link(&tag.name, format!("/admin/tags/{}", tag.id)),
-                Cell::link(store_name, format!("/admin/stores/{}", tag.store_id)),
-                Cell::link(count, format!("/admin/items?store={}&tag={}", tag.store_id, tag.id)),
+                Cell::link(&tag.name, SECTION.object(tag.id)),
+                Cell::link(store_name, Section::Stores.object(tag.store_id)),
+                Cell::link(
+                    count,
+                    Section::Items
+                        .list_with(&[("store", tag.store_id.to_string()), ("tag", tag.id.to_string())]),
+                ),
                 Cell::text(tag.created_at.format("%Y-%m-%d %H:%M")),
             ],
         })
         .collect();
-    let paging_base = listing::list_url(
-        ENTITY,
-        &[("q", search.clone()), ("store", store_param), ("sort", listing::sort_param(sort))],
-    );
+    let paging_base = SECTION.list_with(&[
+        ("q", search.clone()),
+        ("store", store_param),
+        ("sort", listing::sort_param(sort)),
+    ]);
     let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
         "admin/list.html",
         ListPage {
             layout,
             title: "Tags",
-            entity: ENTITY,
+            entity: SECTION.name(),
             singular: "tag",
             columns,
             rows,
@@ -130,12 +136,12 @@ fn form_page(
     FormPage {
         layout,
         title: tag.map_or_else(|| "Add tag".to_owned(), |(t, _)| format!("Change tag “{}”", t.name)),
-        entity: ENTITY,
+        entity: SECTION.name(),
         singular: "tag",
         id: tag.map(|(t, _)| t.id),
         version: tag.map(|(t, _)| i64::from(t.version)),
         store_id: tag.map(|(t, _)| t.store_id),
-        action: tag.map_or_else(|| "/admin/tags".to_owned(), |(t, _)| format!("/admin/tags/{}", t.id)),
+        action: tag.map_or_else(|| SECTION.list(), |(t, _)| SECTION.object(t.id)),
         fields,
         errors,
     }
@@ -183,7 +189,7 @@ async fn create(
         .await;
     match outcome {
         Ok(detail) => {
-            Ok(Ok(after_save(&action, ENTITY, detail.tag.id, &format!("tag “{}”", detail.tag.name))))
+            Ok(Ok(after_save(&action, SECTION, detail.tag.id, &format!("tag “{}”", detail.tag.name))))
         }
         Err(error) => {
             let errors = form_errors(error)?;
@@ -228,13 +234,13 @@ async fn update(
         })
         .await;
     match outcome {
-        Ok(tag) => Ok(Ok(after_save(&action, ENTITY, tag.id, &format!("tag “{}”", tag.name)))),
+        Ok(tag) => Ok(Ok(after_save(&action, SECTION, tag.id, &format!("tag “{}”", tag.name)))),
         Err(Error::StaleVersion) => {
             let current = db.run(move |conn| tags::detail(conn, id)).await?;
             let page = ConflictPage {
                 layout,
                 title: format!("Tag “{}” was changed by someone else", current.tag.name),
-                edit_url: format!("/admin/tags/{id}"),
+                edit_url: SECTION.object(id),
                 compared: vec![Compared { label: "Name", yours: name, current: current.tag.name }],
             };
             Ok(Err((Status::Conflict, Template::render("admin/conflict.html", page))))
@@ -273,11 +279,11 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
         DeletePage {
             layout,
             title: format!("Delete {what}?"),
-            entity: ENTITY,
+            entity: SECTION.name(),
             objects,
             consequences: Vec::new(),
             action,
-            cancel: "/admin/tags".to_owned(),
+            cancel: SECTION.list(),
             problem,
         },
     ))
@@ -285,7 +291,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
 
 #[get("/<id>/delete")]
 async fn confirm_delete(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Template, PageError> {
-    delete_page(&db, layout, vec![id], format!("/admin/tags/{id}/delete")).await
+    delete_page(&db, layout, vec![id], SECTION.delete(id)).await
 }
 
 #[post("/<id>/delete", data = "<_form>")]
@@ -298,11 +304,10 @@ async fn delete(
 ) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
     let actor = staff.actor;
     match db.run(move |conn| tags::delete(conn, &actor, id)).await {
-        Ok(()) => Ok(Ok(Flash::success(Redirect::to("/admin/tags"), "Deleted the tag."))),
-        Err(Error::Conflict(_)) => Ok(Err((
-            Status::Conflict,
-            delete_page(&db, layout, vec![id], format!("/admin/tags/{id}/delete")).await?,
-        ))),
+        Ok(()) => Ok(Ok(Flash::success(Redirect::to(SECTION.list()), "Deleted the tag."))),
+        Err(Error::Conflict(_)) => {
+            Ok(Err((Status::Conflict, delete_page(&db, layout, vec![id], SECTION.delete(id)).await?)))
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -316,23 +321,21 @@ async fn bulk_delete(
 ) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
     let BulkForm { ids, confirmed, .. } = form.0;
     if ids.is_empty() {
-        return Ok(Ok(Flash::error(Redirect::to("/admin/tags"), "Select the tags to delete first.")));
+        return Ok(Ok(Flash::error(Redirect::to(SECTION.list()), "Select the tags to delete first.")));
     }
     if !confirmed {
-        return Ok(Err((
-            Status::Ok,
-            delete_page(&db, layout, ids, "/admin/tags/bulk-delete".to_owned()).await?,
-        )));
+        return Ok(Err((Status::Ok, delete_page(&db, layout, ids, SECTION.bulk_delete()).await?)));
     }
     let actor = staff.actor;
     let selected = ids.clone();
     let outcome = listing::delete_all(&db, selected, move |conn, id| tags::delete(conn, &actor, id)).await;
     match outcome {
-        Ok(()) => Ok(Ok(Flash::success(Redirect::to("/admin/tags"), format!("Deleted {} tags.", ids.len())))),
-        Err(Error::Conflict(_)) => Ok(Err((
-            Status::Conflict,
-            delete_page(&db, layout, ids, "/admin/tags/bulk-delete".to_owned()).await?,
-        ))),
+        Ok(()) => {
+            Ok(Ok(Flash::success(Redirect::to(SECTION.list()), format!("Deleted {} tags.", ids.len()))))
+        }
+        Err(Error::Conflict(_)) => {
+            Ok(Err((Status::Conflict, delete_page(&db, layout, ids, SECTION.bulk_delete()).await?)))
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -344,7 +347,7 @@ async fn history(db: Db, _staff: Staff, layout: Layout, id: i64) -> Result<Templ
     let page = HistoryPage {
         layout,
         title: format!("History of tag “{}”", detail.tag.name),
-        back: format!("/admin/tags/{id}"),
+        back: SECTION.object(id),
         entries,
     };
     Ok(Template::render("admin/history.html", page))

@@ -8,6 +8,7 @@ use rocket_dyn_templates::Template;
 
 use super::listing::{self, after_save, BulkForm, ConfirmForm};
 use super::stores::form_errors;
+use super::urls::Section;
 use super::views::{
     Cell, Choice, Compared, ConflictPage, DeletePage, Field, Filter, FormPage, HistoryPage, ListPage, Named,
     Row,
@@ -25,7 +26,7 @@ pub fn routes() -> Vec<Route> {
     routes![list, edit, update, confirm_delete, delete, history, bulk_delete]
 }
 
-const ENTITY: &str = "users";
+const SECTION: Section = Section::Users;
 const ROLES: [Role; 3] = [Role::Member, Role::Staff, Role::Admin];
 
 fn role_choices(selected: Option<Role>) -> Vec<Choice> {
@@ -66,10 +67,11 @@ async fn list(
         db.run(move |conn| accounts::list(conn, &actor, &query, UserFilter { role, is_active })).await?;
     let role_param = role.map(|r| r.to_string()).unwrap_or_default();
     let active_param = active.filter(|a| matches!(*a, "yes" | "no")).unwrap_or_default().to_owned();
-    let base = listing::list_url(
-        ENTITY,
-        &[("q", search.clone()), ("role", role_param.clone()), ("active", active_param.clone())],
-    );
+    let base = SECTION.list_with(&[
+        ("q", search.clone()),
+        ("role", role_param.clone()),
+        ("active", active_param.clone()),
+    ]);
     let columns = listing::columns(
         &[
             ("Email", Some("email"), false),
@@ -86,7 +88,7 @@ async fn list(
             id: user.id,
             label: user.email.clone(),
             cells: vec![
-                Cell::link(&user.email, format!("/admin/users/{}", user.id)),
+                Cell::link(&user.email, SECTION.object(user.id)),
                 Cell::text(user.role),
                 Cell::text(if user.is_active { "yes" } else { "no" }),
                 Cell::text(user.created_at.format("%Y-%m-%d %H:%M")),
@@ -97,22 +99,19 @@ async fn list(
         .iter()
         .map(|v| Choice { value: (*v).to_owned(), label: (*v).to_owned(), selected: active_param == *v })
         .collect();
-    let paging_base = listing::list_url(
-        ENTITY,
-        &[
-            ("q", search.clone()),
-            ("role", role_param),
-            ("active", active_param),
-            ("sort", listing::sort_param(sort)),
-        ],
-    );
+    let paging_base = SECTION.list_with(&[
+        ("q", search.clone()),
+        ("role", role_param),
+        ("active", active_param),
+        ("sort", listing::sort_param(sort)),
+    ]);
     let paging = Paging::of_total(page, rows.len(), total, &paging_base);
     Ok(Template::render(
         "admin/list.html",
         ListPage {
             layout,
             title: "Users",
-            entity: ENTITY,
+            entity: SECTION.name(),
             singular: "user",
             columns,
             rows,
@@ -133,12 +132,12 @@ fn form_page(layout: Layout, user: &User, role: Role, active: bool, errors: Fiel
     FormPage {
         layout,
         title: format!("Change user {}", user.email),
-        entity: ENTITY,
+        entity: SECTION.name(),
         singular: "user",
         id: Some(user.id),
         version: Some(version_of(user)),
         store_id: None,
-        action: format!("/admin/users/{}", user.id),
+        action: SECTION.object(user.id),
         fields: vec![
             Field::text("email", "Email", &user.email).kind("static"),
             Field::text("role", "Role", role).kind("select").choices(role_choices(Some(role))),
@@ -198,13 +197,13 @@ async fn update(
         })
         .await;
     match outcome {
-        Ok(user) => Ok(Ok(after_save(&action, ENTITY, user.id, &format!("user {}", user.email)))),
+        Ok(user) => Ok(Ok(after_save(&action, SECTION, user.id, &format!("user {}", user.email)))),
         Err(Error::StaleVersion) => {
             let current = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
             let page = ConflictPage {
                 layout,
                 title: format!("User {} was changed by someone else", current.email),
-                edit_url: format!("/admin/users/{id}"),
+                edit_url: SECTION.object(id),
                 compared: vec![
                     Compared { label: "Role", yours: role, current: current.role.to_string() },
                     Compared {
@@ -247,14 +246,14 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
         DeletePage {
             layout,
             title: format!("Delete {what}?"),
-            entity: ENTITY,
+            entity: SECTION.name(),
             objects,
             consequences: vec![
                 format!("{sessions} sessions and {tokens} API tokens"),
                 format!("ownership of {stores} stores (the stores stay, without an owner)"),
             ],
             action,
-            cancel: "/admin/users".to_owned(),
+            cancel: SECTION.list(),
             problem: None,
         },
     ))
@@ -262,7 +261,7 @@ async fn delete_page(db: &Db, layout: Layout, ids: Vec<i64>, action: String) -> 
 
 #[get("/<id>/delete")]
 async fn confirm_delete(db: Db, _admin: AdminOnly, layout: Layout, id: i64) -> Result<Template, PageError> {
-    delete_page(&db, layout, vec![id], format!("/admin/users/{id}/delete")).await
+    delete_page(&db, layout, vec![id], SECTION.delete(id)).await
 }
 
 #[post("/<id>/delete", data = "<_form>")]
@@ -274,10 +273,10 @@ async fn delete(
 ) -> Result<Flash<Redirect>, PageError> {
     let actor = admin.actor;
     if let Err(Error::Conflict(why)) = policy::delete_user_in_admin_panel(&actor, id) {
-        return Ok(Flash::error(Redirect::to(format!("/admin/users/{id}")), why));
+        return Ok(Flash::error(Redirect::to(SECTION.object(id)), why));
     }
     db.run(move |conn| accounts::delete(conn, &actor, id)).await?;
-    Ok(Flash::success(Redirect::to("/admin/users"), "Deleted the user."))
+    Ok(Flash::success(Redirect::to(SECTION.list()), "Deleted the user."))
 }
 
 #[post("/bulk-delete", data = "<form>")]
@@ -289,22 +288,22 @@ async fn bulk_delete(
 ) -> Result<Result<Flash<Redirect>, Template>, PageError> {
     let BulkForm { ids, confirmed, .. } = form.0;
     if ids.is_empty() {
-        return Ok(Ok(Flash::error(Redirect::to("/admin/users"), "Select the users to delete first.")));
+        return Ok(Ok(Flash::error(Redirect::to(SECTION.list()), "Select the users to delete first.")));
     }
     let refused = ids.iter().find_map(|&id| match policy::delete_user_in_admin_panel(&admin.actor, id) {
         Err(Error::Conflict(why)) => Some(why),
         _ => None,
     });
     if let Some(why) = refused {
-        return Ok(Ok(Flash::error(Redirect::to("/admin/users"), why)));
+        return Ok(Ok(Flash::error(Redirect::to(SECTION.list()), why)));
     }
     if !confirmed {
-        return Ok(Err(delete_page(&db, layout, ids, "/admin/users/bulk-delete".to_owned()).await?));
+        return Ok(Err(delete_page(&db, layout, ids, SECTION.bulk_delete()).await?));
     }
     let actor = admin.actor;
     let count = ids.len();
     listing::delete_all(&db, ids, move |conn, id| accounts::delete(conn, &actor, id)).await?;
-    Ok(Ok(Flash::success(Redirect::to("/admin/users"), format!("Deleted {count} users."))))
+    Ok(Ok(Flash::success(Redirect::to(SECTION.list()), format!("Deleted {count} users."))))
 }
 
 #[get("/<id>/history")]
@@ -318,7 +317,7 @@ async fn history(db: Db, _admin: AdminOnly, layout: Layout, id: i64) -> Result<T
     let page = HistoryPage {
         layout,
         title: format!("History of user {}", user.email),
-        back: format!("/admin/users/{id}"),
+        back: SECTION.object(id),
         entries,
     };
     Ok(Template::render("admin/history.html", page))

@@ -1,0 +1,105 @@
+//! The admin panel's URLs, written once: the links, form actions and
+//! redirects of the handlers come from here, and `mod.rs` mounts each
+//! section's routes at its [`Section::list`] URL. Templates build the rest
+//! from the section's name (`entity`).
+
+use std::fmt;
+
+/// The dashboard.
+pub const DASHBOARD: &str = "/admin";
+
+/// A section of the panel: one kind of object, its list and its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Stores,
+    Items,
+    Tags,
+    Users,
+}
+
+impl Section {
+    /// The section's name in URLs and templates (`stores`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Stores => "stores",
+            Section::Items => "items",
+            Section::Tags => "tags",
+            Section::Users => "users",
+        }
+    }
+
+    /// The section of an audited entity (`store`), if it has one.
+    pub fn of_entity(entity: &str) -> Option<Section> {
+        match entity {
+            "store" => Some(Section::Stores),
+            "item" => Some(Section::Items),
+            "tag" => Some(Section::Tags),
+            "user" => Some(Section::Users),
+            _ => None,
+        }
+    }
+
+    /// The list, where the section's routes are mounted.
+    pub fn list(self) -> String {
+        format!("{DASHBOARD}/{self}")
+    }
+
+    /// The list with its search and filters; empty values are left out.
+    pub fn list_with(self, params: &[(&str, String)]) -> String {
+        let query: Vec<String> = params
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| format!("{name}={}", rocket::http::RawStr::new(value).percent_encode()))
+            .collect();
+        if query.is_empty() {
+            self.list()
+        } else {
+            format!("{}?{}", self.list(), query.join("&"))
+        }
+    }
+
+    /// An object's edit page (also where its form posts).
+    pub fn object(self, id: i64) -> String {
+        format!("{}/{id}", self.list())
+    }
+
+    /// The form for a new object.
+    pub fn new_object(self) -> String {
+        format!("{}/new", self.list())
+    }
+
+    /// An object's delete confirmation.
+    pub fn delete(self, id: i64) -> String {
+        format!("{}/delete", self.object(id))
+    }
+
+    /// The bulk delete of a selection.
+    pub fn bulk_delete(self) -> String {
+        format!("{}/bulk-delete", self.list())
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_section_has_its_urls() {
+        assert_eq!(Section::Stores.list(), "/admin/stores");
+        assert_eq!(Section::Items.object(7), "/admin/items/7");
+        assert_eq!(Section::Tags.new_object(), "/admin/tags/new");
+        assert_eq!(Section::Users.delete(3), "/admin/users/3/delete");
+        assert_eq!(Section::Items.bulk_delete(), "/admin/items/bulk-delete");
+        assert_eq!(Section::of_entity("tag"), Some(Section::Tags));
+        assert_eq!(Section::of_entity("event"), None);
+        let filtered = Section::Items.list_with(&[("q", "a b&c".into()), ("store", String::new())]);
+        assert_eq!(filtered, "/admin/items?q=a%20b%26c");
+        assert_eq!(Section::Stores.list_with(&[("q", String::new())]), "/admin/stores");
+    }
+}
