@@ -150,8 +150,9 @@ fn form_page(layout: Layout, user: &User, role: Role, active: bool, errors: Fiel
 }
 
 #[get("/<id>")]
-async fn edit(db: Db, _admin: AdminOnly, layout: Layout, id: i64) -> Result<Template, PageError> {
-    let user = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
+async fn edit(db: Db, admin: AdminOnly, layout: Layout, id: i64) -> Result<Template, PageError> {
+    let actor = admin.actor;
+    let user = db.run(move |conn| accounts::get(conn, &actor, id)).await?;
     Ok(Template::render(
         "admin/form.html",
         form_page(layout, &user, user.role, user.is_active, FieldErrors::new()),
@@ -199,7 +200,7 @@ async fn update(
     match outcome {
         Ok(user) => Ok(Ok(after_save(&action, SECTION, user.id, &format!("user {}", user.email)))),
         Err(Error::StaleVersion) => {
-            let current = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
+            let current = db.run(move |conn| accounts::get(conn, &actor, id)).await?;
             let page = ConflictPage {
                 layout,
                 title: format!("User {} was changed by someone else", current.email),
@@ -217,7 +218,7 @@ async fn update(
         }
         Err(error) => {
             let errors = form_errors(error)?;
-            let current = db.run(move |conn| User::find(conn, id).map_err(not_found_as("user"))).await?;
+            let current = db.run(move |conn| accounts::get(conn, &actor, id)).await?;
             let page = form_page(layout, &current, parsed.unwrap_or(current.role), is_active, errors);
             Ok(Err((Status::UnprocessableEntity, Template::render("admin/form.html", page))))
         }
