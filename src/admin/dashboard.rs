@@ -1,7 +1,5 @@
 //! The panel's front page: how many of everything, and the latest changes.
 
-use std::collections::HashMap;
-
 use rocket::{get, routes, Route};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
@@ -11,7 +9,8 @@ use super::urls::Section;
 use super::views::HistoryEntry;
 use super::Staff;
 use crate::db::Db;
-use crate::models::{AuditEntry, Item, ItemFilter, Store, Tag, User};
+use crate::models::Action;
+use crate::services::{audit, overview};
 use crate::web::{Layout, PageError};
 
 pub fn routes() -> Vec<Route> {
@@ -43,31 +42,19 @@ struct DashboardPage {
 
 #[get("/")]
 async fn dashboard(db: Db, staff: Staff, layout: Layout) -> Result<Template, PageError> {
-    let (counts, entries, emails) = db
-        .run(|conn| {
-            let counts = vec![
-                Count { label: "Stores", count: Store::count(conn)?, href: Section::Stores.list() },
-                Count {
-                    label: "Items",
-                    count: Item::total(conn, &ItemFilter::default())?.count,
-                    href: Section::Items.list(),
-                },
-                Count { label: "Tags", count: Tag::count(conn)?, href: Section::Tags.list() },
-                Count { label: "Users", count: User::count(conn)?, href: Section::Users.list() },
-            ];
-            let entries = AuditEntry::recent(conn, 20)?;
-            let ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
-            let emails: HashMap<i64, String> = User::emails(conn, &ids)?;
-            Ok((counts, entries, emails))
-        })
-        .await?;
-    let recent = entries
+    let (counts, recent) = db.run(|conn| Ok((overview::counts(conn)?, audit::recent(conn, RECENT)?))).await?;
+    let counts = vec![
+        Count { label: "Stores", count: counts.stores, href: Section::Stores.list() },
+        Count { label: "Items", count: counts.items, href: Section::Items.list() },
+        Count { label: "Tags", count: counts.tags, href: Section::Tags.list() },
+        Count { label: "Users", count: counts.users, href: Section::Users.list() },
+    ];
+    let recent = recent
         .into_iter()
-        .map(|entry| {
-            let section = Section::of_entity(&entry.entity).filter(|_| entry.action != "delete");
-            let href = section.map(|section| section.object(entry.entity_id));
-            let entity = format!("{} {}", entry.entity, entry.entity_id);
-            RecentEntry { entry: describe_entry(entry, &emails), entity, href }
+        .map(|recorded| {
+            let (kind, id, action) = (recorded.entry.entity, recorded.entry.entity_id, recorded.entry.action);
+            let href = (action != Action::Delete).then(|| Section::of_entity(kind).object(id));
+            RecentEntry { entry: describe_entry(recorded), entity: format!("{kind} {id}"), href }
         })
         .collect();
     Ok(Template::render(
@@ -75,3 +62,6 @@ async fn dashboard(db: Db, staff: Staff, layout: Layout) -> Result<Template, Pag
         DashboardPage { layout, counts, recent, is_admin: staff.actor.is_admin() },
     ))
 }
+
+/// How many of the latest changes the dashboard shows.
+const RECENT: i64 = 20;

@@ -1,81 +1,75 @@
 //! What every admin list and form shares: reading `q`, `sort` and `page`,
-//! sortable column headers, the history of an object, and where to go after
-//! saving.
-
-use std::collections::HashMap;
+//! sortable column headers, the history of an object, where to go after
+//! saving, the store pickers, and the delete and bulk forms.
 
 use diesel::PgConnection;
 use rocket::form::FromForm;
 use rocket::response::{Flash, Redirect};
 
+use super::resource::ColumnDef;
 use super::urls::Section;
-use super::views::{Change, Column, HistoryEntry};
+use super::views::{Change, Choice, Column, HistoryEntry};
 use crate::error::Error;
-use crate::models::{AuditEntry, ListQuery, ListSort, User};
+use crate::models::{Entity, ListQuery, ListSort, Store, TagRef};
+use crate::services::audit::{self, Recorded};
 use crate::web::{CsrfProtected, PageNumber, PER_PAGE};
 
-/// Reads the list parameters; `sortable` is the allow-list of sort keys.
-pub fn list_query(
-    search: Option<&str>,
-    sort: Option<&str>,
-    page: Option<&str>,
-    sortable: &[&'static str],
-    default: &'static str,
-) -> (ListQuery, PageNumber) {
-    let page = PageNumber::from_query(page);
-    let requested = sort.unwrap_or(default);
-    let (descending, key) = match requested.strip_prefix('-') {
-        Some(key) => (true, key),
-        None => (false, requested),
-    };
-    let sort = match sortable.iter().find(|&&allowed| allowed == key) {
-        Some(&column) => ListSort { column, descending },
-        None => ListSort { column: default.trim_start_matches('-'), descending: default.starts_with('-') },
-    };
-    let search =
-        search.map(crate::text::normalize).filter(|s| !s.is_empty() && !s.chars().any(char::is_control));
-    (ListQuery { search, sort, offset: page.offset(), limit: PER_PAGE }, page)
+/// The list parameters as the query gives them.
+pub struct RawListQuery<'a> {
+    pub search: Option<&'a str>,
+    pub sort: Option<&'a str>,
+    pub page: Option<&'a str>,
 }
 
-pub fn sort_param(sort: crate::models::ListSort) -> String {
-    if sort.descending {
-        format!("-{}", sort.column)
-    } else {
-        sort.column.to_owned()
-    }
+/// Reads the list parameters: the search, a sort among the keys of
+/// `columns` (else `default`) and the page.
+pub fn list_query(
+    raw: RawListQuery<'_>,
+    columns: &[ColumnDef],
+    default: ListSort,
+) -> (ListQuery, PageNumber) {
+    let page = PageNumber::from_query(raw.page);
+    let sort = raw
+        .sort
+        .and_then(|requested| {
+            let (descending, word) = match requested.strip_prefix('-') {
+                Some(word) => (true, word),
+                None => (false, requested),
+            };
+            let key = columns.iter().filter_map(|c| c.sort).find(|key| key.as_str() == word)?;
+            Some(ListSort { key, descending })
+        })
+        .unwrap_or(default);
+    let search =
+        raw.search.map(crate::text::normalize).filter(|s| !s.is_empty() && !s.chars().any(char::is_control));
+    (ListQuery { search, sort, offset: page.offset(), limit: PER_PAGE }, page)
 }
 
 /// Column headers: sortable ones link to sort by them (the other way when
 /// already sorted by them) and say how the list is sorted.
-pub fn columns(
-    definitions: &[(&'static str, Option<&'static str>, bool)],
-    base: &str,
-    sort: crate::models::ListSort,
-) -> Vec<Column> {
+pub fn columns(definitions: &[ColumnDef], base: &str, sort: ListSort) -> Vec<Column> {
     let separator = if base.contains('?') { '&' } else { '?' };
     definitions
         .iter()
-        .map(|&(label, key, numeric)| {
-            let current = key == Some(sort.column);
+        .map(|definition| {
+            let current = definition.sort == Some(sort.key);
             let aria_sort = current.then_some(if sort.descending { "descending" } else { "ascending" });
-            let sort_url = key.map(|key| {
-                let next = if current && !sort.descending { format!("-{key}") } else { key.to_owned() };
-                format!("{base}{separator}sort={next}")
+            let sort_url = definition.sort.map(|key| {
+                let next = ListSort { key, descending: current && !sort.descending };
+                format!("{base}{separator}sort={}", next.param())
             });
-            Column { label, sort_url, aria_sort, numeric }
+            Column { label: definition.label, sort_url, aria_sort, numeric: definition.numeric }
         })
         .collect()
 }
 
 /// Who changed which fields of an object, from what to what, newest first.
-pub fn history(conn: &mut PgConnection, entity: &str, id: i64) -> Result<Vec<HistoryEntry>, Error> {
-    let entries = AuditEntry::of(conn, entity, id, 200)?;
-    let actor_ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
-    let emails: HashMap<i64, String> = User::emails(conn, &actor_ids)?;
-    Ok(entries.into_iter().map(|entry| describe_entry(entry, &emails)).collect())
+pub fn history(conn: &mut PgConnection, entity: Entity, id: i64) -> Result<Vec<HistoryEntry>, Error> {
+    Ok(audit::history_of(conn, entity, id, 200)?.into_iter().map(describe_entry).collect())
 }
 
-pub fn describe_entry(entry: AuditEntry, emails: &HashMap<i64, String>) -> HistoryEntry {
+/// An audit entry in words.
+pub fn describe_entry(Recorded { entry, actor_email }: Recorded) -> HistoryEntry {
     let show = |value: Option<&serde_json::Value>| match value {
         None => "—".to_owned(),
         Some(serde_json::Value::String(text)) => text.clone(),
@@ -95,12 +89,9 @@ pub fn describe_entry(entry: AuditEntry, emails: &HashMap<i64, String>) -> Histo
     };
     HistoryEntry {
         at: entry.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        actor: entry.actor_id.map_or_else(
-            || "(deleted user)".to_owned(),
-            |id| emails.get(&id).cloned().unwrap_or(format!("user {id}")),
-        ),
+        actor: actor_email.unwrap_or_else(|| "(deleted user)".to_owned()),
         via: entry.via.to_string(),
-        action: entry.action,
+        action: entry.action.to_string(),
         changes,
     }
 }
@@ -146,17 +137,25 @@ impl CsrfProtected for ConfirmForm {
     }
 }
 
-/// Deletes every selected object with `delete`: all of them, or none if one
-/// cannot go.
-pub async fn delete_all<F>(db: &crate::db::Db, ids: Vec<i64>, delete: F) -> Result<(), Error>
-where
-    F: Fn(&mut PgConnection, i64) -> Result<(), Error> + Send + 'static,
-{
-    db.run(move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| ids.iter().try_for_each(|&id| delete(conn, id)))
-    })
-    .await
+/// Stores by name, for pickers and filters (the first 500).
+pub fn store_choices(conn: &mut PgConnection, selected: Option<i64>) -> Result<Vec<Choice>, Error> {
+    Ok(Store::names(conn, STORE_CHOICES)?.into_iter().map(|store| store_choice(store, selected)).collect())
+}
+
+/// The store picker with the tags of the chosen store, in one statement.
+pub fn store_and_tag_choices(
+    conn: &mut PgConnection,
+    selected: Option<i64>,
+) -> Result<(Vec<Choice>, Vec<TagRef>), Error> {
+    let (stores, tags) = Store::names_and_tags_of(conn, STORE_CHOICES, selected)?;
+    Ok((stores.into_iter().map(|store| store_choice(store, selected)).collect(), tags))
+}
+
+/// How many stores a picker offers.
+const STORE_CHOICES: i64 = 500;
+
+fn store_choice((id, name): (i64, String), selected: Option<i64>) -> Choice {
+    Choice { value: id.to_string(), label: name, selected: Some(id) == selected }
 }
 
 /// Refuses an edit based on an older version.
@@ -170,23 +169,36 @@ pub fn same_version(current: i64, submitted: Option<i64>) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::SortKey;
+
+    const COLUMNS: &[ColumnDef] = &[
+        ColumnDef { label: "Name", sort: Some(SortKey::Name), numeric: false },
+        ColumnDef { label: "Items", sort: None, numeric: true },
+        ColumnDef { label: "Created", sort: Some(SortKey::CreatedAt), numeric: false },
+    ];
+
+    fn raw<'a>(search: Option<&'a str>, sort: Option<&'a str>, page: Option<&'a str>) -> RawListQuery<'a> {
+        RawListQuery { search, sort, page }
+    }
 
     #[test]
     fn unknown_sorts_fall_back_to_the_default() {
-        let (query, _) = list_query(None, Some("password_hash"), None, &["name"], "-created_at");
-        assert_eq!((query.sort.column, query.sort.descending), ("created_at", true));
-        let (query, page) = list_query(Some("  x "), Some("-name"), Some("3"), &["name"], "name");
-        assert_eq!((query.sort.column, query.sort.descending, query.offset), ("name", true, 40));
+        let default = ListSort { key: SortKey::CreatedAt, descending: true };
+        let (query, _) = list_query(raw(None, Some("password_hash"), None), COLUMNS, default);
+        assert_eq!(query.sort, default);
+        let (query, _) = list_query(raw(None, Some("price"), None), COLUMNS, default);
+        assert_eq!(query.sort, default, "a key of another list");
+        let (query, page) = list_query(raw(Some("  x "), Some("-name"), Some("3")), COLUMNS, default);
+        assert_eq!((query.sort.key, query.sort.descending, query.offset), (SortKey::Name, true, 40));
         assert_eq!((query.search.as_deref(), page.0), (Some("x"), 3));
     }
 
     #[test]
     fn headers_toggle_the_direction_of_the_current_column() {
-        let sort = ListSort { column: "name", descending: false };
-        let columns =
-            columns(&[("Name", Some("name"), false), ("Items", None, true)], "/admin/stores?q=a", sort);
+        let columns = columns(COLUMNS, "/admin/stores?q=a", ListSort::ascending(SortKey::Name));
         assert_eq!(columns[0].sort_url.as_deref(), Some("/admin/stores?q=a&sort=-name"));
         assert_eq!(columns[0].aria_sort, Some("ascending"));
         assert_eq!((columns[1].sort_url.as_deref(), columns[1].aria_sort), (None, None));
+        assert_eq!(columns[2].sort_url.as_deref(), Some("/admin/stores?q=a&sort=created_at"));
     }
 }

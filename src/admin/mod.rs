@@ -7,6 +7,7 @@
 mod dashboard;
 mod items;
 mod listing;
+mod resource;
 mod stores;
 mod tags;
 mod urls;

@@ -1,9 +1,11 @@
 //! The admin panel's URLs, written once: the links, form actions and
 //! redirects of the handlers come from here, and `mod.rs` mounts each
-//! section's routes at its [`Section::list`] URL. Templates build the rest
-//! from the section's name (`entity`).
+//! section's routes at its [`Section::list`] URL. Templates are given the
+//! URLs they link to.
 
 use std::fmt;
+
+use crate::models::Entity;
 
 /// The dashboard.
 pub const DASHBOARD: &str = "/admin";
@@ -28,14 +30,23 @@ impl Section {
         }
     }
 
-    /// The section of an audited entity (`store`), if it has one.
-    pub fn of_entity(entity: &str) -> Option<Section> {
+    /// The section of an audited kind of object.
+    pub fn of_entity(entity: Entity) -> Section {
         match entity {
-            "store" => Some(Section::Stores),
-            "item" => Some(Section::Items),
-            "tag" => Some(Section::Tags),
-            "user" => Some(Section::Users),
-            _ => None,
+            Entity::Store => Section::Stores,
+            Entity::Item => Section::Items,
+            Entity::Tag => Section::Tags,
+            Entity::User => Section::Users,
+        }
+    }
+
+    /// How the audit log names the section's objects.
+    pub fn entity(self) -> Entity {
+        match self {
+            Section::Stores => Entity::Store,
+            Section::Items => Entity::Item,
+            Section::Tags => Entity::Tag,
+            Section::Users => Entity::User,
         }
     }
 
@@ -46,16 +57,7 @@ impl Section {
 
     /// The list with its search and filters; empty values are left out.
     pub fn list_with(self, params: &[(&str, String)]) -> String {
-        let query: Vec<String> = params
-            .iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(name, value)| format!("{name}={}", rocket::http::RawStr::new(value).percent_encode()))
-            .collect();
-        if query.is_empty() {
-            self.list()
-        } else {
-            format!("{}?{}", self.list(), query.join("&"))
-        }
+        with_query(self.list(), params)
     }
 
     /// An object's edit page (also where its form posts).
@@ -68,6 +70,17 @@ impl Section {
         format!("{}/new", self.list())
     }
 
+    /// The form for a new object, starting with `params` (the store of a
+    /// list filtered by store).
+    pub fn new_with(self, params: &[(&str, String)]) -> String {
+        with_query(self.new_object(), params)
+    }
+
+    /// An object's history.
+    pub fn history(self, id: i64) -> String {
+        format!("{}/history", self.object(id))
+    }
+
     /// An object's delete confirmation.
     pub fn delete(self, id: i64) -> String {
         format!("{}/delete", self.object(id))
@@ -76,6 +89,20 @@ impl Section {
     /// The bulk delete of a selection.
     pub fn bulk_delete(self) -> String {
         format!("{}/bulk-delete", self.list())
+    }
+}
+
+/// `path` with the non-empty `params` as its query.
+fn with_query(path: String, params: &[(&str, String)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name}={}", rocket::http::RawStr::new(value).percent_encode()))
+        .collect();
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", query.join("&"))
     }
 }
 
@@ -96,8 +123,11 @@ mod tests {
         assert_eq!(Section::Tags.new_object(), "/admin/tags/new");
         assert_eq!(Section::Users.delete(3), "/admin/users/3/delete");
         assert_eq!(Section::Items.bulk_delete(), "/admin/items/bulk-delete");
-        assert_eq!(Section::of_entity("tag"), Some(Section::Tags));
-        assert_eq!(Section::of_entity("event"), None);
+        assert_eq!(Section::Items.history(7), "/admin/items/7/history");
+        assert_eq!(Section::Items.new_with(&[("store", "4".into())]), "/admin/items/new?store=4");
+        for section in [Section::Stores, Section::Items, Section::Tags, Section::Users] {
+            assert_eq!(Section::of_entity(section.entity()), section);
+        }
         let filtered = Section::Items.list_with(&[("q", "a b&c".into()), ("store", String::new())]);
         assert_eq!(filtered, "/admin/items?q=a%20b%26c");
         assert_eq!(Section::Stores.list_with(&[("q", String::new())]), "/admin/stores");

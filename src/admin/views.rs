@@ -59,9 +59,12 @@ pub struct Filter {
 pub struct ListPage {
     pub layout: Layout,
     pub title: &'static str,
-    /// The URL segment: `/admin/{entity}`.
-    pub entity: &'static str,
     pub singular: &'static str,
+    /// Where the search and filters go.
+    pub list_url: String,
+    /// The form for a new object, where the panel creates them.
+    pub new_url: Option<String>,
+    pub bulk_delete_url: String,
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
     pub search: String,
@@ -69,15 +72,29 @@ pub struct ListPage {
     pub filters: Vec<Filter>,
     pub sort: String,
     pub paging: Paging,
-    pub can_create: bool,
+}
+
+/// How a form field is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    Text,
+    Textarea,
+    /// One of `choices`.
+    Select,
+    /// Any of `choices`.
+    Checkboxes,
+    /// Yes or no (`value` is `true` or `false`).
+    Checkbox,
+    /// Shown, not edited.
+    Static,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Field {
     pub name: &'static str,
     pub label: &'static str,
-    /// `text`, `textarea`, `select`, `checkboxes`, `checkbox` or `static`.
-    pub kind: &'static str,
+    pub kind: FieldKind,
     pub value: String,
     pub choices: Vec<Choice>,
     pub hint: &'static str,
@@ -89,7 +106,7 @@ impl Field {
         Field {
             name,
             label,
-            kind: "text",
+            kind: FieldKind::Text,
             value: value.to_string(),
             choices: Vec::new(),
             hint: "",
@@ -97,7 +114,7 @@ impl Field {
         }
     }
 
-    pub fn kind(mut self, kind: &'static str) -> Field {
+    pub fn kind(mut self, kind: FieldKind) -> Field {
         self.kind = kind;
         self
     }
@@ -117,13 +134,31 @@ impl Field {
         self.choices = choices;
         self
     }
+
+    /// The value as the form shows it, in words: the chosen labels of a
+    /// select or checkboxes, "yes" or "no" for a checkbox.
+    pub fn shown(&self) -> String {
+        let chosen = || {
+            self.choices
+                .iter()
+                .filter(|c| c.selected)
+                .map(|c| c.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self.kind {
+            FieldKind::Select | FieldKind::Checkboxes => chosen(),
+            FieldKind::Checkbox => if self.value == "true" { "yes" } else { "no" }.to_owned(),
+            FieldKind::Text | FieldKind::Textarea | FieldKind::Static => self.value.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
 pub struct FormPage {
     pub layout: Layout,
     pub title: String,
-    pub entity: &'static str,
+    /// Names the object's kind for its live events (`store`).
     pub singular: &'static str,
     /// Set when editing.
     pub id: Option<i64>,
@@ -133,6 +168,10 @@ pub struct FormPage {
     /// tell the form when the object changes elsewhere. `None` for users.
     pub store_id: Option<i64>,
     pub action: String,
+    /// Set when editing.
+    pub history_url: Option<String>,
+    pub delete_url: Option<String>,
+    pub can_add_another: bool,
     pub fields: Vec<Field>,
     pub errors: FieldErrors,
 }
@@ -147,7 +186,6 @@ pub struct Named {
 pub struct DeletePage {
     pub layout: Layout,
     pub title: String,
-    pub entity: &'static str,
     pub objects: Vec<Named>,
     /// What goes with them, one sentence each.
     pub consequences: Vec<String>,

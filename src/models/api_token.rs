@@ -47,6 +47,15 @@ impl ApiToken {
     }
 
     /// The user's tokens, newest first.
+    /// How many tokens of the users of `user_ids` are not revoked.
+    pub fn count_unrevoked_of(conn: &mut PgConnection, user_ids: &[i64]) -> QueryResult<i64> {
+        api_tokens::table
+            .filter(api_tokens::user_id.eq_any(user_ids))
+            .filter(api_tokens::revoked_at.is_null())
+            .count()
+            .get_result(conn)
+    }
+
     pub fn of_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<ApiToken>> {
         api_tokens::table
             .filter(api_tokens::user_id.eq(user_id))

@@ -22,6 +22,43 @@ pub enum Via {
 
 text_enum!(Via { Admin => "admin", Api => "api", Web => "web", Cli => "cli" });
 
+/// What was done.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// Tags put on an item.
+    Link,
+    /// A tag taken off an item.
+    Unlink,
+}
+
+text_enum!(Action {
+    Create => "create",
+    Update => "update",
+    Delete => "delete",
+    Link => "link",
+    Unlink => "unlink",
+});
+
+/// The kinds of things the audit log names.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+pub enum Entity {
+    Store,
+    Item,
+    Tag,
+    User,
+}
+
+text_enum!(Entity { Store => "store", Item => "item", Tag => "tag", User => "user" });
+
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg))]
 pub struct AuditEntry {
@@ -29,24 +66,24 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub actor_id: Option<i64>,
     pub via: Via,
-    pub action: String,
-    pub entity: String,
+    pub action: Action,
+    pub entity: Entity,
     pub entity_id: i64,
     pub changes: serde_json::Value,
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log)]
-pub struct NewAuditEntry<'a> {
+pub struct NewAuditEntry {
     pub actor_id: Option<i64>,
     pub via: Via,
-    pub action: &'a str,
-    pub entity: &'a str,
+    pub action: Action,
+    pub entity: Entity,
     pub entity_id: i64,
     pub changes: serde_json::Value,
 }
 
-impl NewAuditEntry<'_> {
+impl NewAuditEntry {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<usize> {
         diesel::insert_into(audit_log::table).values(self).execute(conn)
     }
@@ -56,7 +93,7 @@ impl AuditEntry {
     /// The history of one object, newest first.
     pub fn of(
         conn: &mut PgConnection,
-        entity: &str,
+        entity: Entity,
         entity_id: i64,
         limit: i64,
     ) -> QueryResult<Vec<AuditEntry>> {

@@ -16,7 +16,7 @@ pub mod tag;
 pub mod user;
 
 pub use api_token::{ApiToken, NewApiToken};
-pub use audit::{AuditEntry, NewAuditEntry, Via};
+pub use audit::{Action, AuditEntry, Entity, NewAuditEntry, Via};
 pub use event::{EventKind, EventRange, NewEvent, StoredEvent};
 pub use item::{Item, ItemChanges, ItemFilter, ItemSort, ItemSortField, ItemSortKey, NewItem};
 pub use login_failure::{Attempter, FailureCounts, LoginFailure, Tally};
@@ -26,12 +26,52 @@ pub use tag::{ItemTag, NewTag, Tag, TagRef};
 pub use user::UserFilter;
 pub use user::{NewUser, Role, User};
 
+/// The columns admin lists sort by; each list allows some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Email,
+    Role,
+    Price,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl SortKey {
+    /// The key's word in URLs (`sort=-created_at`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Email => "email",
+            SortKey::Role => "role",
+            SortKey::Price => "price",
+            SortKey::CreatedAt => "created_at",
+            SortKey::UpdatedAt => "updated_at",
+        }
+    }
+}
+
 /// A column to sort an admin list by, already checked against the list's
 /// allow-list, and its direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListSort {
-    pub column: &'static str,
+    pub key: SortKey,
     pub descending: bool,
+}
+
+impl ListSort {
+    pub fn ascending(key: SortKey) -> ListSort {
+        ListSort { key, descending: false }
+    }
+
+    /// The sort as a query parameter: the key, `-` first when descending.
+    pub fn param(self) -> String {
+        if self.descending {
+            format!("-{}", self.key.as_str())
+        } else {
+            self.key.as_str().to_owned()
+        }
+    }
 }
 
 /// A page of an admin list: `limit` rows past `offset`, matching `search`.
@@ -190,11 +230,11 @@ impl<T: serde::de::DeserializeOwned> diesel::deserialize::FromSql<diesel::sql_ty
 /// Orders a boxed query by one of several columns chosen at run time, with
 /// `id` breaking ties in the same direction.
 macro_rules! order_by {
-    ($query:expr, $sort:expr, $id:expr, { $($name:literal => $column:expr),+ $(,)? }) => {
-        match ($sort.column, $sort.descending) {
+    ($query:expr, $sort:expr, $id:expr, { $($key:ident => $column:expr),+ $(,)? }) => {
+        match ($sort.key, $sort.descending) {
             $(
-                ($name, false) => $query.order(($column.asc(), $id.asc())),
-                ($name, true) => $query.order(($column.desc(), $id.desc())),
+                ($crate::models::SortKey::$key, false) => $query.order(($column.asc(), $id.asc())),
+                ($crate::models::SortKey::$key, true) => $query.order(($column.desc(), $id.desc())),
             )+
             (_, false) => $query.order($id.asc()),
             (_, true) => $query.order($id.desc()),

@@ -89,6 +89,16 @@ impl Session {
     }
 
     /// The user's live sessions, newest first.
+    /// How many sessions of the users of `user_ids` are live.
+    pub fn count_live_of(conn: &mut PgConnection, user_ids: &[i64]) -> QueryResult<i64> {
+        sessions::table
+            .filter(sessions::user_id.eq_any(user_ids))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(Utc::now()))
+            .count()
+            .get_result(conn)
+    }
+
     pub fn live_of(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<Session>> {
         let now = Utc::now();
         let mut sessions = sessions::table

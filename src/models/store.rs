@@ -96,9 +96,9 @@ impl Store {
         let item_count =
             items::table.filter(items::store_id.eq(stores::id)).count().single_value().assume_not_null();
         let query = order_by!(filtered(), list.sort, stores::id, {
-            "name" => stores::name,
-            "created_at" => stores::created_at,
-            "updated_at" => stores::updated_at,
+            Name => stores::name,
+            CreatedAt => stores::created_at,
+            UpdatedAt => stores::updated_at,
         });
         let rows = query
             .offset(list.offset)
@@ -143,8 +143,9 @@ impl Store {
         Ok((names, tags))
     }
 
-    pub fn count_owned_by(conn: &mut PgConnection, user_id: i64) -> QueryResult<i64> {
-        stores::table.filter(stores::owner_id.eq(user_id)).count().get_result(conn)
+    /// How many stores the users of `user_ids` own between them.
+    pub fn count_owned_by(conn: &mut PgConnection, user_ids: &[i64]) -> QueryResult<i64> {
+        stores::table.filter(stores::owner_id.eq_any(user_ids)).count().get_result(conn)
     }
 
     pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {

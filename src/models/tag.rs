@@ -118,8 +118,8 @@ impl Tag {
             .single_value()
             .assume_not_null();
         let query = order_by!(filtered(), list.sort, tags::id, {
-            "name" => tags::name,
-            "created_at" => tags::created_at,
+            Name => tags::name,
+            CreatedAt => tags::created_at,
         });
         let rows: Vec<(Tag, String)> =
             query.offset(list.offset).limit(list.limit).select((Tag::as_select(), store_name)).load(conn)?;

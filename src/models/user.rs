@@ -82,6 +82,15 @@ impl User {
         users::table.find(id).select(User::as_select()).first(conn)
     }
 
+    /// The users of `ids` that exist, by email.
+    pub fn find_all(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<User>> {
+        users::table
+            .filter(users::id.eq_any(ids))
+            .order((users::email.asc(), users::id.asc()))
+            .select(User::as_select())
+            .load(conn)
+    }
+
     pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<User>> {
         users::table
             .filter(lower(users::email).eq(lower(email)))
@@ -132,9 +141,9 @@ impl User {
             |conn| filtered().count().get_result(conn),
         )?;
         let query = order_by!(filtered(), list.sort, users::id, {
-            "email" => users::email,
-            "role" => users::role,
-            "created_at" => users::created_at,
+            Email => users::email,
+            Role => users::role,
+            CreatedAt => users::created_at,
         });
         let rows = query.offset(list.offset).limit(list.limit).select(User::as_select()).load(conn)?;
         Ok((rows, total))

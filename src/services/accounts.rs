@@ -83,6 +83,38 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
     Ok(())
 }
 
+/// What deleting some accounts takes with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdings {
+    pub live_sessions: i64,
+    pub api_tokens: i64,
+    /// Stores they own (which stay, without an owner).
+    pub stores: i64,
+}
+
+/// The accounts of `ids` (by email; 404 if one is missing) and what
+/// deleting them would take, in four statements however many they are.
+pub fn deletion_summary(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    ids: &[i64],
+) -> Result<(Vec<User>, Holdings), Error> {
+    ids.iter().try_for_each(|&id| policy::delete_user(actor, id))?;
+    let users = User::find_all(conn, ids)?;
+    let mut distinct = ids.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if users.len() != distinct.len() {
+        return Err(Error::NotFound("user"));
+    }
+    let holdings = Holdings {
+        live_sessions: Session::count_live_of(conn, ids)?,
+        api_tokens: ApiToken::count_unrevoked_of(conn, ids)?,
+        stores: Store::count_owned_by(conn, ids)?,
+    };
+    Ok((users, holdings))
+}
+
 /// A page of users for the admin panel.
 pub fn list(
     conn: &mut PgConnection,

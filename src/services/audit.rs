@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::models::{EventKind, Item, NewAuditEntry, NewEvent, Store, Tag};
+pub use crate::models::{Action, Entity};
+use crate::models::{AuditEntry, EventKind, Item, NewAuditEntry, NewEvent, Store, Tag, User};
 use crate::policy::Actor;
 use crate::services::items::ItemDetail;
 use crate::services::tags::TagDetail;
@@ -43,50 +44,6 @@ impl Changes {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-}
-
-/// What was done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-    /// Tags put on an item.
-    Link,
-    /// A tag taken off an item.
-    Unlink,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::Link => "link",
-            Action::Unlink => "unlink",
-        }
-    }
-}
-
-/// The kinds of things the audit log names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entity {
-    Store,
-    Item,
-    Tag,
-    User,
-}
-
-impl Entity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Entity::Store => "store",
-            Entity::Item => "item",
-            Entity::Tag => "tag",
-            Entity::User => "user",
-        }
     }
 }
 
@@ -162,8 +119,8 @@ pub fn record(
     NewAuditEntry {
         actor_id: Some(actor.user_id),
         via: actor.via,
-        action: action.as_str(),
-        entity: subject.entity.as_str(),
+        action,
+        entity: subject.entity,
         entity_id: subject.id,
         changes: Value::Object(changes.0),
     }
@@ -173,4 +130,39 @@ pub fn record(
         crate::cache::note_change(event.store_id);
     }
     Ok(())
+}
+
+/// An audit entry with the email of who made it (`None` once they are deleted).
+pub struct Recorded {
+    pub entry: AuditEntry,
+    pub actor_email: Option<String>,
+}
+
+/// The history of one object, newest first: at most `limit` entries.
+pub fn history_of(
+    conn: &mut PgConnection,
+    entity: Entity,
+    id: i64,
+    limit: i64,
+) -> Result<Vec<Recorded>, Error> {
+    let entries = AuditEntry::of(conn, entity, id, limit)?;
+    with_actors(conn, entries)
+}
+
+/// The latest `limit` changes anywhere, newest first.
+pub fn recent(conn: &mut PgConnection, limit: i64) -> Result<Vec<Recorded>, Error> {
+    let entries = AuditEntry::recent(conn, limit)?;
+    with_actors(conn, entries)
+}
+
+fn with_actors(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<Recorded>, Error> {
+    let ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
+    let emails = User::emails(conn, &ids)?;
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let actor_email = entry.actor_id.and_then(|id| emails.get(&id).cloned());
+            Recorded { entry, actor_email }
+        })
+        .collect())
 }

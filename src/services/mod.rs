@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod events;
 pub mod items;
+pub mod overview;
 pub mod sessions;
 pub mod stores;
 pub mod tags;

@@ -271,8 +271,20 @@ async fn admins_cannot_demote_or_delete_themselves() {
         .await;
     assert_eq!(demote.status, 422);
     assert!(demote.text.contains("cannot be changed on your own account"));
+    let confirm = browser.get(&format!("/admin/users/{me}/delete")).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.text.contains("You cannot delete your own account here."));
+    assert!(!confirm.text.contains("Yes, delete"));
     let delete = browser.post(&format!("/admin/users/{me}/delete"), &[("csrf_token", &token)]).await;
-    assert_eq!(delete.status, 303);
+    assert_eq!(delete.status, 409);
+    assert!(delete.text.contains("You cannot delete your own account here."));
+    let bulk = browser
+        .post(
+            "/admin/users/bulk-delete",
+            &[("csrf_token", &token), ("ids", &me.to_string()), ("confirmed", "true")],
+        )
+        .await;
+    assert_eq!(bulk.status, 409);
     assert_eq!(app.count("users"), 1);
 }
 

@@ -1,0 +1,612 @@
+//! An admin section, written once. Each section (stores, items, tags, users)
+//! implements [`Resource`]: its columns and sort keys, its filters, its form,
+//! how it loads, saves and deletes, and what goes with a delete. The
+//! handlers here do everything else the same way for all of them (list, new,
+//! create, edit, update with its conflict page, confirm delete, delete, bulk
+//! delete, history), and [`admin_section!`] mounts them behind the section's
+//! guard.
+
+use diesel::{Connection, PgConnection};
+use rocket::form::{self, DataField, FromForm, Options, ValueField};
+use rocket::http::Status;
+use rocket::response::{Flash, Redirect};
+use rocket_dyn_templates::Template;
+
+use super::listing;
+use super::urls::Section;
+use super::views::{
+    Compared, ConflictPage, DeletePage, Field, FieldKind, Filter, FormPage, HistoryPage, ListPage, Named, Row,
+};
+use crate::db::Db;
+use crate::error::{Error, FieldErrors};
+use crate::models::{ListQuery, ListSort, SortKey, Total};
+use crate::policy::Actor;
+use crate::web::{CsrfProtected, Layout, PageError, Paging};
+
+/// A column of a list: its header, the key it sorts by (if it does) and
+/// whether it holds numbers (aligned right).
+pub struct ColumnDef {
+    pub label: &'static str,
+    pub sort: Option<SortKey>,
+    pub numeric: bool,
+}
+
+/// One page of a list, ready to show.
+pub struct Listed {
+    pub rows: Vec<Row>,
+    pub total: Total,
+    pub filters: Vec<Filter>,
+}
+
+/// What the panel says about one object: how it is named in titles and
+/// messages (`store “Corner shop”`), the version an edit is based on, and the
+/// store whose live events concern it.
+pub struct Described {
+    pub id: i64,
+    pub what: String,
+    pub version: i64,
+    pub store_id: Option<i64>,
+}
+
+/// The confirmation page of a delete: the objects, what goes with them, and
+/// why they cannot go, if they cannot.
+pub struct DeleteSummary {
+    pub objects: Vec<Named>,
+    pub consequences: Vec<String>,
+    pub problem: Option<String>,
+}
+
+/// What one section of the panel declares; the handlers of this module do
+/// the rest. Every method runs on a blocking thread with a connection, and
+/// goes through the services, so the API's rules and audit apply.
+pub trait Resource: 'static {
+    const SECTION: Section;
+    /// One object, in words (`store`).
+    const SINGULAR: &'static str;
+    /// The list's title (`Stores`).
+    const TITLE: &'static str;
+    const SEARCH_LABEL: &'static str = "Search by name";
+    const COLUMNS: &'static [ColumnDef];
+    const DEFAULT_SORT: ListSort;
+    /// Whether the panel creates these objects (users register themselves).
+    const CAN_CREATE: bool = true;
+
+    /// The list's filters, from the query; also what a new object starts
+    /// with (the "Add" link of a list filtered by store keeps the store).
+    type Filters: for<'r> FromForm<'r> + Send + 'static;
+    /// The form's own fields (the CSRF token, version and button are
+    /// [`Submitted`]'s).
+    type Form: for<'r> FromForm<'r> + Send + 'static;
+    /// An object as the panel loads it.
+    type Object: Send + 'static;
+
+    /// The filters as query parameters, for links that keep them.
+    fn filter_params(filters: &Self::Filters) -> Vec<(&'static str, String)>;
+    fn list(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        query: &ListQuery,
+        filters: &Self::Filters,
+    ) -> Result<Listed, Error>;
+
+    fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Self::Object, Error>;
+    fn describe(object: &Self::Object) -> Described;
+    /// The form of a new object.
+    fn blank(filters: &Self::Filters) -> Self::Form;
+    /// The form of a stored object.
+    fn values(object: &Self::Object) -> Self::Form;
+    /// The form's fields showing `form`, for a new object or `object`.
+    fn fields(
+        conn: &mut PgConnection,
+        object: Option<&Self::Object>,
+        form: &Self::Form,
+    ) -> Result<Vec<Field>, Error>;
+    fn create(conn: &mut PgConnection, actor: &Actor, form: &Self::Form) -> Result<Self::Object, Error>;
+    /// Saves `form` over object `id` if it is still at `version`
+    /// ([`Error::StaleVersion`] otherwise).
+    fn update(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: i64,
+        form: &Self::Form,
+        version: Option<i64>,
+    ) -> Result<Self::Object, Error>;
+
+    fn delete_summary(conn: &mut PgConnection, actor: &Actor, ids: &[i64]) -> Result<DeleteSummary, Error>;
+    fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error>;
+    /// The message after deleting `count` objects.
+    fn deleted_message(count: usize) -> String {
+        if count == 1 {
+            format!("Deleted the {}.", Self::SINGULAR)
+        } else {
+            format!("Deleted {count} {}.", Self::SECTION)
+        }
+    }
+}
+
+/// A submitted object form: the section's fields, plus what every form of
+/// the panel carries (the CSRF token, the version it was read at, and which
+/// save button was pressed).
+pub struct Submitted<F> {
+    pub csrf_token: String,
+    pub version: Option<i64>,
+    pub action: String,
+    pub fields: F,
+}
+
+impl<F> CsrfProtected for Submitted<F> {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+pub struct SubmittedContext<'r, F: FromForm<'r>> {
+    csrf_token: String,
+    version: Option<i64>,
+    action: String,
+    fields: F::Context,
+}
+
+#[rocket::async_trait]
+impl<'r, F: FromForm<'r>> FromForm<'r> for Submitted<F> {
+    type Context = SubmittedContext<'r, F>;
+
+    fn init(opts: Options) -> Self::Context {
+        SubmittedContext {
+            csrf_token: String::new(),
+            version: None,
+            action: String::new(),
+            fields: F::init(opts),
+        }
+    }
+
+    fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
+        match field.name.key_lossy().as_str() {
+            "csrf_token" => ctxt.csrf_token = field.value.to_owned(),
+            "version" => ctxt.version = field.value.parse().ok(),
+            "action" => ctxt.action = field.value.to_owned(),
+            _ => F::push_value(&mut ctxt.fields, field),
+        }
+    }
+
+    async fn push_data(ctxt: &mut Self::Context, field: DataField<'r, '_>) {
+        F::push_data(&mut ctxt.fields, field).await
+    }
+
+    fn push_error(ctxt: &mut Self::Context, error: form::Error<'r>) {
+        F::push_error(&mut ctxt.fields, error)
+    }
+
+    fn finalize(ctxt: Self::Context) -> form::Result<'r, Self> {
+        Ok(Submitted {
+            csrf_token: ctxt.csrf_token,
+            version: ctxt.version,
+            action: ctxt.action,
+            fields: F::finalize(ctxt.fields)?,
+        })
+    }
+}
+
+/// The filters of a list that has none beside its search.
+pub struct NoFilters;
+
+#[rocket::async_trait]
+impl<'r> FromForm<'r> for NoFilters {
+    type Context = ();
+
+    fn init(_: Options) {}
+
+    fn push_value(_: &mut (), _: ValueField<'r>) {}
+
+    async fn push_data(_: &mut (), _: DataField<'r, '_>) {}
+
+    fn finalize(_: ()) -> form::Result<'r, Self> {
+        Ok(NoFilters)
+    }
+}
+
+/// A page, or a form shown again with its status (422, 409) and what was typed.
+pub type FormOutcome = Result<Result<Flash<Redirect>, (Status, Template)>, PageError>;
+
+fn not_creatable<R: Resource>() -> Result<(), PageError> {
+    if R::CAN_CREATE {
+        Ok(())
+    } else {
+        Err(PageError::from(Error::NotFound("page")))
+    }
+}
+
+/// Validation and uniqueness errors belong on the form; anything else (an
+/// outage included) is the page's error.
+pub fn form_errors(error: Error) -> Result<FieldErrors, Error> {
+    match error {
+        Error::Invalid(errors) => Ok(errors),
+        Error::Conflict(why) => Ok(FieldErrors::from([("name".to_owned(), why)])),
+        other => Err(other),
+    }
+}
+
+pub async fn list<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    raw: listing::RawListQuery<'_>,
+    filters: R::Filters,
+) -> Result<Template, PageError> {
+    let (query, page) = listing::list_query(raw, R::COLUMNS, R::DEFAULT_SORT);
+    let search = query.search.clone().unwrap_or_default();
+    let sort = query.sort;
+    let filter_params = R::filter_params(&filters);
+    let mut params = vec![("q", search.clone())];
+    params.extend(filter_params.iter().cloned());
+    let listed = db.run(move |conn| R::list(conn, &actor, &query, &filters)).await?;
+    let columns = listing::columns(R::COLUMNS, &R::SECTION.list_with(&params), sort);
+    params.push(("sort", sort.param()));
+    let paging = Paging::of_total(page, listed.rows.len(), listed.total, &R::SECTION.list_with(&params));
+    let page = ListPage {
+        layout,
+        title: R::TITLE,
+        singular: R::SINGULAR,
+        list_url: R::SECTION.list(),
+        new_url: R::CAN_CREATE.then(|| R::SECTION.new_with(&filter_params)),
+        bulk_delete_url: R::SECTION.bulk_delete(),
+        columns,
+        rows: listed.rows,
+        search,
+        search_label: R::SEARCH_LABEL,
+        filters: listed.filters,
+        sort: sort.param(),
+        paging,
+    };
+    Ok(Template::render("admin/list.html", page))
+}
+
+/// The form page of a new object (`editing` is `None`) or of a stored one.
+fn form_page<R: Resource>(
+    layout: Layout,
+    editing: Option<Described>,
+    version: Option<i64>,
+    fields: Vec<Field>,
+    errors: FieldErrors,
+) -> FormPage {
+    let id = editing.as_ref().map(|d| d.id);
+    FormPage {
+        layout,
+        title: editing
+            .as_ref()
+            .map_or_else(|| format!("Add {}", R::SINGULAR), |d| format!("Change {}", d.what)),
+        singular: R::SINGULAR,
+        id,
+        version,
+        store_id: editing.as_ref().and_then(|d| d.store_id),
+        action: id.map_or_else(|| R::SECTION.list(), |id| R::SECTION.object(id)),
+        history_url: id.map(|id| R::SECTION.history(id)),
+        delete_url: id.map(|id| R::SECTION.delete(id)),
+        can_add_another: R::CAN_CREATE,
+        fields,
+        errors,
+    }
+}
+
+fn render_form(page: FormPage) -> Template {
+    Template::render("admin/form.html", page)
+}
+
+pub async fn new<R: Resource>(db: Db, layout: Layout, filters: R::Filters) -> Result<Template, PageError> {
+    not_creatable::<R>()?;
+    let form = R::blank(&filters);
+    let fields = db.run(move |conn| R::fields(conn, None, &form)).await?;
+    Ok(render_form(form_page::<R>(layout, None, None, fields, FieldErrors::new())))
+}
+
+pub async fn create<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    submitted: Submitted<R::Form>,
+) -> FormOutcome {
+    not_creatable::<R>()?;
+    let Submitted { action, fields: form, .. } = submitted;
+    let outcome = db
+        .run(move |conn| match R::create(conn, &actor, &form) {
+            Ok(object) => Ok(Ok(R::describe(&object))),
+            Err(error) => {
+                let errors = form_errors(error)?;
+                Ok(Err((R::fields(conn, None, &form)?, errors)))
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, saved.id, &saved.what))),
+        Err((fields, errors)) => Ok(Err((
+            Status::UnprocessableEntity,
+            render_form(form_page::<R>(layout, None, None, fields, errors)),
+        ))),
+    }
+}
+
+pub async fn edit<R: Resource>(db: Db, actor: Actor, layout: Layout, id: i64) -> Result<Template, PageError> {
+    let (described, fields) = db
+        .run(move |conn| {
+            let object = R::load(conn, &actor, id)?;
+            Ok((R::describe(&object), R::fields(conn, Some(&object), &R::values(&object))?))
+        })
+        .await?;
+    let version = Some(described.version);
+    Ok(render_form(form_page::<R>(layout, Some(described), version, fields, FieldErrors::new())))
+}
+
+/// How an update went.
+enum Updated {
+    Saved(Described),
+    /// Someone saved first: the current object, its fields with the values
+    /// submitted, and with its own.
+    Stale(Described, Vec<Field>, Vec<Field>),
+    Invalid(Described, Vec<Field>, FieldErrors),
+}
+
+pub async fn update<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    id: i64,
+    submitted: Submitted<R::Form>,
+) -> FormOutcome {
+    let Submitted { action, version, fields: form, .. } = submitted;
+    let outcome = db
+        .run(move |conn| match R::update(conn, &actor, id, &form, version) {
+            Ok(object) => Ok(Updated::Saved(R::describe(&object))),
+            Err(Error::StaleVersion) => {
+                let current = R::load(conn, &actor, id)?;
+                let yours = R::fields(conn, Some(&current), &form)?;
+                let theirs = R::fields(conn, Some(&current), &R::values(&current))?;
+                Ok(Updated::Stale(R::describe(&current), yours, theirs))
+            }
+            Err(error) => {
+                let errors = form_errors(error)?;
+                let current = R::load(conn, &actor, id)?;
+                Ok(Updated::Invalid(R::describe(&current), R::fields(conn, Some(&current), &form)?, errors))
+            }
+        })
+        .await?;
+    match outcome {
+        Updated::Saved(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, saved.id, &saved.what))),
+        Updated::Stale(current, yours, theirs) => {
+            let page = ConflictPage {
+                layout,
+                title: format!("{} was changed by someone else", capitalized(&current.what)),
+                edit_url: R::SECTION.object(id),
+                compared: compare(&yours, &theirs),
+            };
+            Ok(Err((Status::Conflict, Template::render("admin/conflict.html", page))))
+        }
+        Updated::Invalid(current, fields, errors) => {
+            // The form stays based on the version it was read at.
+            let page = form_page::<R>(layout, Some(current), version, fields, errors);
+            Ok(Err((Status::UnprocessableEntity, render_form(page))))
+        }
+    }
+}
+
+/// Each editable field with the value submitted and the current one.
+fn compare(yours: &[Field], theirs: &[Field]) -> Vec<Compared> {
+    yours
+        .iter()
+        .zip(theirs)
+        .filter(|(field, _)| field.kind != FieldKind::Static)
+        .map(|(mine, current)| Compared { label: mine.label, yours: mine.shown(), current: current.shown() })
+        .collect()
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+/// The confirmation page of deleting `ids`; `problem` says why they were not.
+async fn delete_page<R: Resource>(
+    db: &Db,
+    actor: Actor,
+    layout: Layout,
+    ids: Vec<i64>,
+    action: String,
+    problem: Option<String>,
+) -> Result<Template, PageError> {
+    let summary = db.run(move |conn| R::delete_summary(conn, &actor, &ids)).await?;
+    let what = match summary.objects.len() {
+        1 => format!("this {}", R::SINGULAR),
+        n => format!("these {n} {}", R::SECTION),
+    };
+    let page = DeletePage {
+        layout,
+        title: format!("Delete {what}?"),
+        objects: summary.objects,
+        consequences: summary.consequences,
+        action,
+        cancel: R::SECTION.list(),
+        problem: summary.problem.or(problem),
+    };
+    Ok(Template::render("admin/delete.html", page))
+}
+
+pub async fn confirm_delete<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    id: i64,
+) -> Result<Template, PageError> {
+    delete_page::<R>(&db, actor, layout, vec![id], R::SECTION.delete(id), None).await
+}
+
+/// Deletes every selected object, or none if one cannot go: then the
+/// confirmation page says why, with 409.
+async fn delete_selection<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    ids: Vec<i64>,
+    confirm_url: String,
+) -> FormOutcome {
+    let selected = ids.clone();
+    let deleted = db
+        .run(move |conn| {
+            conn.transaction(|conn| selected.iter().try_for_each(|&id| R::delete(conn, &actor, id)))
+        })
+        .await;
+    match deleted {
+        Ok(()) => Ok(Ok(Flash::success(Redirect::to(R::SECTION.list()), R::deleted_message(ids.len())))),
+        Err(Error::Conflict(why)) => {
+            let page = delete_page::<R>(&db, actor, layout, ids, confirm_url, Some(why)).await?;
+            Ok(Err((Status::Conflict, page)))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn delete<R: Resource>(db: Db, actor: Actor, layout: Layout, id: i64) -> FormOutcome {
+    delete_selection::<R>(db, actor, layout, vec![id], R::SECTION.delete(id)).await
+}
+
+pub async fn bulk_delete<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    form: listing::BulkForm,
+) -> FormOutcome {
+    let listing::BulkForm { ids, confirmed, .. } = form;
+    if ids.is_empty() {
+        let message = format!("Select the {} to delete first.", R::SECTION);
+        return Ok(Ok(Flash::error(Redirect::to(R::SECTION.list()), message)));
+    }
+    if !confirmed {
+        let page = delete_page::<R>(&db, actor, layout, ids, R::SECTION.bulk_delete(), None).await?;
+        return Ok(Err((Status::Ok, page)));
+    }
+    delete_selection::<R>(db, actor, layout, ids, R::SECTION.bulk_delete()).await
+}
+
+pub async fn history<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    id: i64,
+) -> Result<Template, PageError> {
+    let (described, entries) = db
+        .run(move |conn| {
+            let object = R::load(conn, &actor, id)?;
+            Ok((R::describe(&object), listing::history(conn, R::SECTION.entity(), id)?))
+        })
+        .await?;
+    let page = HistoryPage {
+        layout,
+        title: format!("History of {}", described.what),
+        back: R::SECTION.object(id),
+        entries,
+    };
+    Ok(Template::render("admin/history.html", page))
+}
+
+/// Mounts a [`Resource`]'s pages behind `$guard` (which gives the `actor`):
+/// in the section's module, `admin_section!(Stores, Staff);` defines its
+/// `routes()`.
+macro_rules! admin_section {
+    ($resource:ty, $guard:ty) => {
+        pub fn routes() -> Vec<rocket::Route> {
+            rocket::routes![list, new, create, edit, update, confirm_delete, delete, bulk_delete, history]
+        }
+
+        type This = $resource;
+        type SectionFilters = <$resource as $crate::admin::resource::Resource>::Filters;
+        type SectionForm = $crate::web::CheckedForm<
+            $crate::admin::resource::Submitted<<$resource as $crate::admin::resource::Resource>::Form>,
+        >;
+        type Page = Result<rocket_dyn_templates::Template, $crate::web::PageError>;
+
+        #[rocket::get("/?<q>&<sort>&<page>&<filters..>")]
+        async fn list(
+            db: $crate::db::Db,
+            who: $guard,
+            layout: $crate::web::Layout,
+            q: Option<&str>,
+            sort: Option<&str>,
+            page: Option<&str>,
+            filters: SectionFilters,
+        ) -> Page {
+            let raw = $crate::admin::listing::RawListQuery { search: q, sort, page };
+            $crate::admin::resource::list::<This>(db, who.actor, layout, raw, filters).await
+        }
+
+        #[rocket::get("/new?<filters..>")]
+        async fn new(
+            db: $crate::db::Db,
+            _who: $guard,
+            layout: $crate::web::Layout,
+            filters: SectionFilters,
+        ) -> Page {
+            $crate::admin::resource::new::<This>(db, layout, filters).await
+        }
+
+        #[rocket::post("/", data = "<form>")]
+        async fn create(
+            db: $crate::db::Db,
+            who: $guard,
+            layout: $crate::web::Layout,
+            form: SectionForm,
+        ) -> $crate::admin::resource::FormOutcome {
+            $crate::admin::resource::create::<This>(db, who.actor, layout, form.0).await
+        }
+
+        #[rocket::get("/<id>")]
+        async fn edit(db: $crate::db::Db, who: $guard, layout: $crate::web::Layout, id: i64) -> Page {
+            $crate::admin::resource::edit::<This>(db, who.actor, layout, id).await
+        }
+
+        #[rocket::post("/<id>", data = "<form>")]
+        async fn update(
+            db: $crate::db::Db,
+            who: $guard,
+            layout: $crate::web::Layout,
+            id: i64,
+            form: SectionForm,
+        ) -> $crate::admin::resource::FormOutcome {
+            $crate::admin::resource::update::<This>(db, who.actor, layout, id, form.0).await
+        }
+
+        #[rocket::get("/<id>/delete")]
+        async fn confirm_delete(
+            db: $crate::db::Db,
+            who: $guard,
+            layout: $crate::web::Layout,
+            id: i64,
+        ) -> Page {
+            $crate::admin::resource::confirm_delete::<This>(db, who.actor, layout, id).await
+        }
+
+        #[rocket::post("/<id>/delete", data = "<_form>")]
+        async fn delete(
+            db: $crate::db::Db,
+            who: $guard,
+            layout: $crate::web::Layout,
+            id: i64,
+            _form: $crate::web::CheckedForm<$crate::admin::listing::ConfirmForm>,
+        ) -> $crate::admin::resource::FormOutcome {
+            $crate::admin::resource::delete::<This>(db, who.actor, layout, id).await
+        }
+
+        #[rocket::post("/bulk-delete", data = "<form>")]
+        async fn bulk_delete(
+            db: $crate::db::Db,
+            who: $guard,
+            layout: $crate::web::Layout,
+            form: $crate::web::CheckedForm<$crate::admin::listing::BulkForm>,
+        ) -> $crate::admin::resource::FormOutcome {
+            $crate::admin::resource::bulk_delete::<This>(db, who.actor, layout, form.0).await
+        }
+
+        #[rocket::get("/<id>/history")]
+        async fn history(db: $crate::db::Db, who: $guard, layout: $crate::web::Layout, id: i64) -> Page {
+            $crate::admin::resource::history::<This>(db, who.actor, layout, id).await
+        }
+    };
+}
+pub(crate) use admin_section;
