@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use super::guards::{ApiUser, BodyReader, JsonBody, RefreshClaims};
 use super::problem::Problem;
 use super::respond::{ApiJson, NoContent};
+use crate::auth::flows;
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::{Db, DbOnDemand};
@@ -90,7 +91,7 @@ impl LoginRequest {
 #[post("/register", data = "<body>")]
 async fn register(db: DbOnDemand<'_>, body: JsonBody) -> Result<ApiJson<UserView>, Problem> {
     let Credentials { email, password } = Credentials::read(body)?;
-    let user = accounts::register(&db, &email, password, Via::Api).await?;
+    let user = flows::register(&db, &email, password, Via::Api).await?;
     let location = format!("/api/user/{}", user.id);
     Ok(ApiJson::created(UserView::from(user), location))
 }
@@ -130,7 +131,7 @@ async fn login(
         device_token,
         remember: false,
     };
-    let logged_in = sessions::login(&db, config, keys, attempt).await?;
+    let logged_in = flows::login(&db, config, keys, attempt).await?;
     let (access_token, refresh_token) = sessions::tokens_for(keys, &logged_in.session, true)?;
     Ok(ApiJson::ok(TokenPairView {
         access_token,

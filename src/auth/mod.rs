@@ -1,7 +1,8 @@
 //! Credentials: password hashing, signed API tokens (JWT) and personal access
-//! tokens. Pure functions and keys; the database checks live in
-//! `services::sessions`.
+//! tokens. Pure functions and keys, and the flows that hash between database
+//! steps (`flows`); the database checks live in `services::sessions`.
 
+pub mod flows;
 pub mod jwt;
 pub mod password;
 pub mod personal_token;

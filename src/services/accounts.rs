@@ -5,7 +5,6 @@ use diesel::prelude::*;
 use super::audit::{self, Action, Changes, Subject};
 use super::{not_found_as, unique_or};
 use crate::auth::password;
-use crate::db::Connect;
 use crate::error::{Error, FieldErrors};
 use crate::models::{user, ApiToken, ListQuery, NewUser, Role, Session, Store, Total, User, UserFilter, Via};
 use crate::policy::{self, Actor};
@@ -40,19 +39,6 @@ pub fn create_user(
         audit::record(conn, &actor, Action::Create, Subject::user(user.id), changes)?;
         Ok(user)
     })
-}
-
-/// Registers a member: validation, hashing on a password worker, insertion.
-/// Registration never grants more than `member`.
-pub async fn register(db: &impl Connect, raw_email: &str, password: String, via: Via) -> Result<User, Error> {
-    let email = validate_new_account(raw_email, &password)?;
-    let hash = hash_password(password).await?;
-    db.connection().await?.run(move |conn| create_user(conn, &email, &hash, Role::Member, via, None)).await
-}
-
-/// Hashes on a password worker, off the async threads and a few at a time.
-pub async fn hash_password(password: String) -> Result<String, Error> {
-    crate::auth::workers::passwords().run(move || password::hash(&password)).await?
 }
 
 pub fn get(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<User, Error> {

@@ -6,9 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
 use crate::auth::jwt::{Claims, TokenKeys, TokenType};
-use crate::auth::{password, personal_token};
+use crate::auth::personal_token;
 use crate::config::AppConfig;
-use crate::db::{Connect, Db};
 use crate::error::{AuthFailure, Error};
 use crate::models::{
     ApiToken, Attempter, FailureCounts, LoginFailure, NewApiToken, NewSession, Role, Session, SessionKind,
@@ -84,126 +83,132 @@ pub fn throttle(
         .max()
 }
 
-/// Verifies an email and password and opens a session. The answer and the
-/// time it takes are the same for an unknown email and a wrong password;
-/// repeated failures are refused for a while (see [`throttle`]).
-pub async fn login(
-    db: &impl Connect,
+/// Who a login attempt names, once its email is normalised.
+#[derive(Debug, Clone)]
+pub struct Claimant {
+    /// The key failures are counted under: the email as typed, lower-case,
+    /// without control characters (PostgreSQL refuses NUL) and bounded.
+    pub account: String,
+    /// Whether such an email can belong to anyone (else it is not looked up).
+    pub may_exist: bool,
+    pub client: String,
+    /// The user and token id of a genuine, unexpired device token.
+    pub device: Option<(i64, String)>,
+}
+
+impl Claimant {
+    pub fn of(attempt: &LoginAttempt, keys: &TokenKeys) -> Claimant {
+        let typed = crate::text::normalize(&attempt.email).to_lowercase();
+        let account: String = typed.chars().filter(|c| !c.is_control()).take(254).collect();
+        let device = attempt
+            .device_token
+            .as_deref()
+            .and_then(|token| keys.verify(token, TokenType::Device).ok())
+            .and_then(|claims| Some((claims.user_id().ok()?, claims.jti)));
+        Claimant { may_exist: account == typed, account, client: attempt.client.clone(), device }
+    }
+}
+
+/// The first step of a login: the account the email names, and the device
+/// token's id if it vouches for that account. Refuses the attempt when too
+/// many failures are counted against it (see [`throttle`]).
+pub fn check_login(
+    conn: &mut PgConnection,
     config: &AppConfig,
-    keys: &TokenKeys,
-    attempt: LoginAttempt,
-) -> Result<LoggedIn, Error> {
-    // The key failures are counted under. Whatever was typed, it is stored
-    // without control characters (PostgreSQL refuses NUL) and bounded.
-    let typed = crate::text::normalize(&attempt.email).to_lowercase();
-    let account: String = typed.chars().filter(|c| !c.is_control()).take(254).collect();
-    // Such an email cannot belong to anyone: no need to look it up.
-    let may_exist = account == typed;
-    // A device token is only looked at when it is genuine and unexpired.
-    let device = attempt
-        .device_token
-        .as_deref()
-        .and_then(|token| keys.verify(token, TokenType::Device).ok())
-        .and_then(|claims| Some((claims.user_id().ok()?, claims.jti)));
+    claimant: &Claimant,
+) -> Result<(Option<User>, Option<String>), Error> {
+    let key = &claimant.account;
+    let user = if claimant.may_exist { User::find_by_email(conn, key)? } else { None };
+    // It vouches for this account only.
+    let device = claimant
+        .device
+        .clone()
+        .filter(|(user_id, _)| user.as_ref().is_some_and(|user| user.id == *user_id))
+        .map(|(_, id)| id);
+    let who = Attempter { account: key, client: &claimant.client, device: device.as_deref() };
+    let now = Utc::now();
     let window = Duration::minutes(config.login_window_minutes);
-    let limits = config.clone();
-    let (key, client) = (account.clone(), attempt.client.clone());
-    let (user, device) = db
-        .connection()
-        .await?
-        .run(move |conn| {
-            let user = if may_exist { User::find_by_email(conn, &key)? } else { None };
-            // It vouches for this account only.
-            let device = device
-                .filter(|(user_id, _)| user.as_ref().is_some_and(|user| user.id == *user_id))
-                .map(|(_, id)| id);
-            let who = Attempter { account: &key, client: &client, device: device.as_deref() };
-            let now = Utc::now();
-            let counts = LoginFailure::count(conn, who, now - window, now - Duration::hours(1))?;
-            if let Some(retry_after_secs) = throttle(&limits, &counts, device.is_some(), now) {
-                tracing::warn!(
-                    event = "login_throttled",
-                    user_id = user.as_ref().map(|user| user.id),
-                    account = %crate::logging::fingerprint(&key),
-                    client = %client,
-                    trusted_device = device.is_some(),
-                    retry_after_secs,
-                    "login refused: too many failures"
-                );
-                return Err(Error::Throttled { retry_after_secs });
-            }
-            Ok((user, device))
-        })
-        .await?;
+    let counts = LoginFailure::count(conn, who, now - window, now - Duration::hours(1))?;
+    if let Some(retry_after_secs) = throttle(config, &counts, device.is_some(), now) {
+        tracing::warn!(
+            event = "login_throttled",
+            user_id = user.as_ref().map(|user| user.id),
+            account = %crate::logging::fingerprint(key),
+            client = %claimant.client,
+            trusted_device = device.is_some(),
+            retry_after_secs,
+            "login refused: too many failures"
+        );
+        return Err(Error::Throttled { retry_after_secs });
+    }
+    Ok((user, device))
+}
 
-    let password = attempt.password;
-    let candidate = user.clone();
-    let verified = crate::auth::workers::passwords()
-        .run(move || match &candidate {
-            Some(user) => password::verify(&password, user.password_hash()) && user.is_active,
-            None => {
-                password::verify_against_dummy(&password);
-                false
-            }
-        })
-        .await?;
+/// The session a login opens.
+#[derive(Debug, Clone)]
+pub struct Opening {
+    pub kind: SessionKind,
+    pub user_agent: Option<String>,
+    pub remember: bool,
+}
 
+/// The last step of a login: opens the session when the password was
+/// `verified` for an active `user`, else records the failure (401).
+pub fn finish_login(
+    conn: &mut PgConnection,
+    config: &AppConfig,
+    claimant: &Claimant,
+    (user, device): (Option<User>, Option<String>),
+    verified: bool,
+    opening: Opening,
+) -> Result<(User, Session), Error> {
     let user_agent =
-        attempt.user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
-    let client = attempt.client;
-    let kind = attempt.kind;
+        opening.user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
     // Forms of web sessions echo this token; API sessions have no forms.
-    let csrf_token = (kind == SessionKind::Web).then(|| crate::auth::random_token(32));
-    let (refresh_days, session_hours, remember_days, idle_minutes) =
-        (config.refresh_token_days, config.session_hours, config.remember_days, config.session_idle_minutes);
-    let remember = attempt.remember;
-    let logged_in = db
-        .connection()
-        .await?
-        .run(move |conn| match user {
-            Some(user) if verified => conn.transaction(|conn| {
-                if let Some(device) = &device {
-                    LoginFailure::forget_device(conn, device)?;
-                }
-                let now = Utc::now();
-                let (expires_at, idle_minutes) = match kind {
-                    SessionKind::Api => (now + Duration::days(refresh_days), None),
-                    SessionKind::Web if remember && user.role == Role::Member => {
-                        (now + Duration::days(remember_days), None)
-                    }
-                    SessionKind::Web => (now + Duration::hours(session_hours), Some(idle_minutes)),
-                };
-                let family = crate::auth::random_token(16);
-                let session = NewSession {
-                    user_id: user.id,
-                    kind,
-                    expires_at,
-                    refresh_family: &family,
-                    user_agent: user_agent.as_deref(),
-                    csrf_token: csrf_token.as_deref(),
-                    idle_minutes,
-                }
-                .insert(conn)?;
-                Ok((user, session))
-            }),
-            _ => {
-                let who = Attempter { account: &account, client: &client, device: device.as_deref() };
-                LoginFailure::record(conn, who)?;
-                tracing::warn!(
-                    event = "login_failed",
-                    user_id = user.as_ref().map(|user| user.id),
-                    account = %crate::logging::fingerprint(&account),
-                    client = %client,
-                    trusted_device = device.is_some(),
-                    "login failed"
-                );
-                Err(Error::Unauthenticated(AuthFailure::InvalidCredentials))
+    let csrf_token = (opening.kind == SessionKind::Web).then(|| crate::auth::random_token(32));
+    match user {
+        Some(user) if verified => conn.transaction(|conn| {
+            if let Some(device) = &device {
+                LoginFailure::forget_device(conn, device)?;
             }
-        })
-        .await?;
-    let (user, session) = logged_in;
-    let device_token = keys.device_token(user.id)?;
-    Ok(LoggedIn { user, session, device_token })
+            let now = Utc::now();
+            let (expires_at, idle_minutes) = match opening.kind {
+                SessionKind::Api => (now + Duration::days(config.refresh_token_days), None),
+                SessionKind::Web if opening.remember && user.role == Role::Member => {
+                    (now + Duration::days(config.remember_days), None)
+                }
+                SessionKind::Web => {
+                    (now + Duration::hours(config.session_hours), Some(config.session_idle_minutes))
+                }
+            };
+            let family = crate::auth::random_token(16);
+            let session = NewSession {
+                user_id: user.id,
+                kind: opening.kind,
+                expires_at,
+                refresh_family: &family,
+                user_agent: user_agent.as_deref(),
+                csrf_token: csrf_token.as_deref(),
+                idle_minutes,
+            }
+            .insert(conn)?;
+            Ok((user, session))
+        }),
+        _ => {
+            let account = &claimant.account;
+            let who = Attempter { account, client: &claimant.client, device: device.as_deref() };
+            LoginFailure::record(conn, who)?;
+            tracing::warn!(
+                event = "login_failed",
+                user_id = user.as_ref().map(|user| user.id),
+                account = %crate::logging::fingerprint(account),
+                client = %claimant.client,
+                trusted_device = device.is_some(),
+                "login failed"
+            );
+            Err(Error::Unauthenticated(AuthFailure::InvalidCredentials))
+        }
+    }
 }
 
 fn revoked() -> Error {
@@ -363,35 +368,20 @@ pub fn end_session(conn: &mut PgConnection, user_id: i64, session_id: i64) -> Re
     Ok(Session::revoke_of(conn, user_id, session_id)? == 1)
 }
 
-/// Changes the password after checking the current one; ends every other
-/// session and every personal access token made before. Hashing and
-/// verifying run on the password workers.
-pub async fn change_password(
-    db: &Db,
-    user: &User,
+/// Sets a new password hash (checked and made by `auth::flows`), and ends
+/// every other session and every personal access token made before.
+pub fn set_password(
+    conn: &mut PgConnection,
+    user_id: i64,
+    new_hash: &str,
     keep_session: i64,
-    current: String,
-    new: String,
 ) -> Result<(), Error> {
-    let mut errors = crate::error::FieldErrors::new();
-    password::check_strength("new_password", &new, Some(&user.email), &mut errors);
-    Error::check(errors)?;
-    let hash = user.password_hash().to_owned();
-    let verified = crate::auth::workers::passwords().run(move || password::verify(&current, &hash)).await?;
-    if !verified {
-        return Err(Error::invalid("current_password", "is not your current password"));
-    }
-    let new_hash = crate::services::accounts::hash_password(new).await?;
-    let user_id = user.id;
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            User::set_password_hash(conn, user_id, &new_hash)?;
-            Session::revoke_all_of(conn, user_id, Some(keep_session))?;
-            ApiToken::revoke_all_of(conn, user_id)?;
-            Ok(())
-        })
+    conn.transaction(|conn| {
+        User::set_password_hash(conn, user_id, new_hash)?;
+        Session::revoke_all_of(conn, user_id, Some(keep_session))?;
+        ApiToken::revoke_all_of(conn, user_id)?;
+        Ok(())
     })
-    .await
 }
 
 #[cfg(test)]

@@ -15,13 +15,14 @@ use super::csrf::{CheckedForm, CsrfProtected};
 use super::error::PageError;
 use super::layout::Layout;
 use super::session::{self, MaybeUser, WebUser};
+use crate::auth::flows;
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AuthFailure, Error};
 use crate::models::{SessionKind, Via};
 use crate::request::{ClientAddress, UserAgent};
-use crate::services::{accounts, sessions};
+use crate::services::sessions;
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -183,7 +184,7 @@ async fn start_session(
     previous: Option<WebUser>,
     attempt: sessions::LoginAttempt,
 ) -> Result<(), Error> {
-    let logged_in = sessions::login(db, config, keys, attempt).await?;
+    let logged_in = flows::login(db, config, keys, attempt).await?;
     if let Some(previous) = previous {
         let (user_id, id) = (previous.user.id, previous.session.id);
         db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
@@ -264,7 +265,7 @@ async fn register(
     form: CheckedForm<LoginForm>,
 ) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
     let LoginForm { email, password, .. } = form.0;
-    if let Err(error) = accounts::register(&db, &email, password.clone(), Via::Web).await {
+    if let Err(error) = flows::register(&db, &email, password.clone(), Via::Web).await {
         let page = CredentialsPage::new(layout, config, email, "/account".into(), describe(error)?);
         return Ok(Err((Status::UnprocessableEntity, Template::render("account/register.html", page))));
     }
@@ -335,7 +336,7 @@ async fn change_password(
     form: CheckedForm<PasswordForm>,
 ) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
     let PasswordForm { current_password, new_password, .. } = form.0;
-    match sessions::change_password(&db, &user.user, user.session.id, current_password, new_password).await {
+    match flows::change_password(&db, &user.user, user.session.id, current_password, new_password).await {
         Ok(()) => Ok(Ok(Flash::success(
             Redirect::to("/account"),
             "Your password is changed. Your other sessions and API tokens have been ended.",
