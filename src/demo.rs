@@ -144,7 +144,7 @@ pub fn stage() -> AdHoc {
             return Err(rocket);
         };
         let password = generate_password();
-        let hash = match crate::auth::flows::hash_password(password.clone()).await {
+        let hash = match crate::flows::hash_password(password.clone()).await {
             Ok(hash) => hash,
             Err(e) => {
                 tracing::error!("demo data: {e}");

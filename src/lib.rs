@@ -20,6 +20,7 @@ pub mod events;
 // Used by `build.rs` to name the embedded static files; tested here.
 #[cfg(test)]
 mod fingerprint;
+pub mod flows;
 pub mod housekeeping;
 pub mod logging;
 pub mod models;

@@ -1,6 +1,6 @@
 //! Signed tokens, HS256 only: short-lived access tokens and long-lived
 //! refresh tokens of the API, and device tokens, which a client that logged
-//! in once shows at its next logins (see `auth::flows::login`). For
+//! in once shows at its next logins (see `flows::login`). For
 //! access and refresh tokens a valid signature is not enough: the session
 //! each names must also still be live (see `services::sessions`).
 

@@ -1,8 +1,7 @@
 //! Credentials: password hashing, signed API tokens (JWT) and personal access
-//! tokens. Pure functions and keys, and the flows that hash between database
-//! steps (`flows`); the database checks live in `services::sessions`.
+//! tokens. Pure functions, keys and the password workers; the database
+//! checks live in `services::sessions`, and `flows` runs the two together.
 
-pub mod flows;
 pub mod jwt;
 pub mod password;
 pub mod personal_token;

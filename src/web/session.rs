@@ -24,7 +24,7 @@ pub fn session_cookie(secure: bool) -> &'static str {
     }
 }
 
-/// The device token of this browser's last login (see `auth::flows::login`).
+/// The device token of this browser's last login (see `flows::login`).
 pub fn device_cookie(secure: bool) -> &'static str {
     if secure {
         "__Host-storefront_device"

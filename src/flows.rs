@@ -1,8 +1,8 @@
 //! The three things that hash or verify a password between database steps:
 //! registering, logging in and changing one's password. Each database step
-//! is a synchronous service function; the hashing runs on the password
+//! is a synchronous service function; the hashing runs on `auth`'s password
 //! workers, off the async threads and a few at a time. The surfaces call
-//! these, as they call the services.
+//! these as they call the services; nothing below them calls these.
 
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password;
@@ -15,7 +15,7 @@ use crate::services::sessions::{self, Claimant, LoggedIn, LoginAttempt, Opening}
 
 /// Hashes on a password worker.
 pub async fn hash_password(password: String) -> Result<String, Error> {
-    super::workers::passwords().run(move || password::hash(&password)).await?
+    crate::auth::workers::passwords().run(move || password::hash(&password)).await?
 }
 
 /// Registers a member: validation, hashing, insertion. Registration never
@@ -44,7 +44,7 @@ pub async fn login(
         db.connection().await?.run(move |conn| sessions::check_login(conn, &limits, &checked)).await?;
 
     let (password, candidate) = (attempt.password, found.0.clone());
-    let verified = super::workers::passwords()
+    let verified = crate::auth::workers::passwords()
         .run(move || match &candidate {
             Some(user) => password::verify(&password, user.password_hash()) && user.is_active,
             None => {
@@ -78,7 +78,7 @@ pub async fn change_password(
     password::check_strength("new_password", &new, Some(&user.email), &mut errors);
     Error::check(errors)?;
     let hash = user.password_hash().to_owned();
-    let verified = super::workers::passwords().run(move || password::verify(&current, &hash)).await?;
+    let verified = crate::auth::workers::passwords().run(move || password::verify(&current, &hash)).await?;
     if !verified {
         return Err(Error::invalid("current_password", "is not your current password"));
     }
