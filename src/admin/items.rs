@@ -75,10 +75,11 @@ impl Resource for Items {
         query: &ListQuery,
         filters: &ItemFilters,
     ) -> Result<Listed, Error> {
+        // The list offers the first three (see `COLUMNS`).
         let field = match query.sort.key {
             SortKey::Price => ItemSortField::Price,
             SortKey::CreatedAt => ItemSortField::CreatedAt,
-            _ => ItemSortField::Name,
+            SortKey::Name | SortKey::Email | SortKey::Role | SortKey::UpdatedAt => ItemSortField::Name,
         };
         let filter = ItemFilter {
             store_id: filters.store,

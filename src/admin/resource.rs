@@ -21,7 +21,7 @@ use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ListQuery, ListSort, SortKey, Total};
 use crate::policy::Actor;
-use crate::web::{CsrfProtected, Layout, PageError, Paging};
+use crate::web::{CsrfProtected, FormRefusal, Layout, PageError, Paging, SentBack};
 
 /// A column of a list: its header, the key it sorts by (if it does) and
 /// whether it holds numbers (aligned right).
@@ -205,24 +205,15 @@ impl<'r> FromForm<'r> for NoFilters {
     }
 }
 
-/// A page, or a form shown again with its status (422, 409) and what was typed.
-pub type FormOutcome = Result<Result<Flash<Redirect>, (Status, Template)>, PageError>;
+/// Where a saved form leads, or the form (or conflict page) sent back with
+/// its status and what was typed.
+pub type FormOutcome = Result<Result<Flash<Redirect>, SentBack>, PageError>;
 
 fn not_creatable<R: Resource>() -> Result<(), PageError> {
     if R::CAN_CREATE {
         Ok(())
     } else {
         Err(PageError::from(Error::NotFound("page")))
-    }
-}
-
-/// Validation and uniqueness errors belong on the form; anything else (an
-/// outage included) is the page's error.
-pub fn form_errors(error: Error) -> Result<FieldErrors, Error> {
-    match error {
-        Error::Invalid(errors) => Ok(errors),
-        Error::Conflict(why) => Ok(FieldErrors::from([("name".to_owned(), why)])),
-        other => Err(other),
     }
 }
 
@@ -311,17 +302,17 @@ pub async fn create<R: Resource>(
         .run(move |conn| match R::create(conn, &actor, &form) {
             Ok(object) => Ok(Ok(R::describe(&object))),
             Err(error) => {
-                let errors = form_errors(error)?;
-                Ok(Err((R::fields(conn, None, &form)?, errors)))
+                let refusal = FormRefusal::or_error(error, "name")?;
+                Ok(Err((R::fields(conn, None, &form)?, refusal)))
             }
         })
         .await?;
     match outcome {
         Ok(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, saved.id, &saved.what))),
-        Err((fields, errors)) => Ok(Err((
-            Status::UnprocessableEntity,
-            render_form(form_page::<R>(layout, None, None, fields, errors)),
-        ))),
+        Err((fields, refusal)) => {
+            let page = form_page::<R>(layout, None, None, fields, refusal.errors.clone());
+            Ok(Err(refusal.send_back(render_form(page))))
+        }
     }
 }
 
@@ -342,7 +333,7 @@ enum Updated {
     /// Someone saved first: the current object, its fields with the values
     /// submitted, and with its own.
     Stale(Described, Vec<Field>, Vec<Field>),
-    Invalid(Described, Vec<Field>, FieldErrors),
+    Invalid(Described, Vec<Field>, FormRefusal),
 }
 
 pub async fn update<R: Resource>(
@@ -363,9 +354,9 @@ pub async fn update<R: Resource>(
                 Ok(Updated::Stale(R::describe(&current), yours, theirs))
             }
             Err(error) => {
-                let errors = form_errors(error)?;
+                let refusal = FormRefusal::or_error(error, "name")?;
                 let current = R::load(conn, &actor, id)?;
-                Ok(Updated::Invalid(R::describe(&current), R::fields(conn, Some(&current), &form)?, errors))
+                Ok(Updated::Invalid(R::describe(&current), R::fields(conn, Some(&current), &form)?, refusal))
             }
         })
         .await?;
@@ -378,12 +369,12 @@ pub async fn update<R: Resource>(
                 edit_url: R::SECTION.object(id),
                 compared: compare(&yours, &theirs),
             };
-            Ok(Err((Status::Conflict, Template::render("admin/conflict.html", page))))
+            Ok(Err(SentBack::new(Status::Conflict, Template::render("admin/conflict.html", page))))
         }
-        Updated::Invalid(current, fields, errors) => {
+        Updated::Invalid(current, fields, refusal) => {
             // The form stays based on the version it was read at.
-            let page = form_page::<R>(layout, Some(current), version, fields, errors);
-            Ok(Err((Status::UnprocessableEntity, render_form(page))))
+            let page = form_page::<R>(layout, Some(current), version, fields, refusal.errors.clone());
+            Ok(Err(refusal.send_back(render_form(page))))
         }
     }
 }
@@ -457,7 +448,7 @@ async fn delete_selection<R: Resource>(
         Ok(()) => Ok(Ok(Flash::success(Redirect::to(R::SECTION.list()), R::deleted_message(ids.len())))),
         Err(Error::Conflict(why)) => {
             let page = delete_page::<R>(&db, actor, layout, ids, confirm_url, Some(why)).await?;
-            Ok(Err((Status::Conflict, page)))
+            Ok(Err(SentBack::new(Status::Conflict, page)))
         }
         Err(other) => Err(other.into()),
     }
@@ -480,7 +471,7 @@ pub async fn bulk_delete<R: Resource>(
     }
     if !confirmed {
         let page = delete_page::<R>(&db, actor, layout, ids, R::SECTION.bulk_delete(), None).await?;
-        return Ok(Err((Status::Ok, page)));
+        return Ok(Err(SentBack::new(Status::Ok, page)));
     }
     delete_selection::<R>(db, actor, layout, ids, R::SECTION.bulk_delete()).await
 }

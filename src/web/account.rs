@@ -12,13 +12,13 @@ use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use super::csrf::{CheckedForm, CsrfProtected};
-use super::error::PageError;
+use super::error::{FormRefusal, PageError, SentBack};
 use super::layout::Layout;
 use super::session::{self, MaybeUser, WebUser};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::Db;
-use crate::error::{AuthFailure, Error};
+use crate::error::Error;
 use crate::flows;
 use crate::models::{SessionKind, Via};
 use crate::request::{ClientAddress, UserAgent};
@@ -51,25 +51,6 @@ fn safe_next(next: Option<&str>) -> String {
             path.to_owned()
         }
         _ => "/account".to_owned(),
-    }
-}
-
-fn describe(error: Error) -> Result<Errors, PageError> {
-    match error {
-        Error::Invalid(errors) => Ok(errors),
-        Error::Conflict(why) => Ok(Errors::from([("form".to_owned(), why)])),
-        Error::Unauthenticated(AuthFailure::InvalidCredentials) => {
-            Ok(Errors::from([("form".to_owned(), "Invalid email or password.".to_owned())]))
-        }
-        Error::Throttled { retry_after_secs } => Ok(Errors::from([(
-            "form".to_owned(),
-            format!("Too many failed attempts. Try again in {} minutes.", retry_after_secs.div_ceil(60)),
-        )])),
-        Error::Busy { .. } => Ok(Errors::from([(
-            "form".to_owned(),
-            "Too many people are signing in right now. Try again in a moment.".to_owned(),
-        )])),
-        other => Err(PageError::from(other)),
     }
 }
 
@@ -199,23 +180,6 @@ async fn start_session(
     Ok(())
 }
 
-/// A refused login: the form again, with `Retry-After` when it was throttled.
-struct Refused {
-    status: Status,
-    page: Template,
-    retry_after: Option<u64>,
-}
-
-impl<'r> rocket::response::Responder<'r, 'static> for Refused {
-    fn respond_to(self, request: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
-        let mut response = (self.status, self.page).respond_to(request)?;
-        if let Some(seconds) = self.retry_after {
-            response.set_header(rocket::http::Header::new("Retry-After", seconds.to_string()));
-        }
-        Ok(response)
-    }
-}
-
 #[allow(clippy::too_many_arguments)] // one per guard; each is needed
 #[post("/login", data = "<form>")]
 async fn login(
@@ -227,21 +191,16 @@ async fn login(
     browser: Browser,
     layout: Layout,
     form: CheckedForm<LoginForm>,
-) -> Result<Result<Flash<Redirect>, Refused>, PageError> {
+) -> Result<Result<Flash<Redirect>, SentBack>, PageError> {
     let LoginForm { email, password, next, remember, .. } = form.0;
     let next = safe_next(next.as_deref());
     let attempt = browser.attempt(email.clone(), password, remember);
     match start_session(&db, config, keys, cookies, current.0, attempt).await {
         Ok(()) => Ok(Ok(Flash::success(Redirect::to(next), "You are logged in."))),
         Err(error) => {
-            let (status, retry_after) = match &error {
-                Error::Throttled { retry_after_secs } => (Status::TooManyRequests, Some(*retry_after_secs)),
-                Error::Busy { retry_after_secs } => (Status::ServiceUnavailable, Some(*retry_after_secs)),
-                _ => (Status::Unauthorized, None),
-            };
-            let errors = describe(error)?;
-            let page = CredentialsPage::new(layout, config, email, next, errors);
-            Ok(Err(Refused { status, page: Template::render("account/login.html", page), retry_after }))
+            let refusal = FormRefusal::of(error, "form")?;
+            let page = CredentialsPage::new(layout, config, email, next, refusal.errors.clone());
+            Ok(Err(refusal.send_back(Template::render("account/login.html", page))))
         }
     }
 }
@@ -263,11 +222,12 @@ async fn register(
     browser: Browser,
     layout: Layout,
     form: CheckedForm<LoginForm>,
-) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
+) -> Result<Result<Flash<Redirect>, SentBack>, PageError> {
     let LoginForm { email, password, .. } = form.0;
     if let Err(error) = flows::register(&db, &email, password.clone(), Via::Web).await {
-        let page = CredentialsPage::new(layout, config, email, "/account".into(), describe(error)?);
-        return Ok(Err((Status::UnprocessableEntity, Template::render("account/register.html", page))));
+        let refusal = FormRefusal::of(error, "email")?;
+        let page = CredentialsPage::new(layout, config, email, "/account".into(), refusal.errors.clone());
+        return Ok(Err(refusal.send_back(Template::render("account/register.html", page))));
     }
     let attempt = browser.attempt(email, password, false);
     start_session(&db, config, keys, cookies, current.0, attempt).await?;
@@ -334,7 +294,7 @@ async fn change_password(
     user: WebUser,
     layout: Layout,
     form: CheckedForm<PasswordForm>,
-) -> Result<Result<Flash<Redirect>, (Status, Template)>, PageError> {
+) -> Result<Result<Flash<Redirect>, SentBack>, PageError> {
     let PasswordForm { current_password, new_password, .. } = form.0;
     match flows::change_password(&db, &user.user, user.session.id, current_password, new_password).await {
         Ok(()) => Ok(Ok(Flash::success(
@@ -342,8 +302,9 @@ async fn change_password(
             "Your password is changed. Your other sessions and API tokens have been ended.",
         ))),
         Err(error) => {
-            let page = PasswordPage { layout, errors: describe(error)? };
-            Ok(Err((Status::UnprocessableEntity, Template::render("account/password.html", page))))
+            let refusal = FormRefusal::of(error, "form")?;
+            let page = PasswordPage { layout, errors: refusal.errors.clone() };
+            Ok(Err(refusal.send_back(Template::render("account/password.html", page))))
         }
     }
 }
@@ -515,7 +476,7 @@ async fn create_token(
     cookies: &CookieJar<'_>,
     config: &State<AppConfig>,
     form: CheckedForm<TokenForm>,
-) -> Result<Result<Redirect, (Status, Template)>, PageError> {
+) -> Result<Result<Redirect, SentBack>, PageError> {
     let TokenForm { name, expires_in_days, .. } = form.0;
     let expires_at = match expires_in_days {
         0 => None,
@@ -525,10 +486,8 @@ async fn create_token(
                 "expires_in_days".to_owned(),
                 "Choose one of the offered lifetimes.".to_owned(),
             )]);
-            return Ok(Err((
-                Status::UnprocessableEntity,
-                tokens_view(&db, &user, layout, None, name, errors).await?,
-            )));
+            let page = tokens_view(&db, &user, layout, None, name, errors).await?;
+            return Ok(Err(SentBack::new(Status::UnprocessableEntity, page)));
         }
     };
     let user_id = user.user.id;
@@ -547,8 +506,9 @@ async fn create_token(
             Ok(Ok(Redirect::to("/account/tokens")))
         }
         Err(error) => {
-            let errors = describe(error)?;
-            Ok(Err((Status::UnprocessableEntity, tokens_view(&db, &user, layout, None, name, errors).await?)))
+            let refusal = FormRefusal::of(error, "name")?;
+            let page = tokens_view(&db, &user, layout, None, name, refusal.errors.clone()).await?;
+            Ok(Err(refusal.send_back(page)))
         }
     }
 }

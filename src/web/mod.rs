@@ -13,7 +13,7 @@ mod session;
 use rocket::fairing::AdHoc;
 
 pub use csrf::{CheckedForm, CsrfProtected};
-pub use error::PageError;
+pub use error::{FormRefusal, PageError, SentBack};
 pub use layout::Layout;
 pub use paging::{PageNumber, Paging, PER_PAGE};
 pub use session::{device_cookie, session_cookie, WebUser};
