@@ -12,7 +12,7 @@ use super::views::{Change, Choice, Column, HistoryEntry};
 use crate::error::Error;
 use crate::models::{Entity, ListQuery, ListSort, Store, TagRef};
 use crate::services::audit::{self, Recorded};
-use crate::web::{CsrfProtected, PageNumber, PER_PAGE};
+use crate::web::{with_param, CsrfProtected, PageNumber, PER_PAGE};
 
 /// The list parameters as the query gives them.
 pub struct RawListQuery<'a> {
@@ -48,7 +48,6 @@ pub fn list_query(
 /// Column headers: sortable ones link to sort by them (the other way when
 /// already sorted by them) and say how the list is sorted.
 pub fn columns(definitions: &[ColumnDef], base: &str, sort: ListSort) -> Vec<Column> {
-    let separator = if base.contains('?') { '&' } else { '?' };
     definitions
         .iter()
         .map(|definition| {
@@ -56,7 +55,7 @@ pub fn columns(definitions: &[ColumnDef], base: &str, sort: ListSort) -> Vec<Col
             let aria_sort = current.then_some(if sort.descending { "descending" } else { "ascending" });
             let sort_url = definition.sort.map(|key| {
                 let next = ListSort { key, descending: current && !sort.descending };
-                format!("{base}{separator}sort={}", next.param())
+                with_param(base, "sort", next.param())
             });
             Column { label: definition.label, sort_url, aria_sort, numeric: definition.numeric }
         })

@@ -2,6 +2,7 @@
 //! change: it writes the audit record and, for the catalogue (stores, items,
 //! tags and their links), the event that announces the change to every
 //! instance and client once the transaction commits (never if it rolls back).
+//! It also reads the log back, for the admin panel's histories and front page.
 
 use diesel::PgConnection;
 use serde::Serialize;

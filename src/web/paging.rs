@@ -1,4 +1,5 @@
-//! Numbered pages for the HTML lists: "Showing 21–40 of 135".
+//! Numbered pages for the HTML lists ("Showing 21–40 of 135"), public and
+//! admin alike. The API pages by cursor instead (`api::pagination`).
 
 use serde::Serialize;
 
@@ -41,8 +42,7 @@ impl Paging {
         let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
         let first = if shown == 0 { 0 } else { page.offset() + 1 };
         let last = page.offset() + shown as i64;
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let link = |n: i64| format!("{base}{separator}page={n}");
+        let link = |n: i64| with_param(base, "page", n);
         Paging {
             page: page.0,
             pages,
@@ -62,12 +62,18 @@ impl Paging {
         if total.approximate {
             paging.approximate = true;
             if shown as i64 == PER_PAGE && paging.next.is_none() {
-                let separator = if base.contains('?') { '&' } else { '?' };
-                paging.next = Some(format!("{base}{separator}page={}", page.0 + 1));
+                paging.next = Some(with_param(base, "page", page.0 + 1));
             }
         }
         paging
     }
+}
+
+/// `base` (a path, with or without a query) with `name=value` added to its
+/// query; `value` must not need escaping (a number, a sort key).
+pub fn with_param(base: &str, name: &str, value: impl std::fmt::Display) -> String {
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}{name}={value}")
 }
 
 #[cfg(test)]
