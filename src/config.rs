@@ -110,6 +110,50 @@ pub struct AppConfig {
     /// kept in memory, kept correct by the live events; `0` turns it off.
     #[serde(default = "defaults::read_cache_bytes")]
     pub read_cache_bytes: usize,
+    /// Origins of frontends that may call the API from a browser
+    /// (`https://app.example.org`): a list, or one string separated by
+    /// commas or spaces. Empty (the default): no cross-origin calls.
+    #[serde(default, deserialize_with = "origins")]
+    pub cors_origins: Vec<String>,
+    /// The address clients reach this site at (`https://shop.example.org`),
+    /// for absolute links such as the API's `Link` headers. Unset: the
+    /// request's `Host`, over HTTPS when `secure_cookies` is on.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+/// Checks the allow-list: each entry an origin as browsers send it
+/// (`https://app.example.org`, with a port if not the default), no `*`, no
+/// path.
+fn check_origins(origins: &[String]) -> Result<(), String> {
+    for origin in origins {
+        let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        let valid = rest.is_some_and(|host| {
+            !host.is_empty() && !host.contains(['/', '*', ' ', '?', '#']) && !host.ends_with(':')
+        });
+        if !valid {
+            return Err(format!(
+                "cors_origins: {origin:?} is not an origin; list each as scheme://host[:port], \
+                 for example https://app.example.org (never *)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A list of origins, or one string of them.
+fn origins<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Origins {
+        One(String),
+        Many(Vec<String>),
+    }
+    let listed = match Origins::deserialize(deserializer)? {
+        Origins::One(text) => text.split([',', ' ']).map(str::to_owned).collect(),
+        Origins::Many(list) => list,
+    };
+    Ok(listed.into_iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
 }
 
 mod defaults {
@@ -214,6 +258,7 @@ impl AppConfig {
         if config.events_heartbeat_seconds < 1 || config.events_backlog < 1 {
             return Err("events_heartbeat_seconds and events_backlog must be positive".into());
         }
+        check_origins(&config.cors_origins)?;
         Ok(config)
     }
 }
@@ -229,6 +274,22 @@ mod tests {
             figment = figment.merge(Serialized::default(key, value));
         }
         figment
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let listed = |value: &str| {
+            AppConfig::from_figment(&figment(
+                "debug",
+                &[("jwt_secret", DEBUG_JWT_SECRET), ("cors_origins", value)],
+            ))
+        };
+        let config = listed("https://app.example.org, http://localhost:5173").unwrap();
+        assert_eq!(config.cors_origins, ["https://app.example.org", "http://localhost:5173"]);
+        assert!(listed("").unwrap().cors_origins.is_empty());
+        for bad in ["*", "https://*.example.org", "app.example.org", "https://app.example.org/", "https://"] {
+            assert!(listed(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

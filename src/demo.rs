@@ -95,7 +95,8 @@ pub fn seed(conn: &mut PgConnection, admin_password_hash: &str) -> Result<Seeded
     conn.transaction(|conn| {
         let admin =
             accounts::create_user(conn, ADMIN_EMAIL, admin_password_hash, Role::Admin, Via::Cli, None)?;
-        let actor = Actor { user_id: admin.id, role: admin.role, via: Via::Cli, fresh: true };
+        let actor =
+            Actor { user_id: admin.id, role: admin.role, via: Via::Cli, fresh: true, personal_token: false };
         let mut item_count = 0;
         for (store_name, tag_names, store_items) in STORES {
             let store = stores::create(conn, &actor, store_name)?;

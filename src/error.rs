@@ -47,6 +47,8 @@ pub enum AuthFailure {
     Revoked,
     /// The route needs a token obtained by logging in just now.
     FreshRequired,
+    /// The same, asked of a personal access token, which never is one (403).
+    FreshLoginRequired,
     /// The email and password do not match an active account.
     InvalidCredentials,
 }
@@ -58,7 +60,7 @@ impl AuthFailure {
             AuthFailure::InvalidToken => "invalid_token",
             AuthFailure::Expired => "token_expired",
             AuthFailure::Revoked => "token_revoked",
-            AuthFailure::FreshRequired => "fresh_token_required",
+            AuthFailure::FreshRequired | AuthFailure::FreshLoginRequired => "fresh_token_required",
             AuthFailure::InvalidCredentials => "invalid_credentials",
         }
     }
@@ -69,7 +71,13 @@ impl AuthFailure {
             AuthFailure::InvalidToken => "The token is not valid.",
             AuthFailure::Expired => "The token has expired.",
             AuthFailure::Revoked => "The token has been revoked.",
-            AuthFailure::FreshRequired => "This request needs a token from a fresh login.",
+            AuthFailure::FreshRequired => {
+                "This request needs the access token of a fresh login: log in again (POST /api/login)."
+            }
+            AuthFailure::FreshLoginRequired => {
+                "A personal access token cannot do this. Log in again (POST /api/login) and use the \
+                 access token of that login."
+            }
             AuthFailure::InvalidCredentials => "Invalid email or password.",
         }
     }

@@ -13,6 +13,8 @@ pub struct Actor {
     /// Whether the credentials come from a login just now (not a refresh or
     /// a personal access token). Destructive actions on one's own things need it.
     pub fresh: bool,
+    /// Whether they are a personal access token, which can never be fresh.
+    pub personal_token: bool,
 }
 
 impl Actor {
@@ -131,6 +133,8 @@ pub fn use_admin_panel(actor: &Actor) -> Result<(), Error> {
 pub fn require_fresh(actor: &Actor) -> Result<(), Error> {
     if actor.fresh {
         Ok(())
+    } else if actor.personal_token {
+        Err(Error::Unauthenticated(AuthFailure::FreshLoginRequired))
     } else {
         Err(Error::Unauthenticated(AuthFailure::FreshRequired))
     }
@@ -142,7 +146,7 @@ mod tests {
     use chrono::Utc;
 
     fn actor(user_id: i64, role: Role, fresh: bool) -> Actor {
-        Actor { user_id, role, via: Via::Api, fresh }
+        Actor { user_id, role, via: Via::Api, fresh, personal_token: false }
     }
 
     fn store_owned_by(owner: Option<i64>) -> Store {

@@ -1,5 +1,6 @@
 //! Guards for what every request carries, shared by the three surfaces:
-//! path ids, the client's address and its user agent.
+//! path ids, the client's address and its user agent, and the site's own
+//! address for absolute links.
 
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromParam, FromRequest, Request};
@@ -43,6 +44,29 @@ impl<'r> FromRequest<'r> for UserAgent {
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         Outcome::Success(UserAgent(request.headers().get_one("User-Agent").map(str::to_owned)))
     }
+}
+
+/// The scheme and host clients reach this site at, for absolute links:
+/// `public_url` when set, else the request's `Host` over HTTPS when cookies
+/// are marked secure (the site is then served over HTTPS), else over HTTP.
+pub fn site_url(request: &Request<'_>) -> String {
+    let config = request.rocket().state::<crate::config::AppConfig>();
+    if let Some(url) = config.and_then(|c| c.public_url.as_deref()).filter(|url| !url.is_empty()) {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let secure = config.is_some_and(|c| c.secure_cookies);
+    let scheme = if secure { "https" } else { "http" };
+    // Rocket parses `Host` from the wire; requests made in-process carry it as
+    // a plain header only. Either way, only a well-formed authority is used.
+    let host = request
+        .host()
+        .map(|host| host.to_string())
+        .or_else(|| request.headers().get_one("Host").map(str::to_owned))
+        .filter(|host| {
+            !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{scheme}://{host}")
 }
 
 #[cfg(test)]

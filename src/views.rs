@@ -140,6 +140,8 @@ pub struct TokenPairView {
     /// this client able to log in while others fail on the account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// Whose tokens these are.
+    pub user: UserView,
 }
 
 /// One committed change, as `GET /api/events` sends it in `data:`.

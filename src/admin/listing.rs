@@ -12,23 +12,24 @@ use super::views::{Change, Choice, Column, HistoryEntry};
 use crate::error::Error;
 use crate::models::{Entity, ListQuery, ListSort, Store, TagRef};
 use crate::services::audit::{self, Recorded};
-use crate::web::{with_param, CsrfProtected, PageNumber, PER_PAGE};
+use crate::web::{with_param, CsrfProtected, PageNumber};
 
 /// The list parameters as the query gives them.
 pub struct RawListQuery<'a> {
     pub search: Option<&'a str>,
     pub sort: Option<&'a str>,
     pub page: Option<&'a str>,
+    pub per_page: Option<&'a str>,
 }
 
 /// Reads the list parameters: the search, a sort among the keys of
-/// `columns` (else `default`) and the page.
+/// `columns` (else `default`), the page and its size.
 pub fn list_query(
     raw: RawListQuery<'_>,
     columns: &[ColumnDef],
     default: ListSort,
 ) -> (ListQuery, PageNumber) {
-    let page = PageNumber::from_query(raw.page);
+    let page = PageNumber::from_query(raw.page).sized(raw.per_page);
     let sort = raw
         .sort
         .and_then(|requested| {
@@ -42,7 +43,7 @@ pub fn list_query(
         .unwrap_or(default);
     let search =
         raw.search.map(crate::text::normalize).filter(|s| !s.is_empty() && !s.chars().any(char::is_control));
-    (ListQuery { search, sort, offset: page.offset(), limit: PER_PAGE }, page)
+    (ListQuery { search, sort, offset: page.offset(), limit: page.limit() }, page)
 }
 
 /// Column headers: sortable ones link to sort by them (the other way when
@@ -177,7 +178,7 @@ mod tests {
     ];
 
     fn raw<'a>(search: Option<&'a str>, sort: Option<&'a str>, page: Option<&'a str>) -> RawListQuery<'a> {
-        RawListQuery { search, sort, page }
+        RawListQuery { search, sort, page, per_page: Some("50") }
     }
 
     #[test]
@@ -188,8 +189,8 @@ mod tests {
         let (query, _) = list_query(raw(None, Some("price"), None), COLUMNS, default);
         assert_eq!(query.sort, default, "a key of another list");
         let (query, page) = list_query(raw(Some("  x "), Some("-name"), Some("3")), COLUMNS, default);
-        assert_eq!((query.sort.key, query.sort.descending, query.offset), (SortKey::Name, true, 40));
-        assert_eq!((query.search.as_deref(), page.0), (Some("x"), 3));
+        assert_eq!((query.sort.key, query.sort.descending, query.offset), (SortKey::Name, true, 100));
+        assert_eq!((query.search.as_deref(), page.number, query.limit), (Some("x"), 3, 50));
     }
 
     #[test]

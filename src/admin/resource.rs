@@ -21,7 +21,9 @@ use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ListQuery, ListSort, SortKey, Total};
 use crate::policy::Actor;
-use crate::web::{CsrfProtected, FormRefusal, Layout, PageError, Paging, SentBack};
+use crate::web::{
+    CsrfProtected, FormRefusal, Layout, Listing, PageError, Paging, SentBack, PAGE_SIZES, PER_PAGE,
+};
 
 /// A column of a list: its header, the key it sorts by (if it does) and
 /// whether it holds numbers (aligned right).
@@ -223,33 +225,39 @@ pub async fn list<R: Resource>(
     layout: Layout,
     raw: listing::RawListQuery<'_>,
     filters: R::Filters,
-) -> Result<Template, PageError> {
+) -> Result<Listing, PageError> {
     let (query, page) = listing::list_query(raw, R::COLUMNS, R::DEFAULT_SORT);
     let search = query.search.clone().unwrap_or_default();
     let sort = query.sort;
     let filter_params = R::filter_params(&filters);
     let mut params = vec![("q", search.clone())];
     params.extend(filter_params.iter().cloned());
+    let per_page = if page.size == PER_PAGE { String::new() } else { page.size.to_string() };
+    params.push(("per_page", per_page));
     let listed = db.run(move |conn| R::list(conn, &actor, &query, &filters)).await?;
     let columns = listing::columns(R::COLUMNS, &R::SECTION.list_with(&params), sort);
     params.push(("sort", sort.param()));
     let paging = Paging::of_total(page, listed.rows.len(), listed.total, &R::SECTION.list_with(&params));
-    let page = ListPage {
-        layout,
-        title: R::TITLE,
-        singular: R::SINGULAR,
-        list_url: R::SECTION.list(),
-        new_url: R::CAN_CREATE.then(|| R::SECTION.new_with(&filter_params)),
-        bulk_delete_url: R::SECTION.bulk_delete(),
-        columns,
-        rows: listed.rows,
-        search,
-        search_label: R::SEARCH_LABEL,
-        filters: listed.filters,
-        sort: sort.param(),
-        paging,
-    };
-    Ok(Template::render("admin/list.html", page))
+    Ok(Listing::of(paging, |paging| {
+        let page = ListPage {
+            layout,
+            title: R::TITLE,
+            singular: R::SINGULAR,
+            list_url: R::SECTION.list(),
+            new_url: R::CAN_CREATE.then(|| R::SECTION.new_with(&filter_params)),
+            bulk_delete_url: R::SECTION.bulk_delete(),
+            columns,
+            rows: listed.rows,
+            search,
+            search_label: R::SEARCH_LABEL,
+            filters: listed.filters,
+            sort: sort.param(),
+            per_page: page.size,
+            page_sizes: PAGE_SIZES,
+            paging,
+        };
+        Template::render("admin/list.html", page)
+    }))
 }
 
 /// The form page of a new object (`editing` is `None`) or of a stored one.
@@ -513,7 +521,8 @@ macro_rules! admin_section {
         >;
         type Page = Result<rocket_dyn_templates::Template, $crate::web::PageError>;
 
-        #[rocket::get("/?<q>&<sort>&<page>&<filters..>")]
+        #[allow(clippy::too_many_arguments)] // one per query parameter
+        #[rocket::get("/?<q>&<sort>&<page>&<per_page>&<filters..>")]
         async fn list(
             db: $crate::db::Db,
             who: $guard,
@@ -521,9 +530,10 @@ macro_rules! admin_section {
             q: Option<&str>,
             sort: Option<&str>,
             page: Option<&str>,
+            per_page: Option<&str>,
             filters: SectionFilters,
-        ) -> Page {
-            let raw = $crate::admin::listing::RawListQuery { search: q, sort, page };
+        ) -> Result<$crate::web::Listing, $crate::web::PageError> {
+            let raw = $crate::admin::listing::RawListQuery { search: q, sort, page, per_page };
             $crate::admin::resource::list::<This>(db, who.actor, layout, raw, filters).await
         }
 

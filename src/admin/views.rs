@@ -71,6 +71,9 @@ pub struct ListPage {
     pub search_label: &'static str,
     pub filters: Vec<Filter>,
     pub sort: String,
+    /// Rows a page, and the sizes offered.
+    pub per_page: i64,
+    pub page_sizes: [i64; 3],
     pub paging: Paging,
 }
 

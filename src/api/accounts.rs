@@ -3,7 +3,7 @@
 use rocket::{delete, get, post, routes, Route, State};
 use utoipa::ToSchema;
 
-use super::guards::{ApiUser, BodyReader, JsonBody, RefreshClaims};
+use super::guards::{ApiUser, BodyReader, JsonBody, RefreshClaims, RefreshRequest};
 use super::problem::Problem;
 use super::respond::{ApiJson, NoContent};
 use crate::auth::jwt::TokenKeys;
@@ -17,7 +17,7 @@ use crate::services::{accounts, sessions};
 use crate::views::{TokenPairView, UserView};
 
 pub fn routes() -> Vec<Route> {
-    routes![register, login, logout, refresh, get_user, delete_user]
+    routes![register, login, logout, refresh, get_me, get_user, delete_user]
 }
 
 /// An email and a password.
@@ -139,6 +139,7 @@ async fn login(
         token_type: "Bearer",
         expires_in: keys.access_lifetime.num_seconds(),
         device_token: Some(logged_in.device_token),
+        user: UserView::from(logged_in.user),
     }))
 }
 
@@ -157,20 +158,23 @@ async fn logout(db: Db, user: ApiUser) -> Result<NoContent, Problem> {
 }
 
 /// Exchange a refresh token for a new (not fresh) access token and a new
-/// refresh token. Each refresh token works once: presenting a used one
-/// revokes the whole session.
+/// refresh token. Send it as `Authorization: Bearer <refresh token>`, or
+/// without that header as the JSON body `{"refresh_token": "..."}`. Each
+/// refresh token works once: presenting a used one revokes the whole session.
 #[utoipa::path(post, path = "/api/refresh", tag = "accounts", security(("bearer" = [])),
+    request_body(content = Option<RefreshRequest>, content_type = "application/json",
+        description = "Only when the token is not in `Authorization`"),
     responses(
         (status = 200, description = "New tokens", body = TokenPairView, headers(("ETag" = String))),
         (status = 401, description = "Not a valid, current refresh token"),
     ))]
-#[post("/refresh")]
+#[post("/refresh", data = "<claims>")]
 async fn refresh(
     db: Db,
     keys: &State<TokenKeys>,
     claims: RefreshClaims,
 ) -> Result<ApiJson<TokenPairView>, Problem> {
-    let (_, session) = db.run(move |conn| sessions::refresh(conn, &claims.0)).await?;
+    let (user, session) = db.run(move |conn| sessions::refresh(conn, &claims.0)).await?;
     let (access_token, refresh_token) = sessions::tokens_for(keys, &session, false)?;
     Ok(ApiJson::ok(TokenPairView {
         access_token,
@@ -178,7 +182,21 @@ async fn refresh(
         token_type: "Bearer",
         expires_in: keys.access_lifetime.num_seconds(),
         device_token: None,
+        user: UserView::from(user),
     }))
+}
+
+/// Your own account: whose token this is.
+#[utoipa::path(get, path = "/api/user/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your account", body = UserView, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+        (status = 401, description = "No valid token"),
+    ))]
+#[get("/user/me")]
+async fn get_me(db: Db, user: ApiUser) -> Result<ApiJson<UserView>, Problem> {
+    let found = db.run(move |conn| accounts::get(conn, &user.actor, user.actor.user_id)).await?;
+    Ok(ApiJson::ok(UserView::from(found)))
 }
 
 /// A user's account: yours, or anyone's for an admin.
@@ -204,7 +222,7 @@ async fn get_user(db: Db, user: ApiUser, id: Id) -> Result<ApiJson<UserView>, Pr
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid token, or not a fresh one"),
-        (status = 403, description = "Not your account"),
+        (status = 403, description = "Not your account, or your own with a personal access token"),
         (status = 404, description = "No such user"),
     ))]
 #[delete("/user/<id>")]

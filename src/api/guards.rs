@@ -59,7 +59,13 @@ async fn authenticate(request: &Request<'_>) -> Result<ApiUser, Error> {
     };
     let user = &authenticated.user;
     Ok(ApiUser {
-        actor: Actor { user_id: user.id, role: user.role, via: Via::Api, fresh: authenticated.fresh },
+        actor: Actor {
+            user_id: user.id,
+            role: user.role,
+            via: Via::Api,
+            fresh: authenticated.fresh,
+            personal_token: matches!(authenticated.credential, Credential::PersonalToken(_)),
+        },
         credential: authenticated.credential,
     })
 }
@@ -79,20 +85,45 @@ impl<'r> FromRequest<'r> for ApiUser {
     }
 }
 
-/// The verified claims of a refresh token in `Authorization: Bearer`. Whether
+/// The verified claims of a refresh token, from `Authorization: Bearer` or,
+/// without that header, from a JSON body `{"refresh_token": "..."}`. Whether
 /// its session still holds is for the refresh itself to check.
 pub struct RefreshClaims(pub Claims);
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for RefreshClaims {
+impl<'r> FromData<'r> for RefreshClaims {
     type Error = ();
 
-    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let verified = bearer(request).and_then(|token| keys(request)?.verify(token, TokenType::Refresh));
-        match verified {
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self, ()> {
+        let token = if request.headers().contains("Authorization") || request.content_type().is_none() {
+            bearer(request).map(str::to_owned).map_err(Problem::from)
+        } else {
+            RefreshRequest::read(request, data).await.map(|body| body.refresh_token)
+        };
+        let token = match token {
+            Ok(token) => token,
+            Err(problem) => return Outcome::Error((stash(request, problem), ())),
+        };
+        match keys(request).and_then(|keys| keys.verify(&token, TokenType::Refresh)) {
             Ok(claims) => Outcome::Success(RefreshClaims(claims)),
             Err(error) => Outcome::Error((stash(request, error.into()), ())),
         }
+    }
+}
+
+/// A refresh token sent in the body rather than in `Authorization`.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct RefreshRequest {
+    /// The `refresh_token` of the last login or refresh.
+    pub refresh_token: String,
+}
+
+impl RefreshRequest {
+    async fn read(request: &Request<'_>, data: Data<'_>) -> Result<RefreshRequest, Problem> {
+        let mut reader = read_json_object(request, data).await?.reader();
+        let token = reader.required_string("refresh_token");
+        reader.finish().map_err(Problem::from)?;
+        Ok(RefreshRequest { refresh_token: token.unwrap_or_default() })
     }
 }
 

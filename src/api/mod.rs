@@ -2,6 +2,7 @@
 //! catchers, and the OpenAPI document with its Swagger UI.
 
 mod accounts;
+mod cors;
 mod events;
 mod guards;
 mod items;
@@ -24,6 +25,11 @@ pub use problem::Problem;
 /// Mounts the API, its catchers and its documentation.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("JSON API", |rocket| async {
+        let origins = rocket.state::<crate::config::AppConfig>().map(|c| c.cors_origins.clone());
+        let rocket = match origins {
+            Some(origins) if !origins.is_empty() => rocket.attach(cors::Cors::new(origins)),
+            _ => rocket,
+        };
         rocket
             .mount("/api", accounts::routes())
             .mount("/api", stores::routes())
@@ -46,7 +52,7 @@ pub fn stage() -> AdHoc {
     ),
     paths(
         accounts::register, accounts::login, accounts::logout, accounts::refresh,
-        accounts::get_user, accounts::delete_user,
+        accounts::get_me, accounts::get_user, accounts::delete_user,
         stores::list_stores, stores::create_store, stores::get_store, stores::update_store,
         stores::delete_store,
         items::list_items, items::create_item, items::get_item, items::update_item,

@@ -66,17 +66,23 @@ impl Problem {
     }
 
     pub fn unauthenticated(why: AuthFailure) -> Problem {
-        let challenge = match why {
-            AuthFailure::Required | AuthFailure::InvalidCredentials => {
-                "Bearer realm=\"storefront\"".to_owned()
-            }
-            _ => format!(
-                "Bearer realm=\"storefront\", error=\"invalid_token\", error_description=\"{}\"",
+        let (status, error) = match why {
+            AuthFailure::Required | AuthFailure::InvalidCredentials => (Status::Unauthorized, None),
+            // The credential is genuine but can never do this (RFC 6750).
+            AuthFailure::FreshLoginRequired => (Status::Forbidden, Some("insufficient_scope")),
+            AuthFailure::InvalidToken
+            | AuthFailure::Expired
+            | AuthFailure::Revoked
+            | AuthFailure::FreshRequired => (Status::Unauthorized, Some("invalid_token")),
+        };
+        let challenge = match error {
+            None => "Bearer realm=\"storefront\"".to_owned(),
+            Some(error) => format!(
+                "Bearer realm=\"storefront\", error=\"{error}\", error_description=\"{}\"",
                 why.message()
             ),
         };
-        Problem::new(Status::Unauthorized, why.code(), why.message())
-            .with_header("WWW-Authenticate", challenge)
+        Problem::new(status, why.code(), why.message()).with_header("WWW-Authenticate", challenge)
     }
 
     pub fn invalid(errors: FieldErrors) -> Problem {
@@ -284,6 +290,8 @@ mod tests {
             (Error::Conflict("dup".into()), 409),
             (Error::Forbidden, 403),
             (Error::Unauthenticated(AuthFailure::Expired), 401),
+            (Error::Unauthenticated(AuthFailure::FreshRequired), 401),
+            (Error::Unauthenticated(AuthFailure::FreshLoginRequired), 403),
             (Error::StaleVersion, 412),
             (Error::Throttled { retry_after_secs: 3 }, 429),
             (Error::Unavailable, 503),

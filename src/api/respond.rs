@@ -49,19 +49,27 @@ pub struct ApiJson<T> {
     value: T,
     status: Status,
     headers: Vec<Header<'static>>,
+    /// The path and query of the next page, made absolute in `Link`.
+    next: Option<String>,
 }
 
 impl<T: Serialize> ApiJson<T> {
     pub fn ok(value: T) -> ApiJson<T> {
-        ApiJson { value, status: Status::Ok, headers: Vec::new() }
+        ApiJson { value, status: Status::Ok, headers: Vec::new(), next: None }
     }
 
     /// 201 with the new resource's address.
     pub fn created(value: T, location: String) -> ApiJson<T> {
-        ApiJson { value, status: Status::Created, headers: vec![Header::new("Location", location)] }
+        ApiJson {
+            value,
+            status: Status::Created,
+            headers: vec![Header::new("Location", location)],
+            next: None,
+        }
     }
 
-    /// A page of a list: `X-Total-Count`, and `Link` to the next page if any.
+    /// A page of a list: `X-Total-Count`, and `Link` to the next page if any
+    /// (`next` is its path and query).
     pub fn page(value: T, total: i64, next: Option<String>) -> ApiJson<T> {
         ApiJson::estimated_page(value, Total { count: total, approximate: false }, next)
     }
@@ -69,14 +77,11 @@ impl<T: Serialize> ApiJson<T> {
     /// Like [`ApiJson::page`], saying with `X-Total-Count-Approximate`
     /// whether the total is an estimate.
     pub fn estimated_page(value: T, total: Total, next: Option<String>) -> ApiJson<T> {
-        let mut headers = vec![
+        let headers = vec![
             Header::new("X-Total-Count", total.count.to_string()),
             Header::new("X-Total-Count-Approximate", total.approximate.to_string()),
         ];
-        if let Some(next) = next {
-            headers.push(Header::new("Link", format!("<{next}>; rel=\"next\"")));
-        }
-        ApiJson { value, status: Status::Ok, headers }
+        ApiJson { value, status: Status::Ok, headers, next }
     }
 }
 
@@ -87,7 +92,12 @@ impl<'r, T: Serialize> Responder<'r, 'static> for ApiJson<T> {
             Err(e) => return Problem::internal(&format!("serialization failed: {e}")).respond_to(request),
         };
         let etag = etag_of_bytes(&body);
-        Ok(json_response(request, self.status, self.headers, body, etag))
+        let mut headers = self.headers;
+        if let Some(next) = self.next {
+            let url = format!("{}{next}", crate::request::site_url(request));
+            headers.push(Header::new("Link", format!("<{url}>; rel=\"next\"")));
+        }
+        Ok(json_response(request, self.status, headers, body, etag))
     }
 }
 

@@ -33,7 +33,13 @@ pub fn create_user(
         let user = NewUser { email, password_hash, role }.insert(conn).map_err(|e| {
             unique_or(e, user::EMAIL_KEY, || Error::Conflict("This email is already registered.".into()))
         })?;
-        let actor = by.copied().unwrap_or(Actor { user_id: user.id, role: user.role, via, fresh: true });
+        let actor = by.copied().unwrap_or(Actor {
+            user_id: user.id,
+            role: user.role,
+            via,
+            fresh: true,
+            personal_token: false,
+        });
         let changes =
             Changes::new().field("email", None, Some(&user.email)).field("role", None, Some(user.role));
         audit::record(conn, &actor, Action::Create, Subject::user(user.id), changes)?;

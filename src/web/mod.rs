@@ -15,7 +15,7 @@ use rocket::fairing::AdHoc;
 pub use csrf::{CheckedForm, CsrfProtected};
 pub use error::{FormRefusal, PageError, SentBack};
 pub use layout::Layout;
-pub use paging::{with_param, PageNumber, Paging, PER_PAGE};
+pub use paging::{with_param, Listing, PageNumber, Paging, PAGE_SIZES, PER_PAGE};
 pub use session::{device_cookie, session_cookie, WebUser};
 
 /// Mounts the pages, the stylesheet and the HTML catchers.

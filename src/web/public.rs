@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::error::PageError;
 use super::layout::Layout;
-use super::paging::{PageNumber, Paging, PER_PAGE};
+use super::paging::{Listing, PageNumber, Paging};
 use crate::db::Db;
 use crate::models::{ItemFilter, ItemSort, ItemSortField, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
@@ -49,13 +49,13 @@ struct HomePage {
 }
 
 #[get("/?<page>")]
-async fn home(db: Db, layout: Layout, page: Option<&str>) -> Result<Template, PageError> {
+async fn home(db: Db, layout: Layout, page: Option<&str>) -> Result<Listing, PageError> {
     let page = PageNumber::from_query(page);
-    let (rows, total) = db.run(move |conn| stores::directory(conn, page.offset(), PER_PAGE)).await?;
+    let (rows, total) = db.run(move |conn| stores::directory(conn, page.offset(), page.limit())).await?;
     let stores: Vec<StoreRow> =
         rows.into_iter().map(|(s, item_count)| StoreRow::new(s.id, s.name, item_count)).collect();
     let paging = Paging::new(page, stores.len(), total, "/");
-    Ok(Template::render("home.html", HomePage { layout, stores, paging }))
+    Ok(Listing::of(paging, |paging| Template::render("home.html", HomePage { layout, stores, paging })))
 }
 
 #[derive(Serialize)]
@@ -107,14 +107,14 @@ async fn store(
     id: i64,
     tag: Option<i64>,
     page: Option<&str>,
-) -> Result<Template, PageError> {
+) -> Result<Listing, PageError> {
     let page = PageNumber::from_query(page);
     let filter =
         ItemFilter { store_id: Some(id), tag_ids: tag.into_iter().collect(), ..ItemFilter::default() };
     let ((store, store_tags, item_count), (items, total)) = db
         .run(move |conn| {
             let store = stores::with_tags_and_item_count(conn, id)?;
-            let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
+            let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
             Ok((store, items::list(conn, &filter, BY_NAME, listing)?))
         })
         .await?;
@@ -124,17 +124,19 @@ async fn store(
     };
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let paging = Paging::of_total(page, items.len(), total, &base);
-    Ok(Template::render(
-        "store.html",
-        StorePage {
-            layout,
-            store: StoreRow::new(store.id, store.name, item_count),
-            tags: store_tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
-            selected_tag: tag,
-            items,
-            paging,
-        },
-    ))
+    Ok(Listing::of(paging, |paging| {
+        Template::render(
+            "store.html",
+            StorePage {
+                layout,
+                store: StoreRow::new(store.id, store.name, item_count),
+                tags: store_tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
+                selected_tag: tag,
+                items,
+                paging,
+            },
+        )
+    }))
 }
 
 #[derive(Serialize)]
@@ -161,13 +163,13 @@ struct TagPage {
 }
 
 #[get("/tags/<id>?<page>")]
-async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<Template, PageError> {
+async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<Listing, PageError> {
     let page = PageNumber::from_query(page);
     let (detail, items, total) = db
         .run(move |conn| {
             let detail = tags::detail(conn, id)?;
             let filter = ItemFilter { tag_ids: vec![id], ..ItemFilter::default() };
-            let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
+            let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
             let (items, total) = items::list(conn, &filter, BY_NAME, listing)?;
             Ok((detail, items, total))
         })
@@ -175,16 +177,18 @@ async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<Temp
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let paging = Paging::of_total(page, items.len(), total, &format!("/tags/{id}"));
     let tags::TagDetail { tag, store_name, item_count } = detail;
-    Ok(Template::render(
-        "tag.html",
-        TagPage {
-            layout,
-            store: StoreRow::new(tag.store_id, store_name, item_count),
-            tag: TagLink { id: tag.id, name: tag.name },
-            items,
-            paging,
-        },
-    ))
+    Ok(Listing::of(paging, |paging| {
+        Template::render(
+            "tag.html",
+            TagPage {
+                layout,
+                store: StoreRow::new(tag.store_id, store_name, item_count),
+                tag: TagLink { id: tag.id, name: tag.name },
+                items,
+                paging,
+            },
+        )
+    }))
 }
 
 #[derive(Serialize, Default)]
@@ -234,7 +238,7 @@ async fn search(
     max_price: Option<String>,
     sort: Option<&str>,
     page: Option<&str>,
-) -> Result<(Status, Template), PageError> {
+) -> Result<Listing, PageError> {
     let page = PageNumber::from_query(page);
     let (sort_name, _, order) =
         SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(SEARCH_ORDERS[0]);
@@ -268,6 +272,14 @@ async fn search(
             }
         }
     }
+    if let (Some(lowest), Some(highest)) = (filter.min_price, filter.max_price) {
+        if lowest > highest {
+            errors.insert(
+                "min_price".to_owned(),
+                "The lowest price is above the highest: lower it, or raise the highest.".to_owned(),
+            );
+        }
+    }
     let tag_name = crate::text::normalize(&form.tag);
     let searching = !(form.q.is_empty()
         && tag_name.is_empty()
@@ -275,18 +287,13 @@ async fn search(
         && filter.max_price.is_none());
     if !errors.is_empty() || !searching {
         let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
-        return Ok((
-            status,
-            Template::render(
-                "search.html",
-                SearchPage { layout, form, sorts, errors, items: vec![], paging: None },
-            ),
-        ));
+        let page = SearchPage { layout, form, sorts, errors, items: vec![], paging: None };
+        return Ok(Listing::Page((status, Template::render("search.html", page))));
     }
     if !tag_name.is_empty() {
         filter.tag_named = Some(tag_name);
     }
-    let listing = ItemPage { after: None, offset: page.offset(), limit: PER_PAGE };
+    let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
     let (items, total) = db.run(move |conn| items::list(conn, &filter, order, listing)).await?;
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let base = format!(
@@ -297,9 +304,11 @@ async fn search(
         encode(&form.max_price),
         encode(form.sort),
     );
-    let paging = Some(Paging::of_total(page, items.len(), total, &base));
-    let page = SearchPage { layout, form, sorts, errors, items, paging };
-    Ok((Status::Ok, Template::render("search.html", page)))
+    let paging = Paging::of_total(page, items.len(), total, &base);
+    Ok(Listing::of(paging, |paging| {
+        let page = SearchPage { layout, form, sorts, errors, items, paging: Some(paging) };
+        Template::render("search.html", page)
+    }))
 }
 
 fn encode(text: &str) -> String {

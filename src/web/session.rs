@@ -48,7 +48,7 @@ pub struct WebUser {
 
 impl WebUser {
     pub fn actor(&self, via: Via) -> Actor {
-        Actor { user_id: self.user.id, role: self.user.role, via, fresh: false }
+        Actor { user_id: self.user.id, role: self.user.role, via, fresh: false, personal_token: false }
     }
 }
 

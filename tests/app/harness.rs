@@ -439,6 +439,17 @@ impl Reply {
         self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 
+    /// The path and query of the next page, from `Link: <url>; rel="next"`,
+    /// whose URL must be absolute (the in-process client sends no `Host`,
+    /// so the site is `http://localhost`).
+    pub fn next_page(&self) -> Option<String> {
+        let header = self.header("link")?;
+        assert!(header.starts_with('<') && header.ends_with(">; rel=\"next\""), "{header}");
+        let url = header.trim_start_matches('<').split('>').next().unwrap_or_default();
+        let path = url.strip_prefix("http://localhost").unwrap_or_else(|| panic!("not absolute: {url}"));
+        Some(path.to_owned())
+    }
+
     /// Asserts an RFC 9457 problem with this status, and returns it.
     pub fn problem(&self, status: u16) -> Value {
         assert_eq!(self.status, status, "body: {}", self.text);

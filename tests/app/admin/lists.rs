@@ -194,3 +194,32 @@ async fn admin_lists_take_the_same_statements_whatever_their_size() {
         assert_eq!(app.queries() - before - session, 2, "statements of {path} besides the session");
     }
 }
+
+#[rocket::async_test]
+async fn admin_lists_choose_their_page_size_and_never_show_a_page_past_the_end() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    for n in 0..60 {
+        app.store(&owner, &format!("Shop {n:02}")).await;
+    }
+    let browser = staff_browser(&app).await;
+
+    let fifty = browser.get("/admin/stores?per_page=50").await;
+    assert!(fifty.text.contains("Showing 1–50 of 60"), "{}", fifty.text);
+    assert!(fifty.text.contains("<option value=\"50\" selected>50</option>"));
+    assert!(
+        fifty.text.contains("href=\"&#x2F;admin&#x2F;stores?per_page=50&amp;sort=name&amp;page=2\""),
+        "{}",
+        fifty.text
+    );
+    let sorted = fifty.text.split("<thead>").nth(1).unwrap();
+    assert!(sorted.contains("href=\"&#x2F;admin&#x2F;stores?per_page=50&amp;sort=-name\""), "{sorted}");
+    let odd = browser.get("/admin/stores?per_page=7").await;
+    assert!(odd.text.contains("Showing 1–20 of 60"), "only the offered sizes");
+
+    let past = browser.get("/admin/stores?per_page=50&page=3").await;
+    assert_eq!(past.status, 303);
+    assert_eq!(past.header("location"), Some("/admin/stores?per_page=50&sort=name&page=2"));
+    let searched = browser.get("/admin/stores?q=nothing-like-this&page=2").await;
+    assert_eq!(searched.header("location"), Some("/admin/stores?q=nothing-like-this&sort=name&page=1"));
+}

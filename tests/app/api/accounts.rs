@@ -315,3 +315,27 @@ async fn a_flood_of_logins_is_shed_as_busy_and_reads_go_on() {
     assert_eq!(read.0, 200);
     assert!(read.1 < std::time::Duration::from_secs(2), "the read took {:?}", read.1);
 }
+
+#[rocket::async_test]
+async fn the_login_answer_names_the_user_and_me_is_your_own_account() {
+    let app = TestApp::new().await;
+    let ann = app.user(Role::Staff).await;
+    let login = app.login(&ann.email, PASSWORD).await;
+    assert_eq!(login.status, 200);
+    let user = &login.json()["user"];
+    assert_eq!(user["id"], ann.id);
+    assert_eq!(user["email"], ann.email.as_str());
+    assert_eq!(user["role"], "staff");
+    assert_eq!(user["is_active"], true);
+    assert!(user.get("password_hash").is_none());
+
+    let me = app.get("/api/user/me").bearer(&ann.access).send().await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.json(), app.get(&format!("/api/user/{}", ann.id)).bearer(&ann.access).send().await.json());
+    let etag = me.header("etag").unwrap().to_owned();
+    let again = app.get("/api/user/me").bearer(&ann.access).header("If-None-Match", &etag).send().await;
+    assert_eq!(again.status, 304);
+    assert_eq!(app.get("/api/user/me").send().await.problem(401)["code"], "authorization_required");
+    let other = app.user(Role::Member).await;
+    assert_eq!(app.get("/api/user/me").bearer(&other.access).send().await.json()["id"], other.id);
+}

@@ -19,6 +19,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/login", vec!["post"]),
         ("/api/logout", vec!["post"]),
         ("/api/refresh", vec!["post"]),
+        ("/api/user/me", vec!["get"]),
         ("/api/user/{id}", vec!["delete", "get"]),
         ("/api/stores", vec!["get", "post"]),
         ("/api/stores/{id}", vec!["delete", "get", "put"]),

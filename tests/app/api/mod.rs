@@ -1,6 +1,7 @@
 //! The JSON API under /api.
 
 mod accounts;
+mod cors;
 mod docs;
 mod errors;
 mod headers;

@@ -176,10 +176,24 @@ async fn personal_access_tokens_work_like_access_tokens_but_are_never_fresh() {
     let store = app.post("/api/stores").bearer(&secret).json(json!({"name": "Via token"})).send().await;
     assert_eq!(store.status, 201, "{}", store.text);
     let id = store.json()["id"].as_i64().unwrap();
+    // A personal token can never be fresh: 403, and the answer says what to do.
     let fresh_only = app.delete(&format!("/api/stores/{id}")).bearer(&secret).send().await;
-    assert_eq!(fresh_only.problem(401)["code"], "fresh_token_required");
+    let problem = fresh_only.problem(403);
+    assert_eq!(problem["code"], "fresh_token_required");
+    assert_eq!(
+        problem["detail"],
+        "A personal access token cannot do this. Log in again (POST /api/login) and use the access \
+         token of that login."
+    );
+    let challenge = fresh_only.header("www-authenticate").unwrap();
+    assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
     let own_delete = app.delete(&format!("/api/user/{}", ann.id)).bearer(&secret).send().await;
-    assert_eq!(own_delete.problem(401)["code"], "fresh_token_required");
+    assert_eq!(own_delete.problem(403)["code"], "fresh_token_required");
+    // A refreshed access token is not fresh either, but a new login cures it: 401.
+    let refreshed = app.post("/api/refresh").bearer(&ann.refresh).send().await.json();
+    let access = refreshed["access_token"].as_str().unwrap();
+    let stale = app.delete(&format!("/api/stores/{id}")).bearer(access).send().await;
+    assert_eq!(stale.problem(401)["code"], "fresh_token_required");
 
     let unknown = own_account(&app, &ann, "sfp_thisisnotarealtokenatallxxxxxxxxxxxxxxxxxxx").await;
     assert_eq!(unknown.problem(401)["code"], "invalid_token");
@@ -201,4 +215,34 @@ async fn logging_out_with_a_personal_token_revokes_it() {
     assert_eq!(app.post("/api/logout").bearer(&secret).send().await.status, 204);
     assert_eq!(own_account(&app, &ann, &secret).await.problem(401)["code"], "token_revoked");
     assert_eq!(own_account(&app, &ann, &ann.access).await.status, 200);
+}
+
+#[rocket::async_test]
+async fn the_refresh_token_may_come_in_the_body_instead() {
+    let app = TestApp::new().await;
+    let ann = app.user(Role::Member).await;
+    let refreshed = app.post("/api/refresh").json(json!({"refresh_token": ann.refresh})).send().await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    let body = refreshed.json();
+    assert_eq!(body["user"]["id"], ann.id);
+    assert_eq!(body["user"]["email"], ann.email.as_str());
+    let next = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(own_account(&app, &ann, body["access_token"].as_str().unwrap()).await.status, 200);
+
+    // Each works once, in the body as in the header: a replay revokes the session.
+    let replay = app.post("/api/refresh").json(json!({"refresh_token": ann.refresh})).send().await;
+    assert_eq!(replay.problem(401)["code"], "token_revoked");
+    assert_eq!(app.post("/api/refresh").bearer(&next).send().await.problem(401)["code"], "token_revoked");
+
+    // An access token is not a refresh token, wherever it is sent.
+    let wrong = app.post("/api/refresh").json(json!({"refresh_token": ann.access})).send().await;
+    assert_eq!(wrong.problem(401)["code"], "invalid_token");
+    let missing = app.post("/api/refresh").json(json!({})).send().await;
+    assert_eq!(missing.problem(422)["errors"]["refresh_token"], "is required");
+    let extra = app.post("/api/refresh").json(json!({"refresh_token": "x", "user": 1})).send().await;
+    assert_eq!(extra.problem(422)["errors"]["user"], "is not a known field");
+    let form = app.post("/api/refresh").raw(Some("text/plain"), "refresh_token=x").send().await;
+    assert_eq!(form.problem(415)["code"], "unsupported_media_type");
+    let nothing = app.post("/api/refresh").send().await;
+    assert_eq!(nothing.problem(401)["code"], "authorization_required");
 }

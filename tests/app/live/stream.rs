@@ -64,7 +64,7 @@ async fn a_change_through_one_instance_reaches_a_stream_of_another() {
 /// A staff member acting outside any request, as the command line does.
 fn staff_actor(app: &TestApp) -> Actor {
     let id = app.insert_user(&format!("actor{}@example.org", rand_suffix()), Role::Staff);
-    Actor { user_id: id, role: Role::Staff, via: Via::Cli, fresh: true }
+    Actor { user_id: id, role: Role::Staff, via: Via::Cli, fresh: true, personal_token: false }
 }
 
 fn rand_suffix() -> String {

@@ -320,3 +320,48 @@ async fn deep_pages_are_read_from_the_nearer_end_in_the_same_order() {
     let beyond = browser.get(&format!("/stores/{store}?page=14")).await;
     assert_eq!(names(&beyond.text), Vec::<String>::new());
 }
+
+#[rocket::async_test]
+async fn pages_past_the_end_lead_to_the_last_and_pages_are_numbered() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Deep").await;
+    for n in 0..3 {
+        app.item(&owner, store, &format!("Coffee {n}"), "1.00").await;
+    }
+    app.bulk_items(store, 200);
+    let browser = app.browser();
+
+    let past = browser.get("/?page=5").await;
+    assert_eq!((past.status, past.header("location")), (303, Some("/?page=1")));
+    let store_past = browser.get(&format!("/stores/{store}?page=99")).await;
+    assert_eq!(store_past.status, 303);
+    assert_eq!(store_past.header("location"), Some(format!("/stores/{store}?page=11").as_str()));
+    let last = browser.get(&format!("/stores/{store}?page=11")).await;
+    assert!(last.text.contains("Showing 201–203 of 203"), "{}", last.text);
+    let search = browser.get("/search?q=coffee&page=4").await;
+    assert_eq!(
+        (search.status, search.header("location")),
+        (303, Some("/search?q=coffee&tag=&min_price=&max_price=&sort=newest&page=1"))
+    );
+
+    // First, last and the two either side, with gaps between.
+    let middle = browser.get(&format!("/stores/{store}?page=6")).await;
+    let bar = middle.text.split("class=\"pagination\"").nth(1).unwrap().split("</nav>").next().unwrap();
+    let numbers: Vec<&str> =
+        bar.split("aria-label=\"Page ").skip(1).map(|s| s.split(['"', ',']).next().unwrap()).collect();
+    assert_eq!(numbers, ["1", "4", "5", "6", "7", "8", "11"], "{bar}");
+    assert_eq!(bar.matches("class=\"gap\"").count(), 2);
+    assert!(bar.contains("<span aria-current=\"page\" aria-label=\"Page 6, this page\">6</span>"), "{bar}");
+    assert!(bar.contains(&format!("href=\"&#x2F;stores&#x2F;{store}?page=11\"")), "{bar}");
+}
+
+#[rocket::async_test]
+async fn search_says_when_the_lowest_price_is_above_the_highest() {
+    let app = TestApp::new().await;
+    let browser = app.browser();
+    let reply = browser.get("/search?q=a&min_price=20&max_price=5").await;
+    assert_eq!(reply.status, 422);
+    assert!(reply.text.contains("The lowest price is above the highest: lower it, or raise the highest."));
+    assert_eq!(browser.get("/search?q=a&min_price=5&max_price=5").await.status, 200);
+}
