@@ -376,6 +376,9 @@ pub async fn update<R: Resource>(
                 title: format!("{} was changed by someone else", capitalized(&current.what)),
                 edit_url: R::SECTION.object(id),
                 compared: compare(&yours, &theirs),
+                version: current.version,
+                fields: yours,
+                errors: FieldErrors::new(),
             };
             Ok(Err(SentBack::new(Status::Conflict, Template::render("admin/conflict.html", page))))
         }
@@ -393,7 +396,10 @@ fn compare(yours: &[Field], theirs: &[Field]) -> Vec<Compared> {
         .iter()
         .zip(theirs)
         .filter(|(field, _)| field.kind != FieldKind::Static)
-        .map(|(mine, current)| Compared { label: mine.label, yours: mine.shown(), current: current.shown() })
+        .map(|(mine, current)| {
+            let (yours, current) = (mine.shown(), current.shown());
+            Compared { label: mine.label, differs: yours != current, yours, current }
+        })
         .collect()
 }
 

@@ -226,12 +226,19 @@ pub struct Compared {
     pub label: &'static str,
     pub yours: String,
     pub current: String,
+    pub differs: bool,
 }
 
+/// A stale edit: each field's submitted and current values, and the form
+/// again with the submitted values at the current version, to save them
+/// over it after all.
 #[derive(Debug, Serialize)]
 pub struct ConflictPage {
     pub layout: Layout,
     pub title: String,
     pub edit_url: String,
     pub compared: Vec<Compared>,
+    pub version: i64,
+    pub fields: Vec<Field>,
+    pub errors: FieldErrors,
 }

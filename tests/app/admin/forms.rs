@@ -93,8 +93,28 @@ async fn a_stale_edit_shows_a_conflict_and_overwrites_nothing() {
 
     assert_eq!(reply.status, 409);
     assert!(reply.text.contains("was changed by someone else"));
-    assert!(reply.text.contains("<td>Mine</td><td>Theirs</td>"), "{}", reply.text);
+    assert!(
+        reply.text.contains(
+            "<tr class=\"differs\"><th scope=\"row\">Name <span class=\"badge\">differs</span></th><td>Mine</td><td>Theirs</td>"
+        ),
+        "{}",
+        reply.text
+    );
     assert_eq!(app.get(&format!("/api/stores/{store}")).send().await.json()["name"], "Theirs");
+
+    // The page keeps the work: a form with "Mine" at the current version,
+    // which saves it over theirs on purpose.
+    let reapply = reply.text.split("id=\"reapply\"").nth(1).unwrap();
+    assert!(reapply.contains("name=\"version\" value=\"2\""), "{reapply}");
+    assert!(reapply.contains("value=\"Mine\""), "{reapply}");
+    let saved = browser
+        .post(
+            &format!("/admin/stores/{store}"),
+            &[("csrf_token", &token), ("name", "Mine"), ("version", "2"), ("action", "continue")],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    assert_eq!(app.get(&format!("/api/stores/{store}")).send().await.json()["name"], "Mine");
 }
 
 #[rocket::async_test]
