@@ -16,6 +16,8 @@ use rocket::http::ContentType;
 use rocket::{Build, Rocket, Route};
 use rocket_dyn_templates::Template;
 
+use crate::price::{Money, Price};
+
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 }
@@ -38,11 +40,14 @@ impl Assets {
     /// The template engine, loaded with every template under the name pages
     /// render it by (`home.html` for `templates/home.html.tera`), and the
     /// `static_url` function.
-    fn template_fairing(&self) -> impl Fairing {
+    fn template_fairing(&self, money: Money) -> impl Fairing {
         let source = self.clone();
         Template::try_custom(move |engines| {
             engines.tera.add_raw_templates(source.template_sources()?)?;
             engines.tera.register_function("static_url", StaticUrl(matches!(source, Assets::Embedded)));
+            let prefix = money.prefix().to_owned();
+            engines.tera.register_function("currency_prefix", move |_: &TeraArgs| Ok(prefix.clone().into()));
+            engines.tera.register_filter("money", MoneyFilter(money.clone()));
             Ok(())
         })
     }
@@ -90,10 +95,12 @@ pub fn stage() -> impl Fairing {
             }
         };
         let figment = rocket.figment().clone().merge(("template_dir", folder));
+        let currency = rocket.state::<crate::config::AppConfig>().map_or("EUR", |c| c.currency.as_str());
+        let money = Money::new(currency).unwrap_or_else(|| Money::new("EUR").expect("EUR is a currency"));
         Ok(rocket
             .configure(figment)
             .mount("/static", assets.static_routes())
-            .attach(assets.template_fairing()))
+            .attach(assets.template_fairing(money)))
     })
 }
 
@@ -119,6 +126,27 @@ impl rocket_dyn_templates::tera::Function for StaticUrl {
 
     fn is_safe(&self) -> bool {
         true
+    }
+}
+
+type TeraArgs = std::collections::HashMap<String, rocket_dyn_templates::tera::Value>;
+
+/// `{{ item.price | money }}`: a price as pages write it (`€12.50`), from
+/// its exact decimal text.
+struct MoneyFilter(Money);
+
+impl rocket_dyn_templates::tera::Filter for MoneyFilter {
+    fn filter(
+        &self,
+        value: &rocket_dyn_templates::tera::Value,
+        _: &TeraArgs,
+    ) -> rocket_dyn_templates::tera::Result<rocket_dyn_templates::tera::Value> {
+        let text = match value {
+            rocket_dyn_templates::tera::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let price = Price::parse(&text).map_err(|why| format!("money: {text:?} {why}"))?;
+        Ok(self.0.format(price).into())
     }
 }
 

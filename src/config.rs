@@ -120,6 +120,10 @@ pub struct AppConfig {
     /// request's `Host`, over HTTPS when `secure_cookies` is on.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// The currency of every price, as an ISO 4217 code (`EUR`, `USD`):
+    /// how pages write prices. The API gives the bare decimal.
+    #[serde(default = "defaults::currency")]
+    pub currency: String,
 }
 
 /// Checks the allow-list: each entry an origin as browsers send it
@@ -157,6 +161,10 @@ fn origins<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Stri
 }
 
 mod defaults {
+    pub fn currency() -> String {
+        "EUR".to_owned()
+    }
+
     pub fn access_token_minutes() -> i64 {
         15
     }
@@ -259,6 +267,12 @@ impl AppConfig {
             return Err("events_heartbeat_seconds and events_backlog must be positive".into());
         }
         check_origins(&config.cors_origins)?;
+        if crate::price::Money::new(&config.currency).is_none() {
+            return Err(format!(
+                "currency: {:?} is not a currency code; use three capital letters such as EUR or USD",
+                config.currency
+            ));
+        }
         Ok(config)
     }
 }

@@ -119,6 +119,48 @@ impl fmt::Display for Price {
     }
 }
 
+/// How pages write amounts of a currency: its symbol or code, then the
+/// amount with thousands grouped (`€1,234.50`, `CHF 1,234.50`). The API
+/// keeps the exact decimals; `static/live.js` writes live prices the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    prefix: String,
+}
+
+impl Money {
+    /// For an ISO 4217 code of three capital letters (`EUR`).
+    pub fn new(code: &str) -> Option<Money> {
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let prefix = match code {
+            "EUR" => "€".to_owned(),
+            "USD" => "$".to_owned(),
+            "GBP" => "£".to_owned(),
+            other => format!("{other}\u{a0}"),
+        };
+        Some(Money { prefix })
+    }
+
+    /// What goes before the amount: a symbol, or the code and a space.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn format(&self, price: Price) -> String {
+        let text = price.to_string();
+        let (units, cents) = text.split_once('.').unwrap_or((&text, "00"));
+        let mut grouped = String::new();
+        for (n, digit) in units.chars().enumerate() {
+            if n > 0 && (units.len() - n) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        format!("{}{grouped}.{cents}", self.prefix)
+    }
+}
+
 impl Serialize for Price {
     /// A JSON number written from the exact decimal text, e.g. `12.50`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -189,6 +231,21 @@ impl FromSql<Numeric, Pg> for Price {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_groups_thousands_after_its_symbol_or_code() {
+        let euro = Money::new("EUR").unwrap();
+        let price = |text| Price::parse(text).unwrap();
+        assert_eq!(euro.format(price("0")), "€0.00");
+        assert_eq!(euro.format(price("12.5")), "€12.50");
+        assert_eq!(euro.format(price("1234.5")), "€1,234.50");
+        assert_eq!(euro.format(price("9999999999.99")), "€9,999,999,999.99");
+        assert_eq!(Money::new("USD").unwrap().format(price("100000")), "$100,000.00");
+        assert_eq!(Money::new("CHF").unwrap().format(price("5")), "CHF\u{a0}5.00");
+        for bad in ["", "eur", "EURO", "E1R", "€"] {
+            assert_eq!(Money::new(bad), None, "{bad}");
+        }
+    }
 
     fn cents(text: &str) -> Result<i64, &'static str> {
         Price::parse(text).map(Price::cents).map_err(|e| e.0)

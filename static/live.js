@@ -46,8 +46,12 @@
     note.hidden = false;
   }
 
+  // As the pages write prices (see `Money` in src/price.rs): the currency's
+  // symbol or code, then the amount with its thousands grouped.
+  var currencyPrefix = document.body.getAttribute('data-currency-prefix') || '';
   function price(value) {
-    return Number(value).toFixed(2);
+    var parts = Number(value).toFixed(2).split('.');
+    return currencyPrefix + parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ',') + '.' + parts[1];
   }
 
   function plural(count, word) {

@@ -100,7 +100,7 @@ impl Resource for Items {
                     Cell::link(&item.name, Section::Items.object(item.id)),
                     Cell::link(store_name, Section::Stores.object(item.store_id)),
                     Cell::text(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),
-                    Cell::text(item.price),
+                    Cell::money(item.price),
                     Cell::text(item.created_at.format("%Y-%m-%d %H:%M")),
                 ],
             })

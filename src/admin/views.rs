@@ -21,15 +21,21 @@ pub struct Column {
 pub struct Cell {
     pub text: String,
     pub href: Option<String>,
+    /// `text` is a price, written in the site's currency.
+    pub money: bool,
 }
 
 impl Cell {
     pub fn text(text: impl ToString) -> Cell {
-        Cell { text: text.to_string(), href: None }
+        Cell { text: text.to_string(), href: None, money: false }
     }
 
     pub fn link(text: impl ToString, href: String) -> Cell {
-        Cell { text: text.to_string(), href: Some(href) }
+        Cell { text: text.to_string(), href: Some(href), money: false }
+    }
+
+    pub fn money(price: crate::price::Price) -> Cell {
+        Cell { text: price.to_string(), href: None, money: true }
     }
 }
 

@@ -235,7 +235,7 @@ async fn live_pages_say_which_event_they_are_current_up_to() {
             .get_result(&mut app.conn())
             .unwrap()
     };
-    let expected = format!("<body data-events-after=\"{newest}\">");
+    let expected = format!("<body data-currency-prefix=\"€\" data-events-after=\"{newest}\">");
     let browser = app.browser();
 
     // The instance learns of its own changes through the database, within
@@ -364,4 +364,30 @@ async fn search_says_when_the_lowest_price_is_above_the_highest() {
     assert_eq!(reply.status, 422);
     assert!(reply.text.contains("The lowest price is above the highest: lower it, or raise the highest."));
     assert_eq!(browser.get("/search?q=a&min_price=5&max_price=5").await.status, 200);
+}
+
+#[rocket::async_test]
+async fn prices_are_written_in_the_configured_currency() {
+    let app = TestApp::configured(|figment| figment.merge(("currency", "USD"))).await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Dollars").await;
+    let item = app.item(&owner, store, "Desk", "1234.5").await;
+    let browser = app.browser();
+    let page = browser.get(&format!("/stores/{store}")).await;
+    assert!(page.text.contains("<td class=\"num item-price\">$1,234.50</td>"), "{}", page.text);
+    assert!(page.text.contains("data-currency-prefix=\"$\""));
+    let detail = browser.get(&format!("/items/{item}")).await;
+    assert!(detail.text.contains("<dd data-live-field=\"item-price\">$1,234.50</dd>"), "{}", detail.text);
+    // The API keeps the exact decimal.
+    assert_eq!(
+        app.get(&format!("/api/items/{item}")).send().await.json()["price"],
+        serde_json::json!(1234.50)
+    );
+
+    let euros = TestApp::new().await;
+    let owner = euros.user(Role::Member).await;
+    let store = euros.store(&owner, "Euros").await;
+    euros.item(&owner, store, "Chair", "12").await;
+    let page = euros.browser().get(&format!("/stores/{store}")).await;
+    assert!(page.text.contains("€12.00"), "{}", page.text);
 }

@@ -87,7 +87,7 @@ test('a live page that has changed has no serious accessibility violations', asy
   await openLive(scanner, `/stores/${store.id}`);
   await api('POST', '/items', { name: 'Yoghurt', price: '1.20', store_id: store.id });
   await scanner.getByRole('row', { name: /Yoghurt/ }).waitFor();
-  assert.match(await scanner.getByRole('status').textContent(), /New item: Yoghurt, 1\.20/);
+  assert.match(await scanner.getByRole('status').textContent(), /New item: Yoghurt, €1\.20\./);
   assert.deepEqual(await accessibilityProblemsHere(scanner), []);
 });
 
@@ -96,7 +96,7 @@ test('an item page says when its item is deleted', async () => {
   await openLive(visitor, `/items/${item.id}`);
   await api('PUT', `/items/${item.id}`, { name: 'Plum jam', price: '4.40' });
   await visitor.getByRole('heading', { level: 1, name: 'Plum jam' }).waitFor();
-  assert.equal(await visitor.locator('[data-live-field="item-price"]').textContent(), '4.40');
+  assert.equal(await visitor.locator('[data-live-field="item-price"]').textContent(), '€4.40');
   await api('DELETE', `/items/${item.id}`);
   await visitor.getByRole('alert').getByText('This item has been deleted.').waitFor();
   await screenshot(visitor, 'live-item-deleted');
