@@ -121,13 +121,22 @@ pub fn administer_users(actor: &Actor) -> Result<(), Error> {
     }
 }
 
-/// The admin panel: staff only.
-pub fn use_admin_panel(actor: &Actor) -> Result<(), Error> {
-    if actor.is_staff() {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
+/// The admin panel: staff manage everything there; members, as "Your
+/// stores", the stores they own with their items and tags.
+pub fn use_admin_panel(_actor: &Actor) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Whose stores the panel shows: everyone's to staff (`None`), their own to
+/// members.
+pub fn panel_scope(actor: &Actor) -> Option<i64> {
+    (!actor.is_staff()).then_some(actor.user_id)
+}
+
+/// Opening a store's page in the panel (or that of one of its items or
+/// tags): whoever may manage the store.
+pub fn open_in_panel(actor: &Actor, store: &Store) -> Result<(), Error> {
+    manage_store(actor, store)
 }
 
 pub fn require_fresh(actor: &Actor) -> Result<(), Error> {

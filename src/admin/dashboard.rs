@@ -1,5 +1,6 @@
 //! The panel's front page: how many of everything, and the latest changes.
 
+use rocket::response::Redirect;
 use rocket::{get, routes, Route};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
@@ -7,7 +8,7 @@ use serde::Serialize;
 use super::listing::describe_entry;
 use super::urls::Section;
 use super::views::HistoryEntry;
-use super::Staff;
+use super::PanelUser;
 use crate::db::Db;
 use crate::models::Action;
 use crate::services::{audit, overview};
@@ -40,8 +41,13 @@ struct DashboardPage {
     is_admin: bool,
 }
 
+/// The front page for staff; members, whose panel is their own stores,
+/// go straight to them.
 #[get("/")]
-async fn dashboard(db: Db, staff: Staff, layout: Layout) -> Result<Template, PageError> {
+async fn dashboard(db: Db, user: PanelUser, layout: Layout) -> Result<Result<Template, Redirect>, PageError> {
+    if !user.actor.is_staff() {
+        return Ok(Err(Redirect::to(Section::Stores.list())));
+    }
     let (counts, recent) = db.run(|conn| Ok((overview::counts(conn)?, audit::recent(conn, RECENT)?))).await?;
     let counts = vec![
         Count { label: "Stores", count: counts.stores, href: Section::Stores.list() },
@@ -57,10 +63,10 @@ async fn dashboard(db: Db, staff: Staff, layout: Layout) -> Result<Template, Pag
             RecentEntry { entry: describe_entry(recorded), entity: format!("{kind} {id}"), href }
         })
         .collect();
-    Ok(Template::render(
+    Ok(Ok(Template::render(
         "admin/dashboard.html",
-        DashboardPage { layout, counts, recent, is_admin: staff.actor.is_admin() },
-    ))
+        DashboardPage { layout, counts, recent, is_admin: user.actor.is_admin() },
+    )))
 }
 
 /// How many of the latest changes the dashboard shows.

@@ -7,15 +7,15 @@ use super::listing::{same_version, store_and_tag_choices};
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, Resource};
 use super::urls::Section;
 use super::views::{Cell, Choice, Field, FieldKind, Filter, Named, Row};
-use super::Staff;
+use super::PanelUser;
 use crate::error::Error;
 use crate::models::{ItemFilter, ItemSort, ItemSortField, ListQuery, ListSort, SortKey, Tag, TagRef};
-use crate::policy::Actor;
+use crate::policy::{self, Actor};
 use crate::services::items::{self, ItemDetail, ItemInput, ItemPage};
 
 pub struct Items;
 
-admin_section!(Items, Staff);
+admin_section!(Items, PanelUser);
 
 #[derive(FromForm)]
 pub struct ItemFilters {
@@ -71,7 +71,7 @@ impl Resource for Items {
 
     fn list(
         conn: &mut PgConnection,
-        _: &Actor,
+        actor: &Actor,
         query: &ListQuery,
         filters: &ItemFilters,
     ) -> Result<Listed, Error> {
@@ -83,6 +83,7 @@ impl Resource for Items {
         };
         let filter = ItemFilter {
             store_id: filters.store,
+            owner_id: policy::panel_scope(actor),
             tag_ids: filters.tag.into_iter().collect(),
             name_contains: query.search.clone(),
             ..ItemFilter::default()
@@ -90,7 +91,7 @@ impl Resource for Items {
         let sort = ItemSort { field, descending: query.sort.descending };
         let page = ItemPage { after: None, offset: query.offset, limit: query.limit };
         let (details, total) = items::list(conn, &filter, sort, page)?;
-        let (stores, store_tags) = store_and_tag_choices(conn, filters.store)?;
+        let (stores, store_tags) = store_and_tag_choices(conn, actor, filters.store)?;
         let rows = details
             .into_iter()
             .map(|ItemDetail { item, store_name, tags }| Row {
@@ -116,8 +117,8 @@ impl Resource for Items {
         Ok(Listed { rows, total, filters: shown })
     }
 
-    fn load(conn: &mut PgConnection, _: &Actor, id: i64) -> Result<ItemDetail, Error> {
-        items::detail(conn, id)
+    fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<ItemDetail, Error> {
+        items::detail_managed(conn, actor, id)
     }
 
     fn describe(detail: &ItemDetail) -> Described {
@@ -151,6 +152,7 @@ impl Resource for Items {
 
     fn fields(
         conn: &mut PgConnection,
+        actor: &Actor,
         item: Option<&ItemDetail>,
         form: &ItemForm,
     ) -> Result<Vec<Field>, Error> {
@@ -164,7 +166,7 @@ impl Resource for Items {
                 )
             }
             None => {
-                let (stores, tags) = store_and_tag_choices(conn, form.store_id)?;
+                let (stores, tags) = store_and_tag_choices(conn, actor, form.store_id)?;
                 (
                     Field::text("store_id", "Store", "").kind(FieldKind::Select).choices(stores),
                     tags,

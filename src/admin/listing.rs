@@ -11,6 +11,7 @@ use super::urls::Section;
 use super::views::{Change, Choice, Column, HistoryEntry};
 use crate::error::Error;
 use crate::models::{Entity, ListQuery, ListSort, Store, TagRef};
+use crate::policy::{self, Actor};
 use crate::services::audit::{self, Recorded};
 use crate::web::{with_param, CsrfProtected, PageNumber};
 
@@ -137,17 +138,24 @@ impl CsrfProtected for ConfirmForm {
     }
 }
 
-/// Stores by name, for pickers and filters (the first 500).
-pub fn store_choices(conn: &mut PgConnection, selected: Option<i64>) -> Result<Vec<Choice>, Error> {
-    Ok(Store::names(conn, STORE_CHOICES)?.into_iter().map(|store| store_choice(store, selected)).collect())
+/// The stores `actor` manages by name, for pickers and filters (the first 500).
+pub fn store_choices(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    selected: Option<i64>,
+) -> Result<Vec<Choice>, Error> {
+    let names = Store::names(conn, STORE_CHOICES, policy::panel_scope(actor))?;
+    Ok(names.into_iter().map(|store| store_choice(store, selected)).collect())
 }
 
 /// The store picker with the tags of the chosen store, in one statement.
 pub fn store_and_tag_choices(
     conn: &mut PgConnection,
+    actor: &Actor,
     selected: Option<i64>,
 ) -> Result<(Vec<Choice>, Vec<TagRef>), Error> {
-    let (stores, tags) = Store::names_and_tags_of(conn, STORE_CHOICES, selected)?;
+    let scope = policy::panel_scope(actor);
+    let (stores, tags) = Store::names_and_tags_of(conn, STORE_CHOICES, selected, scope)?;
     Ok((stores.into_iter().map(|store| store_choice(store, selected)).collect(), tags))
 }
 

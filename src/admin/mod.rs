@@ -1,4 +1,6 @@
-//! The admin panel at `/admin`, for staff (users: admins only). Lists with
+//! The admin panel at `/admin`, for staff (users: admins only), and for
+//! members as "Your stores": the same pages, showing them only the stores
+//! they own with their items and tags (the services refuse the rest). Lists with
 //! search, sorting, filters and pages; forms with inline errors; delete
 //! confirmations that say what goes with an object; bulk delete; per-object
 //! history; optimistic locking. Everything goes through the same services as
@@ -35,15 +37,15 @@ pub fn stage() -> AdHoc {
     })
 }
 
-/// A signed-in staff member (or admin) using the panel. Anonymous visitors
-/// are sent to log in (401); members get 403.
-pub struct Staff {
+/// A signed-in user of the panel: staff see everything, members the stores
+/// they own ("Your stores"). Anonymous visitors are sent to log in (401).
+pub struct PanelUser {
     pub user: WebUser,
     pub actor: Actor,
 }
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for Staff {
+impl<'r> FromRequest<'r> for PanelUser {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
@@ -54,7 +56,7 @@ impl<'r> FromRequest<'r> for Staff {
         };
         let actor = user.actor(Via::Admin);
         match policy::use_admin_panel(&actor) {
-            Ok(()) => Outcome::Success(Staff { user, actor }),
+            Ok(()) => Outcome::Success(PanelUser { user, actor }),
             Err(_) => Outcome::Error((Status::Forbidden, ())),
         }
     }
@@ -71,9 +73,9 @@ impl<'r> FromRequest<'r> for AdminOnly {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        match request.guard::<Staff>().await {
-            Outcome::Success(staff) if staff.actor.is_admin() => {
-                Outcome::Success(AdminOnly { user: staff.user, actor: staff.actor })
+        match request.guard::<PanelUser>().await {
+            Outcome::Success(panel) if panel.actor.is_admin() => {
+                Outcome::Success(AdminOnly { user: panel.user, actor: panel.actor })
             }
             Outcome::Success(_) => Outcome::Error((Status::Forbidden, ())),
             Outcome::Error(e) => Outcome::Error(e),

@@ -97,9 +97,11 @@ pub trait Resource: 'static {
     fn blank(filters: &Self::Filters) -> Self::Form;
     /// The form of a stored object.
     fn values(object: &Self::Object) -> Self::Form;
-    /// The form's fields showing `form`, for a new object or `object`.
+    /// The form's fields showing `form`, for a new object or `object`
+    /// (the store pickers offer the stores `actor` manages).
     fn fields(
         conn: &mut PgConnection,
+        actor: &Actor,
         object: Option<&Self::Object>,
         form: &Self::Form,
     ) -> Result<Vec<Field>, Error>;
@@ -291,10 +293,15 @@ fn render_form(page: FormPage) -> Template {
     Template::render("admin/form.html", page)
 }
 
-pub async fn new<R: Resource>(db: Db, layout: Layout, filters: R::Filters) -> Result<Template, PageError> {
+pub async fn new<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    filters: R::Filters,
+) -> Result<Template, PageError> {
     not_creatable::<R>()?;
     let form = R::blank(&filters);
-    let fields = db.run(move |conn| R::fields(conn, None, &form)).await?;
+    let fields = db.run(move |conn| R::fields(conn, &actor, None, &form)).await?;
     Ok(render_form(form_page::<R>(layout, None, None, fields, FieldErrors::new())))
 }
 
@@ -311,7 +318,7 @@ pub async fn create<R: Resource>(
             Ok(object) => Ok(Ok(R::describe(&object))),
             Err(error) => {
                 let refusal = FormRefusal::or_error(error, "name")?;
-                Ok(Err((R::fields(conn, None, &form)?, refusal)))
+                Ok(Err((R::fields(conn, &actor, None, &form)?, refusal)))
             }
         })
         .await?;
@@ -328,7 +335,7 @@ pub async fn edit<R: Resource>(db: Db, actor: Actor, layout: Layout, id: i64) ->
     let (described, fields) = db
         .run(move |conn| {
             let object = R::load(conn, &actor, id)?;
-            Ok((R::describe(&object), R::fields(conn, Some(&object), &R::values(&object))?))
+            Ok((R::describe(&object), R::fields(conn, &actor, Some(&object), &R::values(&object))?))
         })
         .await?;
     let version = Some(described.version);
@@ -357,14 +364,18 @@ pub async fn update<R: Resource>(
             Ok(object) => Ok(Updated::Saved(R::describe(&object))),
             Err(Error::StaleVersion) => {
                 let current = R::load(conn, &actor, id)?;
-                let yours = R::fields(conn, Some(&current), &form)?;
-                let theirs = R::fields(conn, Some(&current), &R::values(&current))?;
+                let yours = R::fields(conn, &actor, Some(&current), &form)?;
+                let theirs = R::fields(conn, &actor, Some(&current), &R::values(&current))?;
                 Ok(Updated::Stale(R::describe(&current), yours, theirs))
             }
             Err(error) => {
                 let refusal = FormRefusal::or_error(error, "name")?;
                 let current = R::load(conn, &actor, id)?;
-                Ok(Updated::Invalid(R::describe(&current), R::fields(conn, Some(&current), &form)?, refusal))
+                Ok(Updated::Invalid(
+                    R::describe(&current),
+                    R::fields(conn, &actor, Some(&current), &form)?,
+                    refusal,
+                ))
             }
         })
         .await?;
@@ -546,11 +557,11 @@ macro_rules! admin_section {
         #[rocket::get("/new?<filters..>")]
         async fn new(
             db: $crate::db::Db,
-            _who: $guard,
+            who: $guard,
             layout: $crate::web::Layout,
             filters: SectionFilters,
         ) -> Page {
-            $crate::admin::resource::new::<This>(db, layout, filters).await
+            $crate::admin::resource::new::<This>(db, who.actor, layout, filters).await
         }
 
         #[rocket::post("/", data = "<form>")]

@@ -7,15 +7,15 @@ use super::listing::same_version;
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, NoFilters, Resource};
 use super::urls::Section;
 use super::views::{Cell, Field, FieldKind, Named, Row};
-use super::Staff;
+use super::PanelUser;
 use crate::error::Error;
 use crate::models::{ListQuery, ListSort, SortKey, Store};
-use crate::policy::Actor;
+use crate::policy::{self, Actor};
 use crate::services::stores;
 
 pub struct Stores;
 
-admin_section!(Stores, Staff);
+admin_section!(Stores, PanelUser);
 
 #[derive(FromForm)]
 pub struct StoreForm {
@@ -43,8 +43,13 @@ impl Resource for Stores {
         Vec::new()
     }
 
-    fn list(conn: &mut PgConnection, _: &Actor, query: &ListQuery, _: &NoFilters) -> Result<Listed, Error> {
-        let (rows, total) = Store::admin_list(conn, query)?;
+    fn list(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        query: &ListQuery,
+        _: &NoFilters,
+    ) -> Result<Listed, Error> {
+        let (rows, total) = Store::admin_list(conn, query, policy::panel_scope(actor))?;
         let rows = rows
             .into_iter()
             .map(|(store, items)| Row {
@@ -61,8 +66,8 @@ impl Resource for Stores {
         Ok(Listed { rows, total, filters: Vec::new() })
     }
 
-    fn load(conn: &mut PgConnection, _: &Actor, id: i64) -> Result<Store, Error> {
-        stores::get(conn, id)
+    fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Store, Error> {
+        stores::get_managed(conn, actor, id)
     }
 
     fn describe(store: &Store) -> Described {
@@ -82,7 +87,12 @@ impl Resource for Stores {
         StoreForm { name: store.name.clone() }
     }
 
-    fn fields(_: &mut PgConnection, store: Option<&Store>, form: &StoreForm) -> Result<Vec<Field>, Error> {
+    fn fields(
+        _: &mut PgConnection,
+        _: &Actor,
+        store: Option<&Store>,
+        form: &StoreForm,
+    ) -> Result<Vec<Field>, Error> {
         let mut fields =
             vec![Field::text("name", "Name", &form.name).hint("1 to 80 characters, unique among stores.")];
         if let Some(store) = store {

@@ -7,15 +7,15 @@ use super::listing::{same_version, store_choices};
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, Resource};
 use super::urls::Section;
 use super::views::{Cell, Field, FieldKind, Filter, Named, Row};
-use super::Staff;
+use super::PanelUser;
 use crate::error::Error;
 use crate::models::{ListQuery, ListSort, SortKey, Tag};
-use crate::policy::Actor;
+use crate::policy::{self, Actor};
 use crate::services::tags::{self, TagDetail};
 
 pub struct Tags;
 
-admin_section!(Tags, Staff);
+admin_section!(Tags, PanelUser);
 
 #[derive(FromForm)]
 pub struct TagFilters {
@@ -51,12 +51,13 @@ impl Resource for Tags {
 
     fn list(
         conn: &mut PgConnection,
-        _: &Actor,
+        actor: &Actor,
         query: &ListQuery,
         filters: &TagFilters,
     ) -> Result<Listed, Error> {
-        let (rows, total) = Tag::admin_list(conn, query, filters.store)?;
-        let choices = store_choices(conn, filters.store)?;
+        let scope = policy::panel_scope(actor);
+        let (rows, total) = Tag::admin_list(conn, query, filters.store, scope)?;
+        let choices = store_choices(conn, actor, filters.store)?;
         let rows = rows
             .into_iter()
             .map(|(tag, store_name, count)| Row {
@@ -77,8 +78,8 @@ impl Resource for Tags {
         Ok(Listed { rows, total, filters: vec![Filter { name: "store", label: "Store", choices }] })
     }
 
-    fn load(conn: &mut PgConnection, _: &Actor, id: i64) -> Result<TagDetail, Error> {
-        tags::detail(conn, id)
+    fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<TagDetail, Error> {
+        tags::detail_managed(conn, actor, id)
     }
 
     fn describe(detail: &TagDetail) -> Described {
@@ -98,12 +99,19 @@ impl Resource for Tags {
         TagForm { store_id: Some(detail.tag.store_id), name: detail.tag.name.clone() }
     }
 
-    fn fields(conn: &mut PgConnection, tag: Option<&TagDetail>, form: &TagForm) -> Result<Vec<Field>, Error> {
+    fn fields(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        tag: Option<&TagDetail>,
+        form: &TagForm,
+    ) -> Result<Vec<Field>, Error> {
         let store = match tag {
             Some(detail) => Field::text("store", "Store", &detail.store_name).kind(FieldKind::Static),
-            None => Field::text("store_id", "Store", "")
-                .kind(FieldKind::Select)
-                .choices(store_choices(conn, form.store_id)?),
+            None => Field::text("store_id", "Store", "").kind(FieldKind::Select).choices(store_choices(
+                conn,
+                actor,
+                form.store_id,
+            )?),
         };
         let name =
             Field::text("name", "Name", &form.name).hint("1 to 40 characters, unique within the store.");

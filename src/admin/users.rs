@@ -148,7 +148,12 @@ impl Resource for Users {
         UserForm { role: user.role.to_string(), is_active: user.is_active }
     }
 
-    fn fields(_: &mut PgConnection, user: Option<&User>, form: &UserForm) -> Result<Vec<Field>, Error> {
+    fn fields(
+        _: &mut PgConnection,
+        _: &Actor,
+        user: Option<&User>,
+        form: &UserForm,
+    ) -> Result<Vec<Field>, Error> {
         let email = user.map(|u| u.email.as_str()).unwrap_or_default();
         let role = Role::parse(&form.role);
         Ok(vec![

@@ -54,6 +54,8 @@ impl ItemChanges {
 #[derive(Debug, Clone, Default)]
 pub struct ItemFilter {
     pub store_id: Option<i64>,
+    /// Items of the stores this user owns.
+    pub owner_id: Option<i64>,
     pub tag_ids: Vec<i64>,
     pub name_contains: Option<String>,
     pub min_price: Option<Price>,
@@ -65,8 +67,9 @@ pub struct ItemFilter {
 impl ItemFilter {
     /// Whether the filter lets every item through.
     pub fn is_empty(&self) -> bool {
-        let ItemFilter { store_id, tag_ids, name_contains, min_price, max_price, tag_named } = self;
+        let ItemFilter { store_id, owner_id, tag_ids, name_contains, min_price, max_price, tag_named } = self;
         store_id.is_none()
+            && owner_id.is_none()
             && tag_ids.is_empty()
             && name_contains.is_none()
             && min_price.is_none()
@@ -169,6 +172,8 @@ impl<C, K> diesel::expression::ValidGrouping<()> for RowAfter<C, K> {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
+diesel::alias!(stores as owned_stores: OwnedStores);
+
 /// A boxed query of items (alone or joined) narrowed to those `filter` lets through.
 macro_rules! matching {
     ($query:expr, $filter:expr) => {{
@@ -176,6 +181,13 @@ macro_rules! matching {
         let mut query = $query;
         if let Some(store_id) = filter.store_id {
             query = query.filter(items::store_id.eq(store_id));
+        }
+        if let Some(owner) = filter.owner_id {
+            // An alias, since some of the queries join `stores` already.
+            let owned = owned_stores
+                .filter(owned_stores.field(stores::owner_id).eq(owner))
+                .select(owned_stores.field(stores::id));
+            query = query.filter(items::store_id.eq_any(owned));
         }
         for &tag_id in &filter.tag_ids {
             query = query.filter(exists(

@@ -80,19 +80,27 @@ impl Store {
         Ok((store, tags, items))
     }
 
-    /// The admin list: stores whose name contains the search, each with
-    /// its number of items, and how many match.
-    pub fn admin_list(conn: &mut PgConnection, list: &ListQuery) -> QueryResult<(Vec<(Store, i64)>, Total)> {
+    /// The admin list: stores whose name contains the search (and, with
+    /// `owner`, that this user owns), each with its number of items, and how
+    /// many match.
+    pub fn admin_list(
+        conn: &mut PgConnection,
+        list: &ListQuery,
+        owner: Option<i64>,
+    ) -> QueryResult<(Vec<(Store, i64)>, Total)> {
         use crate::schema::items;
         let filtered = || {
             let mut query = stores::table.into_boxed();
             if let Some(search) = &list.search {
                 query = query.filter(stores::name.ilike(like_pattern_containing(search)));
             }
+            if let Some(owner) = owner {
+                query = query.filter(stores::owner_id.eq(owner));
+            }
             query
         };
-        let total =
-            Total::of(conn, "stores", list.search.is_some(), |conn| filtered().count().get_result(conn))?;
+        let narrowed = list.search.is_some() || owner.is_some();
+        let total = Total::of(conn, "stores", narrowed, |conn| filtered().count().get_result(conn))?;
         let item_count =
             items::table.filter(items::store_id.eq(stores::id)).count().single_value().assume_not_null();
         let query = order_by!(filtered(), list.sort, stores::id, {
@@ -108,9 +116,14 @@ impl Store {
         Ok((rows, total))
     }
 
-    /// The first `limit` stores by name, ids and names only: for pickers.
-    pub fn names(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<StoreName>> {
-        stores::table
+    /// The first `limit` stores by name (of `owner` only, if given), ids
+    /// and names only: for pickers.
+    pub fn names(conn: &mut PgConnection, limit: i64, owner: Option<i64>) -> QueryResult<Vec<StoreName>> {
+        let mut query = stores::table.into_boxed();
+        if let Some(owner) = owner {
+            query = query.filter(stores::owner_id.eq(owner));
+        }
+        query
             .order((stores::name.asc(), stores::id.asc()))
             .limit(limit)
             .select((stores::id, stores::name))
@@ -124,10 +137,15 @@ impl Store {
         conn: &mut PgConnection,
         limit: i64,
         selected: Option<i64>,
+        owner: Option<i64>,
     ) -> QueryResult<(Vec<StoreName>, Vec<TagRef>)> {
         let tags_of_selected =
             diesel::dsl::case_when(stores::id.nullable().eq(selected), StoreTagsAsJson.nullable());
-        let rows: Vec<(i64, String, Option<super::TagsJson>)> = stores::table
+        let mut query = stores::table.into_boxed();
+        if let Some(owner) = owner {
+            query = query.filter(stores::owner_id.eq(owner));
+        }
+        let rows: Vec<(i64, String, Option<super::TagsJson>)> = query
             .order((stores::name.asc(), stores::id.asc()))
             .limit(limit)
             .select((stores::id, stores::name, tags_of_selected))

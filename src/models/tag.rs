@@ -97,6 +97,7 @@ impl Tag {
         conn: &mut PgConnection,
         list: &ListQuery,
         store_id: Option<i64>,
+        owner: Option<i64>,
     ) -> QueryResult<(Vec<TagListRow>, Total)> {
         use crate::schema::stores;
         let filtered = || {
@@ -107,11 +108,14 @@ impl Tag {
             if let Some(store_id) = store_id {
                 query = query.filter(tags::store_id.eq(store_id));
             }
+            if let Some(owner) = owner {
+                let owned = stores::table.filter(stores::owner_id.eq(owner)).select(stores::id);
+                query = query.filter(tags::store_id.eq_any(owned));
+            }
             query
         };
-        let total = Total::of(conn, "tags", list.search.is_some() || store_id.is_some(), |conn| {
-            filtered().count().get_result(conn)
-        })?;
+        let narrowed = list.search.is_some() || store_id.is_some() || owner.is_some();
+        let total = Total::of(conn, "tags", narrowed, |conn| filtered().count().get_result(conn))?;
         let store_name = stores::table
             .filter(stores::id.eq(tags::store_id))
             .select(stores::name)

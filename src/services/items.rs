@@ -73,6 +73,17 @@ pub fn detail(conn: &mut PgConnection, id: i64) -> Result<ItemDetail, Error> {
     Ok(ItemDetail { item, store_name, tags })
 }
 
+/// An item as the panel opens it: for whoever may manage its store (403
+/// else); staff without looking the store up.
+pub fn detail_managed(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<ItemDetail, Error> {
+    let detail = detail(conn, id)?;
+    if policy::panel_scope(actor).is_some() {
+        let store = Store::find(conn, detail.item.store_id)?;
+        policy::open_in_panel(actor, &store)?;
+    }
+    Ok(detail)
+}
+
 /// Which page of a listing: `limit` rows after a keyset position or past an offset.
 #[derive(Debug, Clone)]
 pub struct ItemPage {

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use super::audit::{self, Action, Changes, Subject};
 use super::{not_found_as, unique_or};
 use crate::error::{Error, FieldErrors};
-use crate::models::{store, Item, ItemTag, NewStore, PageRequest, Store, Tag, TagRef};
+use crate::models::{
+    store, Item, ItemTag, ListQuery, ListSort, NewStore, PageRequest, SortKey, Store, Tag, TagRef,
+};
 use crate::policy::{self, Actor};
 use crate::text;
 
@@ -28,6 +30,21 @@ pub fn directory(
 
 pub fn get(conn: &mut PgConnection, id: i64) -> Result<Store, Error> {
     Store::find(conn, id).map_err(not_found_as("store"))
+}
+
+/// The stores a user owns by name, each with its number of items: the
+/// first `limit`, and how many they own.
+pub fn owned_by(conn: &mut PgConnection, owner: i64, limit: i64) -> Result<(Vec<(Store, i64)>, i64), Error> {
+    let query = ListQuery { search: None, sort: ListSort::ascending(SortKey::Name), offset: 0, limit };
+    let (rows, total) = Store::admin_list(conn, &query, Some(owner))?;
+    Ok((rows, total.count))
+}
+
+/// A store as the panel opens it: for whoever may manage it (403 else).
+pub fn get_managed(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Store, Error> {
+    let store = get(conn, id)?;
+    policy::open_in_panel(actor, &store)?;
+    Ok(store)
 }
 
 /// The store with its tags by name and its items counted up to one past

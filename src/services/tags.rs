@@ -27,6 +27,17 @@ pub fn detail(conn: &mut PgConnection, id: i64) -> Result<TagDetail, Error> {
     Ok(TagDetail { tag, store_name, item_count })
 }
 
+/// A tag as the panel opens it: for whoever may manage its store (403
+/// else); staff without looking the store up.
+pub fn detail_managed(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<TagDetail, Error> {
+    let detail = detail(conn, id)?;
+    if policy::panel_scope(actor).is_some() {
+        let store = Store::find(conn, detail.tag.store_id)?;
+        policy::open_in_panel(actor, &store)?;
+    }
+    Ok(detail)
+}
+
 /// A page of a store's tags, each with how many items carry it.
 pub struct StoreTags {
     pub store: Store,

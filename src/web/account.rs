@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::flows;
 use crate::models::{SessionKind, Via};
 use crate::request::{ClientAddress, UserAgent};
-use crate::services::sessions;
+use crate::services::{sessions, stores};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -60,15 +60,41 @@ struct OverviewPage {
     email: String,
     role: String,
     id: i64,
+    stores: Vec<OwnedStore>,
+    /// How many stores the user owns, shown or not.
+    store_count: i64,
 }
 
+#[derive(Serialize)]
+struct OwnedStore {
+    id: i64,
+    name: String,
+    items: i64,
+}
+
+/// How many of their stores the account page lists.
+const STORES_LISTED: i64 = 20;
+
 #[get("/")]
-fn overview(user: WebUser, layout: Layout) -> Template {
+async fn overview(db: Db, user: WebUser, layout: Layout) -> Result<Template, PageError> {
     let WebUser { user, .. } = user;
-    Template::render(
+    let owner = user.id;
+    let (owned, store_count) = db.run(move |conn| stores::owned_by(conn, owner, STORES_LISTED)).await?;
+    let stores = owned
+        .into_iter()
+        .map(|(store, items)| OwnedStore { id: store.id, name: store.name, items })
+        .collect();
+    Ok(Template::render(
         "account/overview.html",
-        OverviewPage { layout, email: user.email, role: user.role.to_string(), id: user.id },
-    )
+        OverviewPage {
+            layout,
+            email: user.email,
+            role: user.role.to_string(),
+            id: user.id,
+            stores,
+            store_count,
+        },
+    ))
 }
 
 #[derive(Serialize)]

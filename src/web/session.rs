@@ -46,9 +46,16 @@ pub struct WebUser {
     pub session: Session,
 }
 
+/// For this long after logging in, a web session counts as a fresh login:
+/// enough to delete one's own store (the policy asks a bearer token the
+/// same). Later, the page sends its user to log in again first.
+pub const FRESH_LOGIN_MINUTES: i64 = 15;
+
 impl WebUser {
     pub fn actor(&self, via: Via) -> Actor {
-        Actor { user_id: self.user.id, role: self.user.role, via, fresh: false, personal_token: false }
+        let age = chrono::Utc::now() - self.session.created_at;
+        let fresh = age < chrono::Duration::minutes(FRESH_LOGIN_MINUTES);
+        Actor { user_id: self.user.id, role: self.user.role, via, fresh, personal_token: false }
     }
 }
 

@@ -30,20 +30,27 @@ async fn anonymous_visitors_log_in_first_and_come_back() {
 }
 
 #[rocket::async_test]
-async fn members_are_refused_and_staff_are_kept_out_of_users() {
+async fn members_see_their_stores_and_staff_are_kept_out_of_users() {
     let app = TestApp::new().await;
-    for (role, panel, users) in [(Role::Member, 403, 403), (Role::Staff, 200, 403), (Role::Admin, 200, 200)] {
+    for (role, dashboard, users) in
+        [(Role::Member, 303, 403), (Role::Staff, 200, 403), (Role::Admin, 200, 200)]
+    {
         let email = format!("{}-{}@example.org", role, storefront::auth::random_token(4).to_lowercase());
         app.insert_user(&email, role);
         let browser = app.browser();
         browser.login(&email, PASSWORD).await;
-        for path in ["/admin", "/admin/stores", "/admin/items", "/admin/tags"] {
+        let front = browser.get("/admin").await;
+        assert_eq!(front.status, dashboard, "{role} on the dashboard");
+        if dashboard == 303 {
+            assert_eq!(front.header("location"), Some("/admin/stores"), "members go to their stores");
+        }
+        for path in ["/admin/stores", "/admin/items", "/admin/tags"] {
             let page = browser.get(path).await;
-            assert_eq!(page.status, panel, "{role} on {path}");
-            if panel == 200 {
-                let link = page.text.contains(r#"<a href="/admin/users">Users</a>"#);
-                assert_eq!(link, users == 200, "{role} shown a Users link on {path}");
-            }
+            assert_eq!(page.status, 200, "{role} on {path}");
+            let link = page.text.contains(r#"<a href="/admin/users">Users</a>"#);
+            assert_eq!(link, users == 200, "{role} shown a Users link on {path}");
+            let dashboard_link = page.text.contains(r#"<a href="/admin">Dashboard</a>"#);
+            assert_eq!(dashboard_link, role != Role::Member, "{role} shown a Dashboard link on {path}");
         }
         assert_eq!(browser.get("/admin/users").await.status, users, "{role} on users");
         assert_eq!(

@@ -3,3 +3,4 @@
 mod access;
 mod forms;
 mod lists;
+mod owners;
