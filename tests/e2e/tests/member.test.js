@@ -1,7 +1,7 @@
 // A member makes a personal access token and uses it against the API.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { BASE_URL, launch, newPage, screenshot } = require('./helpers');
+const { BASE_URL, STAFF, launch, newPage, logIn, screenshot } = require('./helpers');
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -45,12 +45,73 @@ test('registers, creates a token on the account page and calls the API with it',
   assert.equal(refused.status, 401);
 });
 
-test('a member cannot open the admin panel', async () => {
+test('a member opens a store from the account page and fills it', async () => {
   const page = await newPage(browser);
+  const stamp = Date.now();
   await page.goto('/account/register');
-  await page.getByLabel('Email').fill(`curious-${Date.now()}@example.org`);
+  await page.getByLabel('Email').fill(`owner-${stamp}@example.org`);
   await page.getByLabel('Password').fill('tulip-harbour-71');
   await page.getByRole('button', { name: 'Create account' }).click();
-  const response = await page.goto('/admin');
+  await page.getByRole('heading', { name: 'Your stores' }).waitFor();
+  await page.getByText('You have no store yet.').waitFor();
+
+  await page.getByRole('link', { name: 'Open a store' }).click();
+  await page.getByLabel('Name').fill(`Owner's shop ${stamp}`);
+  await page.getByRole('button', { name: 'Save and continue editing' }).click();
+  await page.getByText(/Saved store/).waitFor();
+  const storeUrl = new URL(page.url());
+  const storeId = storeUrl.pathname.split('/').pop();
+
+  // Their panel shows their stores only, under their own name.
+  await page.goto('/admin/stores');
+  assert.equal(await page.getByRole('navigation', { name: 'Your stores' }).count(), 1);
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  assert.equal(await page.getByRole('link', { name: 'Dashboard' }).count(), 0);
+
+  // The list filtered by their store adds items to that store.
+  await page.goto(`/admin/items?store=${storeId}`);
+  await page.getByRole('link', { name: 'Add item' }).click();
+  assert.equal(await page.getByLabel('Store', { exact: true }).inputValue(), storeId);
+  await page.getByLabel('Name', { exact: true }).fill('Fountain pen');
+  await page.getByLabel('Price').fill('24.50');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved item “Fountain pen”.').waitFor();
+
+  await page.goto('/account');
+  const row = page.getByRole('row', { name: new RegExp(`Owner's shop ${stamp}`) });
+  assert.equal(await row.getByRole('cell').nth(1).textContent(), '1');
+  await screenshot(page, 'account-your-stores');
+
+  // Somebody else's store is not theirs to open.
+  const response = await page.goto('/admin/stores/1');
   assert.equal(response.status(), 403);
+});
+
+test('no page scrolls sideways on a phone', async () => {
+  // A phone's width. (With `isMobile`, Chromium would widen the layout to
+  // fit a page that overflows, and hide the very thing looked for.)
+  const phone = { viewport: { width: 390, height: 844 } };
+  const visitor = await newPage(browser, phone);
+  const staff = await newPage(browser, phone);
+  await logIn(staff, STAFF.email, STAFF.password);
+  const pages = [
+    [visitor, ['/', '/stores/1', '/items/1', '/tags/1', '/search?q=e', '/search?min_price=abc', '/account/login',
+      '/account/register', '/nowhere']],
+    [staff, ['/admin', '/admin/stores', '/admin/stores/1', '/admin/items', '/admin/items/1', '/admin/items/new',
+      '/admin/tags', '/admin/users', '/admin/users/1', '/admin/stores/1/delete', '/admin/items/1/history',
+      '/account', '/account/tokens', '/account/sessions', '/account/password']],
+  ];
+  const wide = [];
+  for (const [page, urls] of pages) {
+    for (const url of urls) {
+      await page.goto(url);
+      const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (scrollWidth > 390) wide.push(`${url}: ${scrollWidth}px wide`);
+    }
+  }
+  await visitor.goto('/stores/1');
+  await screenshot(visitor, 'phone-store');
+  await staff.goto('/admin/items');
+  await screenshot(staff, 'phone-admin-items');
+  assert.deepEqual(wide, []);
 });
