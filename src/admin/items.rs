@@ -130,14 +130,13 @@ impl Resource for Items {
         }
     }
 
-    fn blank(filters: &ItemFilters) -> ItemForm {
-        ItemForm {
-            store_id: filters.store,
-            name: String::new(),
-            price: String::new(),
-            description: String::new(),
-            tag_ids: filters.tag.into_iter().collect(),
-        }
+    fn new_params(filters: &ItemFilters) -> Vec<(&'static str, String)> {
+        let param = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
+        vec![("store_id", param(filters.store)), ("tag_ids", param(filters.tag))]
+    }
+
+    fn another_params(form: &ItemForm) -> Vec<(&'static str, String)> {
+        vec![("store_id", form.store_id.map(|id| id.to_string()).unwrap_or_default())]
     }
 
     fn values(detail: &ItemDetail) -> ItemForm {
@@ -168,7 +167,11 @@ impl Resource for Items {
             None => {
                 let (stores, tags) = store_and_tag_choices(conn, actor, form.store_id)?;
                 (
-                    Field::text("store_id", "Store", "").kind(FieldKind::Select).choices(stores),
+                    Field::text("store_id", "Store", "")
+                        .kind(FieldKind::Select)
+                        .choices(stores)
+                        .fills_tags("tag_ids")
+                        .reload("Show this store's tags", Section::Items.new_object()),
                     tags,
                     "Tags of the chosen store; pick the store first to see them.",
                 )

@@ -6,7 +6,7 @@ use diesel::PgConnection;
 use rocket::form::FromForm;
 use rocket::response::{Flash, Redirect};
 
-use super::resource::ColumnDef;
+use super::resource::{ColumnDef, Described};
 use super::urls::Section;
 use super::views::{Change, Choice, Column, HistoryEntry};
 use crate::error::Error;
@@ -97,11 +97,18 @@ pub fn describe_entry(Recorded { entry, actor_email }: Recorded) -> HistoryEntry
     }
 }
 
-/// Where "save", "save and continue editing" and "save and add another" lead.
-pub fn after_save(action: &str, section: Section, id: i64, what: &str) -> Flash<Redirect> {
+/// Where "save", "save and continue editing" and "save and add another"
+/// lead; the next object starts with `another` (the same store).
+pub fn after_save(
+    action: &str,
+    section: Section,
+    saved: &Described,
+    another: &[(&str, String)],
+) -> Flash<Redirect> {
+    let what = &saved.what;
     let (to, message) = match action {
-        "continue" => (section.object(id), format!("Saved {what}. You may go on editing it.")),
-        "another" => (section.new_object(), format!("Saved {what}. Add another below.")),
+        "continue" => (section.object(saved.id), format!("Saved {what}. You may go on editing it.")),
+        "another" => (section.new_with(another), format!("Saved {what}. Add another below.")),
         _ => (section.list(), format!("Saved {what}.")),
     };
     Flash::success(Redirect::to(to), message)

@@ -15,7 +15,8 @@ use rocket_dyn_templates::Template;
 use super::listing;
 use super::urls::Section;
 use super::views::{
-    Compared, ConflictPage, DeletePage, Field, FieldKind, Filter, FormPage, HistoryPage, ListPage, Named, Row,
+    Compared, ConflictPage, DeletePage, Field, FieldKind, Filter, FormPage, HistoryPage, Inline, ListPage,
+    Named, Row,
 };
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
@@ -73,11 +74,12 @@ pub trait Resource: 'static {
     /// Whether the panel creates these objects (users register themselves).
     const CAN_CREATE: bool = true;
 
-    /// The list's filters, from the query; also what a new object starts
-    /// with (the "Add" link of a list filtered by store keeps the store).
+    /// The list's filters, from the query.
     type Filters: for<'r> FromForm<'r> + Send + 'static;
     /// The form's own fields (the CSRF token, version and button are
-    /// [`Submitted`]'s).
+    /// [`Submitted`]'s). A new object's form reads them from the query too,
+    /// so that it may start filled in (`/admin/items/new?store_id=4`); every
+    /// field must therefore have a default.
     type Form: for<'r> FromForm<'r> + Send + 'static;
     /// An object as the panel loads it.
     type Object: Send + 'static;
@@ -93,8 +95,15 @@ pub trait Resource: 'static {
 
     fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Self::Object, Error>;
     fn describe(object: &Self::Object) -> Described;
-    /// The form of a new object.
-    fn blank(filters: &Self::Filters) -> Self::Form;
+    /// The fields a new object starts with when added from a list with
+    /// these filters (the store of a list filtered by store).
+    fn new_params(_filters: &Self::Filters) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// The fields "save and add another" keeps for the next object.
+    fn another_params(_form: &Self::Form) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
     /// The form of a stored object.
     fn values(object: &Self::Object) -> Self::Form;
     /// The form's fields showing `form`, for a new object or `object`
@@ -115,6 +124,16 @@ pub trait Resource: 'static {
         form: &Self::Form,
         version: Option<i64>,
     ) -> Result<Self::Object, Error>;
+
+    /// What an object's page shows of the objects within it, read-only
+    /// (a store's items and tags), with links to add more.
+    fn inlines(
+        _conn: &mut PgConnection,
+        _actor: &Actor,
+        _object: &Self::Object,
+    ) -> Result<Vec<Inline>, Error> {
+        Ok(Vec::new())
+    }
 
     fn delete_summary(conn: &mut PgConnection, actor: &Actor, ids: &[i64]) -> Result<DeleteSummary, Error>;
     fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error>;
@@ -232,6 +251,7 @@ pub async fn list<R: Resource>(
     let search = query.search.clone().unwrap_or_default();
     let sort = query.sort;
     let filter_params = R::filter_params(&filters);
+    let new_params = R::new_params(&filters);
     let mut params = vec![("q", search.clone())];
     params.extend(filter_params.iter().cloned());
     let per_page = if page.size == PER_PAGE { String::new() } else { page.size.to_string() };
@@ -246,7 +266,7 @@ pub async fn list<R: Resource>(
             title: R::TITLE,
             singular: R::SINGULAR,
             list_url: R::SECTION.list(),
-            new_url: R::CAN_CREATE.then(|| R::SECTION.new_with(&filter_params)),
+            new_url: R::CAN_CREATE.then(|| R::SECTION.new_with(&new_params)),
             bulk_delete_url: R::SECTION.bulk_delete(),
             columns,
             rows: listed.rows,
@@ -286,6 +306,7 @@ fn form_page<R: Resource>(
         can_add_another: R::CAN_CREATE,
         fields,
         errors,
+        inlines: Vec::new(),
     }
 }
 
@@ -297,10 +318,9 @@ pub async fn new<R: Resource>(
     db: Db,
     actor: Actor,
     layout: Layout,
-    filters: R::Filters,
+    form: R::Form,
 ) -> Result<Template, PageError> {
     not_creatable::<R>()?;
-    let form = R::blank(&filters);
     let fields = db.run(move |conn| R::fields(conn, &actor, None, &form)).await?;
     Ok(render_form(form_page::<R>(layout, None, None, fields, FieldErrors::new())))
 }
@@ -313,6 +333,7 @@ pub async fn create<R: Resource>(
 ) -> FormOutcome {
     not_creatable::<R>()?;
     let Submitted { action, fields: form, .. } = submitted;
+    let another = R::another_params(&form);
     let outcome = db
         .run(move |conn| match R::create(conn, &actor, &form) {
             Ok(object) => Ok(Ok(R::describe(&object))),
@@ -323,7 +344,7 @@ pub async fn create<R: Resource>(
         })
         .await?;
     match outcome {
-        Ok(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, saved.id, &saved.what))),
+        Ok(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, &saved, &another))),
         Err((fields, refusal)) => {
             let page = form_page::<R>(layout, None, None, fields, refusal.errors.clone());
             Ok(Err(refusal.send_back(render_form(page))))
@@ -332,14 +353,17 @@ pub async fn create<R: Resource>(
 }
 
 pub async fn edit<R: Resource>(db: Db, actor: Actor, layout: Layout, id: i64) -> Result<Template, PageError> {
-    let (described, fields) = db
+    let (described, fields, inlines) = db
         .run(move |conn| {
             let object = R::load(conn, &actor, id)?;
-            Ok((R::describe(&object), R::fields(conn, &actor, Some(&object), &R::values(&object))?))
+            let fields = R::fields(conn, &actor, Some(&object), &R::values(&object))?;
+            Ok((R::describe(&object), fields, R::inlines(conn, &actor, &object)?))
         })
         .await?;
     let version = Some(described.version);
-    Ok(render_form(form_page::<R>(layout, Some(described), version, fields, FieldErrors::new())))
+    let mut page = form_page::<R>(layout, Some(described), version, fields, FieldErrors::new());
+    page.inlines = inlines;
+    Ok(render_form(page))
 }
 
 /// How an update went.
@@ -359,6 +383,7 @@ pub async fn update<R: Resource>(
     submitted: Submitted<R::Form>,
 ) -> FormOutcome {
     let Submitted { action, version, fields: form, .. } = submitted;
+    let another = R::another_params(&form);
     let outcome = db
         .run(move |conn| match R::update(conn, &actor, id, &form, version) {
             Ok(object) => Ok(Updated::Saved(R::describe(&object))),
@@ -380,7 +405,7 @@ pub async fn update<R: Resource>(
         })
         .await?;
     match outcome {
-        Updated::Saved(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, saved.id, &saved.what))),
+        Updated::Saved(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, &saved, &another))),
         Updated::Stale(current, yours, theirs) => {
             let page = ConflictPage {
                 layout,
@@ -554,14 +579,14 @@ macro_rules! admin_section {
             $crate::admin::resource::list::<This>(db, who.actor, layout, raw, filters).await
         }
 
-        #[rocket::get("/new?<filters..>")]
+        #[rocket::get("/new?<form..>")]
         async fn new(
             db: $crate::db::Db,
             who: $guard,
             layout: $crate::web::Layout,
-            filters: SectionFilters,
+            form: <$resource as $crate::admin::resource::Resource>::Form,
         ) -> Page {
-            $crate::admin::resource::new::<This>(db, who.actor, layout, filters).await
+            $crate::admin::resource::new::<This>(db, who.actor, layout, form).await
         }
 
         #[rocket::post("/", data = "<form>")]

@@ -6,7 +6,7 @@ use rocket::form::FromForm;
 use super::listing::same_version;
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, NoFilters, Resource};
 use super::urls::Section;
-use super::views::{Cell, Field, FieldKind, Named, Row};
+use super::views::{Cell, Field, FieldKind, Inline, Named, Row};
 use super::PanelUser;
 use crate::error::Error;
 use crate::models::{ListQuery, ListSort, SortKey, Store};
@@ -14,6 +14,9 @@ use crate::policy::{self, Actor};
 use crate::services::stores;
 
 pub struct Stores;
+
+/// How many of its items and tags a store's page shows.
+const INLINE_ROWS: i64 = 10;
 
 admin_section!(Stores, PanelUser);
 
@@ -79,10 +82,6 @@ impl Resource for Stores {
         }
     }
 
-    fn blank(_: &NoFilters) -> StoreForm {
-        StoreForm { name: String::new() }
-    }
-
     fn values(store: &Store) -> StoreForm {
         StoreForm { name: store.name.clone() }
     }
@@ -114,6 +113,38 @@ impl Resource for Stores {
         version: Option<i64>,
     ) -> Result<Store, Error> {
         stores::rename(conn, actor, id, &form.name, |current| same_version(current.version.into(), version))
+    }
+
+    fn inlines(conn: &mut PgConnection, _: &Actor, store: &Store) -> Result<Vec<Inline>, Error> {
+        let contents = stores::first_contents(conn, store.id, INLINE_ROWS)?;
+        let of_store = [("store", store.id.to_string())];
+        let add = [("store_id", store.id.to_string())];
+        Ok(vec![
+            Inline {
+                title: "Items",
+                rows: contents
+                    .items
+                    .into_iter()
+                    .map(|(id, name)| Cell::link(name, Section::Items.object(id)))
+                    .collect(),
+                total: contents.item_count,
+                all_url: Section::Items.list_with(&of_store),
+                add_url: Section::Items.new_with(&add),
+                add_label: "Add an item to this store",
+            },
+            Inline {
+                title: "Tags",
+                rows: contents
+                    .tags
+                    .into_iter()
+                    .map(|(id, name)| Cell::link(name, Section::Tags.object(id)))
+                    .collect(),
+                total: contents.tag_count,
+                all_url: Section::Tags.list_with(&of_store),
+                add_url: Section::Tags.new_with(&add),
+                add_label: "Add a tag to this store",
+            },
+        ])
     }
 
     fn delete_summary(conn: &mut PgConnection, _: &Actor, ids: &[i64]) -> Result<DeleteSummary, Error> {

@@ -91,8 +91,12 @@ impl Resource for Tags {
         }
     }
 
-    fn blank(filters: &TagFilters) -> TagForm {
-        TagForm { store_id: filters.store, name: String::new() }
+    fn new_params(filters: &TagFilters) -> Vec<(&'static str, String)> {
+        vec![("store_id", filters.store.map(|s| s.to_string()).unwrap_or_default())]
+    }
+
+    fn another_params(form: &TagForm) -> Vec<(&'static str, String)> {
+        vec![("store_id", form.store_id.map(|id| id.to_string()).unwrap_or_default())]
     }
 
     fn values(detail: &TagDetail) -> TagForm {

@@ -140,10 +140,6 @@ impl Resource for Users {
         }
     }
 
-    fn blank(_: &UserFilters) -> UserForm {
-        UserForm { role: Role::Member.to_string(), is_active: true }
-    }
-
     fn values(user: &User) -> UserForm {
         UserForm { role: user.role.to_string(), is_active: user.is_active }
     }

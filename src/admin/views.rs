@@ -108,6 +108,16 @@ pub struct Field {
     pub choices: Vec<Choice>,
     pub hint: &'static str,
     pub required: bool,
+    pub reload: Option<Reload>,
+    /// The checkboxes field a select fills with the tags of the chosen
+    /// store (the script of `static/forms.js`).
+    pub fills_tags: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Reload {
+    pub label: &'static str,
+    pub url: String,
 }
 
 impl Field {
@@ -120,6 +130,8 @@ impl Field {
             choices: Vec::new(),
             hint: "",
             required: true,
+            reload: None,
+            fills_tags: None,
         }
     }
 
@@ -136,6 +148,20 @@ impl Field {
 
     pub fn hint(mut self, hint: &'static str) -> Field {
         self.hint = hint;
+        self
+    }
+
+    /// Without JavaScript, a button beside the field that shows the form
+    /// again (at `url`) for the value chosen: a store's tags.
+    /// With JavaScript, choosing a store puts its tags in the checkboxes
+    /// field `target` at once.
+    pub fn fills_tags(mut self, target: &'static str) -> Field {
+        self.fills_tags = Some(target);
+        self
+    }
+
+    pub fn reload(mut self, label: &'static str, url: String) -> Field {
+        self.reload = Some(Reload { label, url });
         self
     }
 
@@ -183,6 +209,20 @@ pub struct FormPage {
     pub can_add_another: bool,
     pub fields: Vec<Field>,
     pub errors: FieldErrors,
+    /// What the object holds, shown read-only below the form.
+    pub inlines: Vec<Inline>,
+}
+
+/// Some of the objects within an object (a store's items), read-only, with
+/// links to them all and to add one.
+#[derive(Debug, Serialize)]
+pub struct Inline {
+    pub title: &'static str,
+    pub rows: Vec<Cell>,
+    pub total: i64,
+    pub all_url: String,
+    pub add_url: String,
+    pub add_label: &'static str,
 }
 
 #[derive(Debug, Serialize)]

@@ -239,10 +239,14 @@ fn stashed(request: &Request<'_>) -> Option<Problem> {
 /// wrong method with 404, and this turns it into 405 with `Allow`.
 fn allowed_methods(request: &Request<'_>) -> Vec<Method> {
     let path: Vec<&str> = request.uri().path().segments().collect();
-    let mut methods: Vec<Method> = request
-        .rocket()
-        .routes()
-        .filter(|route| path_matches(route.uri.path(), &path))
+    let matching: Vec<_> =
+        request.rocket().routes().filter(|route| path_matches(route.uri.path(), &path)).collect();
+    // As in routing, a route naming a segment outright (`/user/me`) comes
+    // before one taking any value there (`/user/<id>`).
+    let best = matching.iter().map(|route| static_segments(route.uri.path())).max().unwrap_or(0);
+    let mut methods: Vec<Method> = matching
+        .iter()
+        .filter(|route| static_segments(route.uri.path()) == best)
         .map(|route| route.method)
         .collect();
     if methods.contains(&Method::Get) {
@@ -251,6 +255,10 @@ fn allowed_methods(request: &Request<'_>) -> Vec<Method> {
     methods.sort_by_key(|m| m.as_str());
     methods.dedup();
     methods
+}
+
+fn static_segments(route_path: &str) -> usize {
+    route_path.split('/').filter(|s| !s.is_empty() && !s.starts_with('<')).count()
 }
 
 fn path_matches(route_path: &str, request: &[&str]) -> bool {
@@ -280,6 +288,7 @@ mod tests {
         assert!(path_matches("/api/docs/<tail..>", &["api", "docs", "a", "b"]));
         assert!(path_matches("/api/stores", &["api", "stores"]));
         assert!(!path_matches("/api/stores", &["api", "items"]));
+        assert_eq!((static_segments("/api/user/me"), static_segments("/api/user/<id>")), (3, 2));
     }
 
     #[test]

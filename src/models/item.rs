@@ -375,6 +375,20 @@ impl Item {
             .collect()
     }
 
+    /// The ids and names of a store's first `limit` items by name.
+    pub fn names_in_store(
+        conn: &mut PgConnection,
+        store_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(i64, String)>> {
+        items::table
+            .filter(items::store_id.eq(store_id))
+            .order((items::name.asc(), items::id.asc()))
+            .limit(limit)
+            .select((items::id, items::name))
+            .load(conn)
+    }
+
     pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
         items::table.filter(items::store_id.eq(store_id)).count().get_result(conn)
     }

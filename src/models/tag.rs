@@ -152,6 +152,20 @@ impl Tag {
         tags::table.count().get_result(conn)
     }
 
+    /// The ids and names of a store's first `limit` tags by name.
+    pub fn names_in_store(
+        conn: &mut PgConnection,
+        store_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(i64, String)>> {
+        tags::table
+            .filter(tags::store_id.eq(store_id))
+            .order((tags::name.asc(), tags::id.asc()))
+            .limit(limit)
+            .select((tags::id, tags::name))
+            .load(conn)
+    }
+
     pub fn count_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<i64> {
         tags::table.filter(tags::store_id.eq(store_id)).count().get_result(conn)
     }

@@ -124,6 +124,23 @@ pub fn contents(conn: &mut PgConnection, id: i64) -> Result<StoreContents, Error
     })
 }
 
+/// The first of a store's items and tags by name, and how many it has.
+pub struct FirstContents {
+    pub items: Vec<(i64, String)>,
+    pub item_count: i64,
+    pub tags: Vec<(i64, String)>,
+    pub tag_count: i64,
+}
+
+pub fn first_contents(conn: &mut PgConnection, id: i64, limit: i64) -> Result<FirstContents, Error> {
+    Ok(FirstContents {
+        items: Item::names_in_store(conn, id, limit)?,
+        item_count: Item::count_in_store(conn, id)?,
+        tags: Tag::names_in_store(conn, id, limit)?,
+        tag_count: Tag::count_in_store(conn, id)?,
+    })
+}
+
 /// Deletes a store with its items, tags and links: one audit record and one
 /// event, which stand for everything that went with it.
 pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<StoreContents, Error> {

@@ -393,3 +393,55 @@ async fn a_form_that_does_not_parse_is_422_not_a_missing_page() {
     assert!(reply.text.contains("<h1>Request not understood</h1>"));
     assert_eq!(app.get(&format!("/api/stores/{store}")).send().await.status, 200);
 }
+
+#[rocket::async_test]
+async fn new_forms_start_from_the_store_chosen_and_keep_it_for_the_next() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Kept store").await;
+    app.store(&owner, "Other store").await;
+    let tag = app.tag(&owner, store, "kept-tag").await;
+    let browser = signed_in(&app, Role::Staff).await;
+
+    // The list filtered by store adds to that store; without JavaScript the
+    // same address shows the store's tags, with what was typed.
+    let list = browser.get(&format!("/admin/items?store={store}")).await;
+    assert!(
+        list.text.contains(&format!("href=\"&#x2F;admin&#x2F;items&#x2F;new?store_id={store}\"")),
+        "{}",
+        list.text
+    );
+    let form = browser.get(&format!("/admin/items/new?store_id={store}&name=Typed&price=2.50")).await;
+    assert!(
+        form.text.contains(&format!("<option value=\"{store}\" selected>Kept store</option>")),
+        "{}",
+        form.text
+    );
+    assert!(form.text.contains("value=\"Typed\"") && form.text.contains("value=\"2.50\""));
+    assert!(form.text.contains(&format!("value=\"{tag}\"> kept-tag")), "{}", form.text);
+    assert!(form.text.contains("formmethod=\"get\"") && form.text.contains("Show this store&#x27;s tags"));
+    let blank = browser.get("/admin/items/new").await;
+    assert!(blank.text.contains("<option value=\"\">Choose…</option>"), "{}", blank.text);
+
+    let token = csrf_of(&form.text);
+    let saved = browser
+        .post(
+            "/admin/items",
+            &[
+                ("csrf_token", &token),
+                ("store_id", &store.to_string()),
+                ("name", "First"),
+                ("price", "1"),
+                ("action", "another"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    assert_eq!(saved.header("location"), Some(format!("/admin/items/new?store_id={store}").as_str()));
+
+    // A store's page lists what is in it, with links to add more.
+    let page = browser.get(&format!("/admin/stores/{store}")).await;
+    assert!(page.text.contains("Items (1)") && page.text.contains("Tags (1)"), "{}", page.text);
+    assert!(page.text.contains(">First</a>") && page.text.contains(">kept-tag</a>"));
+    assert!(page.text.contains("Add an item to this store") && page.text.contains("Add a tag to this store"));
+}

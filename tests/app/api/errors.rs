@@ -25,6 +25,8 @@ async fn a_wrong_method_is_405_with_allow() {
         ("/api/login", "POST"),
         ("/api/items/1/tags", "POST"),
         ("/api/tags/1", "DELETE, GET, HEAD"),
+        ("/api/user/me", "GET, HEAD"),
+        ("/api/user/7", "DELETE, GET, HEAD"),
     ];
     for (path, allow) in cases {
         let reply = app.request(rocket::http::Method::Patch, path).send().await;

@@ -26,14 +26,14 @@ test('creates a store, tags and items, and links tags', async () => {
   const storeId = page.url().split('/').pop();
 
   for (const name of ['novel', 'poetry']) {
-    await page.goto(`/admin/tags/new?store=${storeId}`);
+    await page.goto(`/admin/tags/new?store_id=${storeId}`);
     await page.getByLabel('Store').selectOption(storeId);
     await page.getByLabel('Name').fill(name);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByText(`Saved tag “${name}”`).waitFor();
   }
 
-  await page.goto(`/admin/items/new?store=${storeId}`);
+  await page.goto(`/admin/items/new?store_id=${storeId}`);
   await page.getByLabel('Name').fill('Leaves of Grass');
   await page.getByLabel('Price').fill('12.50');
   await page.getByLabel('Description').fill('Poems.');
@@ -113,4 +113,23 @@ test('bulk deletes selected stores after confirming', async () => {
   await page.goto('/admin/stores?q=Bulk');
   assert.match(await page.content(), /Nothing matches/);
   await screenshot(page, 'admin-stores');
+});
+
+test('choosing a store shows its tags, with JavaScript and without', async () => {
+  await page.goto('/admin/items/new');
+  await page.getByLabel('Store', { exact: true }).selectOption({ label: 'Corner Books' });
+  await page.getByLabel('fiction').waitFor();
+  assert.equal(await page.getByRole('button', { name: "Show this store's tags" }).isVisible(), false);
+  await screenshot(page, 'admin-item-form-tags');
+
+  // Without the script, a button asks the server, and what was typed stays.
+  const plain = await newPage(browser, { javaScriptEnabled: false });
+  await logIn(plain, STAFF.email, STAFF.password);
+  await plain.goto('/admin/items/new');
+  await plain.getByLabel('Name', { exact: true }).fill('Typed first');
+  await plain.getByLabel('Store', { exact: true }).selectOption({ label: 'Corner Books' });
+  await plain.getByRole('button', { name: "Show this store's tags" }).click();
+  await plain.getByLabel('fiction').waitFor();
+  assert.equal(await plain.getByLabel('Name', { exact: true }).inputValue(), 'Typed first');
+  await plain.context().close();
 });
