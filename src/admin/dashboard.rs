@@ -60,7 +60,11 @@ async fn dashboard(db: Db, user: PanelUser, layout: Layout) -> Result<Result<Tem
         .map(|recorded| {
             let (kind, id, action) = (recorded.entry.entity, recorded.entry.entity_id, recorded.entry.action);
             let href = (action != Action::Delete).then(|| Section::of_entity(kind).object(id));
-            RecentEntry { entry: describe_entry(recorded), entity: format!("{kind} {id}"), href }
+            let entity = match &recorded.subject {
+                Some(name) => format!("{kind} “{name}”"),
+                None => format!("{kind} {id}"),
+            };
+            RecentEntry { entry: describe_entry(recorded), entity, href }
         })
         .collect();
     Ok(Ok(Template::render(

@@ -70,11 +70,17 @@ pub fn history(conn: &mut PgConnection, entity: Entity, id: i64) -> Result<Vec<H
 }
 
 /// An audit entry in words.
-pub fn describe_entry(Recorded { entry, actor_email }: Recorded) -> HistoryEntry {
+pub fn describe_entry(Recorded { entry, actor_email, .. }: Recorded) -> HistoryEntry {
     let show = |value: Option<&serde_json::Value>| match value {
         None => "—".to_owned(),
         Some(serde_json::Value::String(text)) => text.clone(),
         Some(serde_json::Value::Null) => "(empty)".to_owned(),
+        Some(serde_json::Value::Array(list)) if list.is_empty() => "(none)".to_owned(),
+        Some(serde_json::Value::Array(list)) => list
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(other) => other.to_string(),
     };
     let changes = match &entry.changes {

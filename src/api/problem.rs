@@ -217,6 +217,9 @@ fn default(status: Status, request: &Request<'_>) -> Problem {
         401 => Problem::unauthenticated(AuthFailure::Required),
         413 => Problem::new(status, "payload_too_large", "The request body is too large."),
         415 => Problem::new(status, "unsupported_media_type", "Send the body as application/json."),
+        // `DELETE /api/user/me`: `/user/<id>` refused `me` as an id, but the
+        // path is another route's, which does not take this method.
+        422 if is_other_routes_path(request) => method_not_allowed(request),
         422 => Problem::new(
             status,
             "invalid_parameter",
@@ -255,6 +258,13 @@ fn allowed_methods(request: &Request<'_>) -> Vec<Method> {
     methods.sort_by_key(|m| m.as_str());
     methods.dedup();
     methods
+}
+
+/// Whether the path belongs to routes (of other methods) that name it more
+/// exactly than the one that refused its parameter.
+fn is_other_routes_path(request: &Request<'_>) -> bool {
+    let allowed = allowed_methods(request);
+    !allowed.is_empty() && !allowed.contains(&request.method())
 }
 
 fn static_segments(route_path: &str) -> usize {

@@ -375,6 +375,16 @@ impl Item {
             .collect()
     }
 
+    /// The names of the items of `ids` that exist.
+    pub fn names_of(
+        conn: &mut PgConnection,
+        ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> =
+            items::table.filter(items::id.eq_any(ids)).select((items::id, items::name)).load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// The ids and names of a store's first `limit` items by name.
     pub fn names_in_store(
         conn: &mut PgConnection,

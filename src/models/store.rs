@@ -166,6 +166,16 @@ impl Store {
         stores::table.filter(stores::owner_id.eq_any(user_ids)).count().get_result(conn)
     }
 
+    /// The names of the stores of `ids` that exist.
+    pub fn names_of(
+        conn: &mut PgConnection,
+        ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> =
+            stores::table.filter(stores::id.eq_any(ids)).select((stores::id, stores::name)).load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
         stores::table.count().get_result(conn)
     }

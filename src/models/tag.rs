@@ -152,6 +152,13 @@ impl Tag {
         tags::table.count().get_result(conn)
     }
 
+    /// The names of the tags of `ids` that exist.
+    pub fn names_of(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> =
+            tags::table.filter(tags::id.eq_any(ids)).select((tags::id, tags::name)).load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// The ids and names of a store's first `limit` tags by name.
     pub fn names_in_store(
         conn: &mut PgConnection,

@@ -4,6 +4,8 @@
 //! instance and client once the transaction commits (never if it rolls back).
 //! It also reads the log back, for the admin panel's histories and front page.
 
+use std::collections::HashMap;
+
 use diesel::PgConnection;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -133,10 +135,14 @@ pub fn record(
     Ok(())
 }
 
-/// An audit entry with the email of who made it (`None` once they are deleted).
+/// An audit entry as people read it: who made it (`None` once they are
+/// deleted), what it was made to by name, and its changes with names for
+/// the ids they hold (`tag_ids` become `tags`, `owner_id` the owner's email).
 pub struct Recorded {
     pub entry: AuditEntry,
     pub actor_email: Option<String>,
+    /// The object's name now, or as it was when it was deleted.
+    pub subject: Option<String>,
 }
 
 /// The history of one object, newest first: at most `limit` entries.
@@ -147,23 +153,110 @@ pub fn history_of(
     limit: i64,
 ) -> Result<Vec<Recorded>, Error> {
     let entries = AuditEntry::of(conn, entity, id, limit)?;
-    with_actors(conn, entries)
+    with_names(conn, entries)
 }
 
 /// The latest `limit` changes anywhere, newest first.
 pub fn recent(conn: &mut PgConnection, limit: i64) -> Result<Vec<Recorded>, Error> {
     let entries = AuditEntry::recent(conn, limit)?;
-    with_actors(conn, entries)
+    with_names(conn, entries)
 }
 
-fn with_actors(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<Recorded>, Error> {
-    let ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
-    let emails = User::emails(conn, &ids)?;
+/// Names everything the entries refer to by id, in at most six statements
+/// however many entries there are.
+fn with_names(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<Recorded>, Error> {
+    let ids_of = |entity: Entity| -> Vec<i64> {
+        entries.iter().filter(|e| e.entity == entity).map(|e| e.entity_id).collect()
+    };
+    let mut user_ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
+    user_ids.extend(ids_of(Entity::User));
+    let mut tag_ids = ids_of(Entity::Tag);
+    for entry in &entries {
+        if let Some(change) = entry.changes.get("owner_id") {
+            user_ids.extend(["from", "to"].iter().filter_map(|side| change.get(side)?.as_i64()));
+        }
+        if let Some(change) = entry.changes.get("tag_ids") {
+            for side in ["from", "to"] {
+                let listed = change.get(side).and_then(Value::as_array).into_iter().flatten();
+                tag_ids.extend(listed.filter_map(Value::as_i64));
+            }
+        }
+    }
+    let emails = User::emails(conn, &user_ids)?;
+    let tags = Tag::names_of(conn, &tag_ids)?;
+    let stores = Store::names_of(conn, &ids_of(Entity::Store))?;
+    let items = Item::names_of(conn, &ids_of(Entity::Item))?;
     Ok(entries
         .into_iter()
-        .map(|entry| {
+        .map(|mut entry| {
             let actor_email = entry.actor_id.and_then(|id| emails.get(&id).cloned());
-            Recorded { entry, actor_email }
+            let named = match entry.entity {
+                Entity::Store => stores.get(&entry.entity_id),
+                Entity::Item => items.get(&entry.entity_id),
+                Entity::Tag => tags.get(&entry.entity_id),
+                Entity::User => emails.get(&entry.entity_id),
+            };
+            // A deleted object is named by its last recorded name.
+            let subject = named.cloned().or_else(|| {
+                let last = entry.changes.get("name").or_else(|| entry.changes.get("email"))?;
+                Some(last.get("from").or_else(|| last.get("to"))?.as_str()?.to_owned())
+            });
+            name_ids(&mut entry.changes, &tags, &emails);
+            Recorded { entry, actor_email, subject }
         })
         .collect())
+}
+
+/// Puts names in place of the ids of tags and owners in `changes`.
+fn name_ids(changes: &mut Value, tags: &HashMap<i64, String>, emails: &HashMap<i64, String>) {
+    let Value::Object(fields) = changes else { return };
+    let tag_name = |id: &Value| match id.as_i64() {
+        Some(id) => Value::String(tags.get(&id).cloned().unwrap_or_else(|| format!("tag {id}"))),
+        None => id.clone(),
+    };
+    if let Some(mut change) = fields.remove("tag_ids") {
+        for side in ["from", "to"] {
+            if let Some(Value::Array(ids)) = change.get_mut(side) {
+                let mut names: Vec<Value> = ids.iter().map(tag_name).collect();
+                names.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                *ids = names;
+            }
+        }
+        fields.insert("tags".to_owned(), change);
+    }
+    if let Some(mut change) = fields.remove("owner_id") {
+        for side in ["from", "to"] {
+            if let Some(value) = change.get_mut(side) {
+                if let Some(id) = value.as_i64() {
+                    *value = Value::String(emails.get(&id).cloned().unwrap_or_else(|| format!("user {id}")));
+                }
+            }
+        }
+        fields.insert("owner".to_owned(), change);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_in_changes_become_names() {
+        let tags = HashMap::from([(1, "salty".to_owned()), (2, "sweet".to_owned())]);
+        let emails = HashMap::from([(7, "carol@example.org".to_owned())]);
+        let mut changes = serde_json::json!({
+            "tag_ids": {"from": [2], "to": [2, 1, 9]},
+            "owner_id": {"from": 7, "to": null},
+            "name": {"from": "a", "to": "b"},
+        });
+        name_ids(&mut changes, &tags, &emails);
+        assert_eq!(
+            changes,
+            serde_json::json!({
+                "tags": {"from": ["sweet"], "to": ["salty", "sweet", "tag 9"]},
+                "owner": {"from": "carol@example.org", "to": null},
+                "name": {"from": "a", "to": "b"},
+            })
+        );
+    }
 }

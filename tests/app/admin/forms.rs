@@ -445,3 +445,32 @@ async fn new_forms_start_from_the_store_chosen_and_keep_it_for_the_next() {
     assert!(page.text.contains(">First</a>") && page.text.contains(">kept-tag</a>"));
     assert!(page.text.contains("Add an item to this store") && page.text.contains("Add a tag to this store"));
 }
+
+#[rocket::async_test]
+async fn history_and_the_dashboard_name_what_they_speak_of() {
+    let app = TestApp::new().await;
+    let carol = app.user(Role::Member).await;
+    let store = app.store(&carol, "Snacks").await;
+    let salty = app.tag(&carol, store, "salty").await;
+    let sweet = app.tag(&carol, store, "sweet").await;
+    let item = app.item(&carol, store, "Pretzel", "2.00").await;
+    app.link(&carol, item, &[salty, sweet]).await;
+    let gone = app.item(&carol, store, "Gone soon", "1.00").await;
+    app.delete(&format!("/api/items/{gone}")).bearer(&carol.access).send().await;
+    let browser = signed_in(&app, Role::Admin).await;
+
+    let history = browser.get(&format!("/admin/items/{item}/history")).await;
+    assert!(history.text.contains("<td>tags</td><td>(none)</td><td>salty, sweet</td>"), "{}", history.text);
+    let store_history = browser.get(&format!("/admin/stores/{store}/history")).await;
+    assert!(
+        store_history.text.contains(&format!("<td>owner</td><td>—</td><td>{}</td>", carol.email)),
+        "{}",
+        store_history.text
+    );
+
+    let dashboard = browser.get("/admin").await;
+    assert!(dashboard.text.contains("item “Pretzel”"), "{}", dashboard.text);
+    assert!(dashboard.text.contains("item “Gone soon”"), "a deleted item by its last name");
+    assert!(dashboard.text.contains("tag “salty”") && dashboard.text.contains("store “Snacks”"));
+    assert!(dashboard.text.contains("tags: (none) → salty, sweet"), "{}", dashboard.text);
+}

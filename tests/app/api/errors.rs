@@ -35,6 +35,13 @@ async fn a_wrong_method_is_405_with_allow() {
     }
     let reply = app.put("/api/stores").send().await;
     assert_eq!(reply.header("allow"), Some("GET, HEAD, POST"));
+    // `me` is no id, and no method but GET is at `/api/user/me`.
+    let ann = app.user(storefront::models::Role::Member).await;
+    let reply = app.delete("/api/user/me").bearer(&ann.access).send().await;
+    assert_eq!(reply.problem(405)["code"], "method_not_allowed");
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+    let reply = app.delete("/api/user/abc").bearer(&ann.access).send().await;
+    assert_eq!(reply.problem(422)["code"], "invalid_parameter");
 }
 
 #[rocket::async_test]
