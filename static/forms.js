@@ -1,9 +1,25 @@
-// Admin forms, a little quicker with JavaScript: choosing an item's store
-// shows that store's tags at once, from the API. Without the script, the
-// "Show this store's tags" button beside the store asks the server for the
-// same form with them.
+// Forms, a little quicker with JavaScript: choosing an item's store shows
+// that store's tags at once, from the API (without the script, the "Show
+// this store's tags" button beside the store asks the server for the same
+// form with them); a new token has a button that copies it (without the
+// script, the field is there to select and copy).
 (function () {
   'use strict';
+
+  document.querySelectorAll('button[data-copy]').forEach(function (button) {
+    var field = document.getElementById(button.getAttribute('data-copy'));
+    var status = document.querySelector('.copied');
+    if (!field || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        if (status) status.textContent = 'Copied.';
+      }, function () {
+        field.select();
+        if (status) status.textContent = 'Select the text and copy it.';
+      });
+    });
+  });
 
   document.querySelectorAll('select[data-fills-tags]').forEach(function (select) {
     var fieldset = document.getElementById(select.getAttribute('data-fills-tags'));

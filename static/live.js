@@ -162,6 +162,11 @@
       highlight(row);
     },
     insert: function (item) {
+      // Rows are placed in a list by name; in another order, the new item
+      // is announced and counted, and shows on reloading.
+      if ((root.dataset.sort || 'name') !== 'name') {
+        return;
+      }
       var body = root.querySelector('[data-live-list="items"]');
       var place = placeByName(body, item.name, '.item-name');
       if (!place) {

@@ -218,6 +218,7 @@ impl Resource for Items {
             objects,
             consequences: vec![format!("{links} tag links (the tags themselves stay)")],
             problem: None,
+            problem_link: None,
         })
     }
 

@@ -15,8 +15,8 @@ use rocket_dyn_templates::Template;
 use super::listing;
 use super::urls::Section;
 use super::views::{
-    Compared, ConflictPage, DeletePage, Field, FieldKind, Filter, FormPage, HistoryPage, Inline, ListPage,
-    Named, Row,
+    Compared, ConflictPage, Crumb, DeletePage, Field, FieldKind, Filter, FormPage, HistoryPage, Inline,
+    ListPage, Named, Row,
 };
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
@@ -57,6 +57,8 @@ pub struct DeleteSummary {
     pub objects: Vec<Named>,
     pub consequences: Vec<String>,
     pub problem: Option<String>,
+    /// Where to go about the problem (the items that still carry a tag).
+    pub problem_link: Option<Crumb>,
 }
 
 /// What one section of the panel declares; the handlers of this module do
@@ -262,6 +264,7 @@ pub async fn list<R: Resource>(
     let paging = Paging::of_total(page, listed.rows.len(), listed.total, &R::SECTION.list_with(&params));
     Ok(Listing::of(paging, |paging| {
         let page = ListPage {
+            crumbs: crumbs::<R>(&actor, Vec::new()),
             layout,
             title: R::TITLE,
             singular: R::SINGULAR,
@@ -284,6 +287,7 @@ pub async fn list<R: Resource>(
 
 /// The form page of a new object (`editing` is `None`) or of a stored one.
 fn form_page<R: Resource>(
+    actor: &Actor,
     layout: Layout,
     editing: Option<Described>,
     version: Option<i64>,
@@ -291,7 +295,9 @@ fn form_page<R: Resource>(
     errors: FieldErrors,
 ) -> FormPage {
     let id = editing.as_ref().map(|d| d.id);
+    let here = editing.as_ref().map_or_else(|| format!("Add {}", R::SINGULAR), |d| capitalized(&d.what));
     FormPage {
+        crumbs: crumbs::<R>(actor, vec![Crumb::here(here)]),
         layout,
         title: editing
             .as_ref()
@@ -322,7 +328,7 @@ pub async fn new<R: Resource>(
 ) -> Result<Template, PageError> {
     not_creatable::<R>()?;
     let fields = db.run(move |conn| R::fields(conn, &actor, None, &form)).await?;
-    Ok(render_form(form_page::<R>(layout, None, None, fields, FieldErrors::new())))
+    Ok(render_form(form_page::<R>(&actor, layout, None, None, fields, FieldErrors::new())))
 }
 
 pub async fn create<R: Resource>(
@@ -346,7 +352,7 @@ pub async fn create<R: Resource>(
     match outcome {
         Ok(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, &saved, &another))),
         Err((fields, refusal)) => {
-            let page = form_page::<R>(layout, None, None, fields, refusal.errors.clone());
+            let page = form_page::<R>(&actor, layout, None, None, fields, refusal.errors.clone());
             Ok(Err(refusal.send_back(render_form(page))))
         }
     }
@@ -361,7 +367,7 @@ pub async fn edit<R: Resource>(db: Db, actor: Actor, layout: Layout, id: i64) ->
         })
         .await?;
     let version = Some(described.version);
-    let mut page = form_page::<R>(layout, Some(described), version, fields, FieldErrors::new());
+    let mut page = form_page::<R>(&actor, layout, Some(described), version, fields, FieldErrors::new());
     page.inlines = inlines;
     Ok(render_form(page))
 }
@@ -407,7 +413,9 @@ pub async fn update<R: Resource>(
     match outcome {
         Updated::Saved(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, &saved, &another))),
         Updated::Stale(current, yours, theirs) => {
+            let object = Crumb::link(capitalized(&current.what), R::SECTION.object(id));
             let page = ConflictPage {
+                crumbs: crumbs::<R>(&actor, vec![object, Crumb::here("Edit conflict".to_owned())]),
                 layout,
                 title: format!("{} was changed by someone else", capitalized(&current.what)),
                 edit_url: R::SECTION.object(id),
@@ -420,10 +428,28 @@ pub async fn update<R: Resource>(
         }
         Updated::Invalid(current, fields, refusal) => {
             // The form stays based on the version it was read at.
-            let page = form_page::<R>(layout, Some(current), version, fields, refusal.errors.clone());
+            let page = form_page::<R>(&actor, layout, Some(current), version, fields, refusal.errors.clone());
             Ok(Err(refusal.send_back(render_form(page))))
         }
     }
+}
+
+/// Where a page of section `R` is: the panel, the section's list, then
+/// `trail`. The panel is "Admin" to staff and the account page to members.
+fn crumbs<R: Resource>(actor: &Actor, trail: Vec<Crumb>) -> Vec<Crumb> {
+    let panel = if actor.is_staff() {
+        Crumb::link("Admin", super::urls::DASHBOARD.to_owned())
+    } else {
+        Crumb::link("Your account", "/account".to_owned())
+    };
+    let section = if trail.is_empty() {
+        Crumb::here(R::TITLE.to_owned())
+    } else {
+        Crumb::link(R::TITLE, R::SECTION.list())
+    };
+    let mut crumbs = vec![panel, section];
+    crumbs.extend(trail);
+    crumbs
 }
 
 /// Each editable field with the value submitted and the current one.
@@ -458,14 +484,17 @@ async fn delete_page<R: Resource>(
         1 => format!("this {}", R::SINGULAR),
         n => format!("these {n} {}", R::SECTION),
     };
+    let title = format!("Delete {what}?");
     let page = DeletePage {
+        crumbs: crumbs::<R>(&actor, vec![Crumb::here(title.clone())]),
         layout,
-        title: format!("Delete {what}?"),
+        title,
         objects: summary.objects,
         consequences: summary.consequences,
         action,
         cancel: R::SECTION.list(),
         problem: summary.problem.or(problem),
+        problem_link: summary.problem_link,
     };
     Ok(Template::render("admin/delete.html", page))
 }
@@ -538,7 +567,9 @@ pub async fn history<R: Resource>(
             Ok((R::describe(&object), listing::history(conn, R::SECTION.entity(), id)?))
         })
         .await?;
+    let object = Crumb::link(capitalized(&described.what), R::SECTION.object(id));
     let page = HistoryPage {
+        crumbs: crumbs::<R>(&actor, vec![object, Crumb::here("History".to_owned())]),
         layout,
         title: format!("History of {}", described.what),
         back: R::SECTION.object(id),

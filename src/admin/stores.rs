@@ -166,6 +166,7 @@ impl Resource for Stores {
                 format!("{links} links between those items and tags"),
             ],
             problem: None,
+            problem_link: None,
         })
     }
 

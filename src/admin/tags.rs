@@ -6,7 +6,7 @@ use rocket::form::FromForm;
 use super::listing::{same_version, store_choices};
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, Resource};
 use super::urls::Section;
-use super::views::{Cell, Field, FieldKind, Filter, Named, Row};
+use super::views::{Cell, Crumb, Field, FieldKind, Filter, Named, Row};
 use super::PanelUser;
 use crate::error::Error;
 use crate::models::{ListQuery, ListSort, SortKey, Tag};
@@ -141,16 +141,23 @@ impl Resource for Tags {
     fn delete_summary(conn: &mut PgConnection, _: &Actor, ids: &[i64]) -> Result<DeleteSummary, Error> {
         let mut objects = Vec::new();
         let mut links = 0;
+        // The items of the first tag still carried, to go and untag.
+        let mut carried = None;
         for &id in ids {
             let detail = tags::detail(conn, id)?;
             links += detail.item_count;
+            if detail.item_count > 0 && carried.is_none() {
+                let label = format!("See the items tagged “{}”", detail.tag.name);
+                let params = [("store", detail.tag.store_id.to_string()), ("tag", id.to_string())];
+                carried = Some(Crumb::link(label, Section::Items.list_with(&params)));
+            }
             objects.push(Named { id, label: format!("{} ({})", detail.tag.name, detail.store_name) });
         }
         let what = if ids.len() == 1 { "this tag".to_owned() } else { format!("these {} tags", ids.len()) };
         let problem = (links > 0).then(|| {
             format!("Items still carry {what} ({links} links). Remove the tags from those items first; nothing was deleted.")
         });
-        Ok(DeleteSummary { objects, consequences: Vec::new(), problem })
+        Ok(DeleteSummary { objects, consequences: Vec::new(), problem, problem_link: carried })
     }
 
     fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {

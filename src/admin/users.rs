@@ -192,6 +192,7 @@ impl Resource for Users {
                 Error::Conflict(why) => why,
                 other => other.to_string(),
             }),
+            problem_link: None,
         })
     }
 

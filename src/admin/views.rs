@@ -7,6 +7,23 @@ use serde::Serialize;
 use crate::error::FieldErrors;
 use crate::web::{Layout, Paging};
 
+/// A step of the breadcrumbs; the last, the page itself, links nowhere.
+#[derive(Debug, Serialize)]
+pub struct Crumb {
+    pub label: String,
+    pub href: Option<String>,
+}
+
+impl Crumb {
+    pub fn link(label: impl Into<String>, href: String) -> Crumb {
+        Crumb { label: label.into(), href: Some(href) }
+    }
+
+    pub fn here(label: String) -> Crumb {
+        Crumb { label, href: None }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Column {
     pub label: &'static str,
@@ -64,6 +81,7 @@ pub struct Filter {
 #[derive(Debug, Serialize)]
 pub struct ListPage {
     pub layout: Layout,
+    pub crumbs: Vec<Crumb>,
     pub title: &'static str,
     pub singular: &'static str,
     /// Where the search and filters go.
@@ -192,6 +210,7 @@ impl Field {
 #[derive(Debug, Serialize)]
 pub struct FormPage {
     pub layout: Layout,
+    pub crumbs: Vec<Crumb>,
     pub title: String,
     /// Names the object's kind for its live events (`store`).
     pub singular: &'static str,
@@ -234,6 +253,7 @@ pub struct Named {
 #[derive(Debug, Serialize)]
 pub struct DeletePage {
     pub layout: Layout,
+    pub crumbs: Vec<Crumb>,
     pub title: String,
     pub objects: Vec<Named>,
     /// What goes with them, one sentence each.
@@ -241,6 +261,7 @@ pub struct DeletePage {
     pub action: String,
     pub cancel: String,
     pub problem: Option<String>,
+    pub problem_link: Option<Crumb>,
 }
 
 #[derive(Debug, Serialize)]
@@ -262,6 +283,7 @@ pub struct HistoryEntry {
 #[derive(Debug, Serialize)]
 pub struct HistoryPage {
     pub layout: Layout,
+    pub crumbs: Vec<Crumb>,
     pub title: String,
     pub back: String,
     pub entries: Vec<HistoryEntry>,
@@ -281,6 +303,7 @@ pub struct Compared {
 #[derive(Debug, Serialize)]
 pub struct ConflictPage {
     pub layout: Layout,
+    pub crumbs: Vec<Crumb>,
     pub title: String,
     pub edit_url: String,
     pub compared: Vec<Compared>,

@@ -60,7 +60,8 @@ pub struct ItemFilter {
     pub name_contains: Option<String>,
     pub min_price: Option<Price>,
     pub max_price: Option<Price>,
-    /// Items carrying a tag of this name (in any store), ignoring case.
+    /// Items carrying a tag whose name contains this (in any store),
+    /// ignoring case.
     pub tag_named: Option<String>,
 }
 
@@ -205,7 +206,7 @@ macro_rules! matching {
                 item_tags::table
                     .inner_join(tags::table)
                     .filter(item_tags::item_id.eq(items::id))
-                    .filter(super::lower(tags::name).eq(super::lower(name.clone()))),
+                    .filter(super::lower(tags::name).like(super::lower(like_pattern_containing(name)))),
             ));
         }
         if let Some(min) = filter.min_price {

@@ -152,6 +152,11 @@ impl Tag {
         tags::table.count().get_result(conn)
     }
 
+    /// The distinct names of tags across the stores, by name: the first `limit`.
+    pub fn distinct_names(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<String>> {
+        tags::table.select(tags::name).distinct().order(tags::name.asc()).limit(limit).load(conn)
+    }
+
     /// The names of the tags of `ids` that exist.
     pub fn names_of(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
         let rows: Vec<(i64, String)> =

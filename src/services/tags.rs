@@ -38,6 +38,12 @@ pub fn detail_managed(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result
     Ok(detail)
 }
 
+/// Tag names across the stores, each once, by name: the first `limit`, for
+/// the search form to suggest.
+pub fn names_for_suggestions(conn: &mut PgConnection, limit: i64) -> Result<Vec<String>, Error> {
+    Ok(Tag::distinct_names(conn, limit)?)
+}
+
 /// A page of a store's tags, each with how many items carry it.
 pub struct StoreTags {
     pub store: Store,

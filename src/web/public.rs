@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::error::PageError;
 use super::layout::Layout;
-use super::paging::{Listing, PageNumber, Paging};
+use super::paging::{with_param, Listing, PageNumber, Paging};
 use crate::db::Db;
 use crate::models::{ItemFilter, ItemSort, ItemSortField, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
@@ -17,7 +17,7 @@ use crate::services::items::{self, ItemDetail, ItemPage};
 use crate::services::{stores, tags};
 
 pub fn routes() -> Vec<Route> {
-    routes![home, store, item, tag, search]
+    routes![home, store, item, all_items, tag, search]
 }
 
 pub fn catchers() -> Vec<Catcher> {
@@ -94,34 +94,45 @@ struct StorePage {
     store: StoreRow,
     tags: Vec<TagLink>,
     selected_tag: Option<i64>,
+    /// The order of the items, and the orders offered.
+    sort: &'static str,
+    sorts: Vec<SortChoice>,
     items: Vec<ItemRow>,
     paging: Paging,
 }
 
 const BY_NAME: ItemSort = ItemSort { field: ItemSortField::Name, descending: false };
 
-#[get("/stores/<id>?<tag>&<page>")]
+#[get("/stores/<id>?<tag>&<sort>&<page>")]
 async fn store(
     db: Db,
     layout: Layout,
     id: i64,
     tag: Option<i64>,
+    sort: Option<&str>,
     page: Option<&str>,
 ) -> Result<Listing, PageError> {
     let page = PageNumber::from_query(page);
+    // By name unless asked otherwise: the order live updates keep.
+    let (sort_name, _, order) =
+        SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(SEARCH_ORDERS[1]);
+    let sorts = SEARCH_ORDERS.iter().map(|&(value, label, _)| SortChoice { value, label }).collect();
     let filter =
         ItemFilter { store_id: Some(id), tag_ids: tag.into_iter().collect(), ..ItemFilter::default() };
     let ((store, store_tags, item_count), (items, total)) = db
         .run(move |conn| {
             let store = stores::with_tags_and_item_count(conn, id)?;
             let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
-            Ok((store, items::list(conn, &filter, BY_NAME, listing)?))
+            Ok((store, items::list(conn, &filter, order, listing)?))
         })
         .await?;
-    let base = match tag {
-        Some(tag) => format!("/stores/{id}?tag={tag}"),
-        None => format!("/stores/{id}"),
-    };
+    let mut base = format!("/stores/{id}");
+    if let Some(tag) = tag {
+        base = with_param(&base, "tag", tag);
+    }
+    if sort_name != SEARCH_ORDERS[1].0 {
+        base = with_param(&base, "sort", sort_name);
+    }
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let paging = Paging::of_total(page, items.len(), total, &base);
     Ok(Listing::of(paging, |paging| {
@@ -132,6 +143,8 @@ async fn store(
                 store: StoreRow::new(store.id, store.name, item_count),
                 tags: store_tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
                 selected_tag: tag,
+                sort: sort_name,
+                sorts,
                 items,
                 paging,
             },
@@ -219,14 +232,17 @@ struct SortChoice {
 #[derive(Serialize)]
 struct SearchPage {
     layout: Layout,
+    heading: &'static str,
     form: SearchForm,
     sorts: Vec<SortChoice>,
     errors: std::collections::BTreeMap<String, String>,
+    /// Tag names to choose from in the tag field.
+    tag_names: Vec<String>,
     items: Vec<ItemRow>,
     paging: Option<Paging>,
 }
 
-/// Items by name, tag name and price range.
+/// Items by name, tag name (or part of it) and price range.
 #[allow(clippy::too_many_arguments)] // one per query parameter
 #[get("/search?<q>&<tag>&<min_price>&<max_price>&<sort>&<page>")]
 async fn search(
@@ -239,17 +255,45 @@ async fn search(
     sort: Option<&str>,
     page: Option<&str>,
 ) -> Result<Listing, PageError> {
-    let page = PageNumber::from_query(page);
-    let (sort_name, _, order) =
-        SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(SEARCH_ORDERS[0]);
-    let sorts = SEARCH_ORDERS.iter().map(|&(value, label, _)| SortChoice { value, label }).collect();
-    let form = SearchForm {
+    let asked = SearchForm {
         q: q.unwrap_or_default(),
         tag: tag.unwrap_or_default(),
         min_price: min_price.unwrap_or_default(),
         max_price: max_price.unwrap_or_default(),
-        sort: sort_name,
+        sort: "",
     };
+    search_page(db, layout, asked, sort, page, false).await
+}
+
+/// Every item, newest first or in another order: the search with nothing
+/// to narrow it.
+#[get("/items?<sort>&<page>")]
+async fn all_items(
+    db: Db,
+    layout: Layout,
+    sort: Option<&str>,
+    page: Option<&str>,
+) -> Result<Listing, PageError> {
+    search_page(db, layout, SearchForm::default(), sort, page, true).await
+}
+
+/// How many tag names the search form suggests.
+const TAG_SUGGESTIONS: i64 = 200;
+
+async fn search_page(
+    db: Db,
+    layout: Layout,
+    asked: SearchForm,
+    sort: Option<&str>,
+    page: Option<&str>,
+    everything: bool,
+) -> Result<Listing, PageError> {
+    let page = PageNumber::from_query(page);
+    let (sort_name, _, order) =
+        SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(SEARCH_ORDERS[0]);
+    let sorts = SEARCH_ORDERS.iter().map(|&(value, label, _)| SortChoice { value, label }).collect();
+    let form = SearchForm { sort: sort_name, ..asked };
+    let heading = if everything { "All items" } else { "Search items" };
     let mut errors = std::collections::BTreeMap::new();
     let mut filter = ItemFilter::default();
     let q = crate::text::normalize(&form.q);
@@ -285,28 +329,40 @@ async fn search(
         && tag_name.is_empty()
         && filter.min_price.is_none()
         && filter.max_price.is_none());
-    if !errors.is_empty() || !searching {
+    if !errors.is_empty() || !(searching || everything) {
         let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
-        let page = SearchPage { layout, form, sorts, errors, items: vec![], paging: None };
+        let tag_names = db.run(|conn| tags::names_for_suggestions(conn, TAG_SUGGESTIONS)).await?;
+        let page =
+            SearchPage { layout, heading, form, sorts, errors, tag_names, items: vec![], paging: None };
         return Ok(Listing::Page((status, Template::render("search.html", page))));
     }
     if !tag_name.is_empty() {
         filter.tag_named = Some(tag_name);
     }
     let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
-    let (items, total) = db.run(move |conn| items::list(conn, &filter, order, listing)).await?;
+    let (items, total, tag_names) = db
+        .run(move |conn| {
+            let (items, total) = items::list(conn, &filter, order, listing)?;
+            Ok((items, total, tags::names_for_suggestions(conn, TAG_SUGGESTIONS)?))
+        })
+        .await?;
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
-    let base = format!(
-        "/search?q={}&tag={}&min_price={}&max_price={}&sort={}",
-        encode(&form.q),
-        encode(&form.tag),
-        encode(&form.min_price),
-        encode(&form.max_price),
-        encode(form.sort),
-    );
+    let base = if everything {
+        format!("/items?sort={}", encode(form.sort))
+    } else {
+        format!(
+            "/search?q={}&tag={}&min_price={}&max_price={}&sort={}",
+            encode(&form.q),
+            encode(&form.tag),
+            encode(&form.min_price),
+            encode(&form.max_price),
+            encode(form.sort),
+        )
+    };
     let paging = Paging::of_total(page, items.len(), total, &base);
     Ok(Listing::of(paging, |paging| {
-        let page = SearchPage { layout, form, sorts, errors, items, paging: Some(paging) };
+        let page =
+            SearchPage { layout, heading, form, sorts, errors, tag_names, items, paging: Some(paging) };
         Template::render("search.html", page)
     }))
 }

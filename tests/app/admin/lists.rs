@@ -111,7 +111,21 @@ async fn a_linked_tag_is_not_deleted_even_in_bulk() {
 
     assert_eq!(refused.status, 409);
     assert!(refused.text.contains("Items still carry these 2 tags"));
+    // The dead end leads on: to the items that still carry the tag.
+    let to_items = format!(
+        "href=\"&#x2F;admin&#x2F;items?store={store}&amp;tag={used}\">See the items tagged “used”</a>"
+    );
+    assert!(refused.text.contains(&to_items), "{}", refused.text);
     assert_eq!(app.count("tags"), 2);
+
+    // Breadcrumbs say where a page is.
+    let page = browser.get(&format!("/admin/items/{item}/history")).await;
+    let crumbs =
+        page.text.split("aria-label=\"Breadcrumbs\"").nth(1).unwrap().split("</nav>").next().unwrap();
+    assert!(crumbs.contains("<a href=\"&#x2F;admin\">Admin</a>"), "{crumbs}");
+    assert!(crumbs.contains("<a href=\"&#x2F;admin&#x2F;items\">Items</a>"), "{crumbs}");
+    assert!(crumbs.contains(&format!("&#x2F;admin&#x2F;items&#x2F;{item}\">Item “Thing”</a>")), "{crumbs}");
+    assert!(crumbs.contains("<span aria-current=\"page\">History</span>"), "{crumbs}");
 }
 
 #[rocket::async_test]

@@ -48,7 +48,9 @@ async fn the_store_page_shows_items_and_filters_by_tag() {
     let all = browser.get(&format!("/stores/{store}")).await;
     assert_eq!(all.status, 200);
     assert!(all.text.contains("<h1 data-live-field=\"store-name\">Corner Books</h1>"));
-    assert!(all.text.contains(&format!("<div data-live=\"store\" data-store-id=\"{store}\">")));
+    assert!(all
+        .text
+        .contains(&format!("<div data-live=\"store\" data-store-id=\"{store}\" data-sort=\"name\">")));
     assert!(all.text.contains(&format!("<tr data-item-id=\"{dune}\">")));
     assert!(all.text.contains("Dune") && all.text.contains("Cosmos") && all.text.contains("9.99"));
     assert!(all.text.contains("Showing 1–2 of 2"));
@@ -268,7 +270,7 @@ async fn public_pages_take_at_most_two_statements_whatever_their_size() {
     // Home: the stores with their item counts, and how many stores there are.
     // Store: the store with its tags and item count, then its page of items
     // with their tags and total. A tag: the tag, then its page. Search and
-    // item: one.
+    // item: one. Search: its page, and the tag names its form suggests.
     for (path, statements) in [
         ("/".to_owned(), 2),
         (format!("/stores/{store}"), 2),
@@ -276,8 +278,9 @@ async fn public_pages_take_at_most_two_statements_whatever_their_size() {
         (format!("/stores/{store}?page=2"), 2),
         (format!("/tags/{b}"), 2),
         (format!("/items/{item}"), 1),
-        ("/search?q=item".to_owned(), 1),
-        ("/search?q=item&tag=a&min_price=0.5".to_owned(), 1),
+        ("/search?q=item".to_owned(), 2),
+        ("/search?q=item&tag=a&min_price=0.5".to_owned(), 2),
+        ("/items?sort=name&page=2".to_owned(), 2),
     ] {
         let before = app.queries();
         assert_eq!(browser.get(&path).await.status, 200, "{path}");
@@ -390,4 +393,39 @@ async fn prices_are_written_in_the_configured_currency() {
     euros.item(&owner, store, "Chair", "12").await;
     let page = euros.browser().get(&format!("/stores/{store}")).await;
     assert!(page.text.contains("€12.00"), "{}", page.text);
+}
+
+#[rocket::async_test]
+async fn the_store_page_sorts_all_items_are_listed_and_tags_match_in_part() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Sorted").await;
+    let salty = app.tag(&owner, store, "Salty snacks").await;
+    let cheap = app.item(&owner, store, "Zwieback", "1.00").await;
+    app.item(&owner, store, "Almonds", "9.00").await;
+    app.link(&owner, cheap, &[salty]).await;
+    let browser = app.browser();
+
+    let by_name = browser.get(&format!("/stores/{store}")).await;
+    let rows = by_name.text.split("<tbody").nth(1).unwrap();
+    assert!(rows.find("Almonds").unwrap() < rows.find("Zwieback").unwrap());
+    assert!(by_name.text.contains("data-sort=\"name\""));
+    let by_price = browser.get(&format!("/stores/{store}?sort=-price")).await;
+    let rows = by_price.text.split("<tbody").nth(1).unwrap();
+    assert!(rows.find("Almonds").unwrap() < rows.find("Zwieback").unwrap(), "highest price first");
+    let by_price = browser.get(&format!("/stores/{store}?sort=price")).await;
+    let rows = by_price.text.split("<tbody").nth(1).unwrap();
+    assert!(rows.find("Zwieback").unwrap() < rows.find("Almonds").unwrap());
+    assert!(by_price.text.contains("<option value=\"price\" selected>"));
+
+    let all = browser.get("/items?sort=name").await;
+    assert_eq!(all.status, 200);
+    assert!(all.text.contains("<h1>All items</h1>") && all.text.contains("Showing 1–2 of 2"), "{}", all.text);
+
+    let partial = browser.get("/search?tag=salt").await;
+    assert!(partial.text.contains("Zwieback") && !partial.text.contains("Almonds</a>"), "{}", partial.text);
+    assert!(
+        partial.text.contains("<option value=\"Salty snacks\"></option>"),
+        "the tag field suggests names"
+    );
 }
