@@ -6,10 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::models::{EventKind, Role, Store, StoredEvent, Tag, TagRef, User};
+use crate::models::{EventKind, ItemDetail, Role, Store, StoredEvent, Tag, TagDetail, TagRef, User};
 use crate::price::Price;
-use crate::services::items::ItemDetail;
-use crate::services::tags::TagDetail;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {

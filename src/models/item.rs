@@ -34,6 +34,14 @@ pub struct NewItem {
     pub price: Price,
 }
 
+/// An item with what is shown beside it: its store's name and its tags.
+#[derive(Debug, Clone)]
+pub struct ItemDetail {
+    pub item: Item,
+    pub store_name: String,
+    pub tags: Vec<TagRef>,
+}
+
 /// A partial update: `None` leaves a column as it is; `Some(None)` clears
 /// the description.
 #[derive(Debug, Default, Clone, AsChangeset)]

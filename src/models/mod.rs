@@ -18,11 +18,11 @@ pub mod user;
 pub use api_token::{ApiToken, NewApiToken};
 pub use audit::{Action, AuditEntry, Entity, NewAuditEntry, Via};
 pub use event::{EventKind, EventRange, NewEvent, StoredEvent};
-pub use item::{Item, ItemChanges, ItemFilter, ItemSort, ItemSortField, ItemSortKey, NewItem};
+pub use item::{Item, ItemChanges, ItemDetail, ItemFilter, ItemSort, ItemSortField, ItemSortKey, NewItem};
 pub use login_failure::{Attempter, FailureCounts, LoginFailure, Tally};
 pub use session::{NewSession, Session, SessionKind};
 pub use store::{NewStore, Store};
-pub use tag::{ItemTag, NewTag, Tag, TagRef};
+pub use tag::{ItemTag, NewTag, Tag, TagDetail, TagRef};
 pub use user::UserFilter;
 pub use user::{NewUser, Role, User};
 

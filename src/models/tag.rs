@@ -9,6 +9,14 @@ use super::{order_by, ListQuery, PageRequest, Total};
 use crate::schema::{item_tags, stores, tags};
 use crate::text::like_pattern_containing;
 
+/// A tag with its store's name and how many items carry it.
+#[derive(Debug, Clone)]
+pub struct TagDetail {
+    pub tag: Tag,
+    pub store_name: String,
+    pub item_count: i64,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
 pub struct Tag {

@@ -12,13 +12,7 @@ use crate::policy::{self, Actor};
 use crate::price::Price;
 use crate::text;
 
-/// An item with what is shown beside it.
-#[derive(Debug, Clone)]
-pub struct ItemDetail {
-    pub item: Item,
-    pub store_name: String,
-    pub tags: Vec<TagRef>,
-}
+pub use crate::models::ItemDetail;
 
 /// An item as typed by a user, before validation. Prices are decimal text.
 #[derive(Debug, Clone, Default)]

@@ -13,12 +13,7 @@ use crate::text;
 /// How many tags one request may link at once.
 pub const MAX_LINKS_PER_REQUEST: usize = 100;
 
-#[derive(Debug, Clone)]
-pub struct TagDetail {
-    pub tag: Tag,
-    pub store_name: String,
-    pub item_count: i64,
-}
+pub use crate::models::TagDetail;
 
 /// One tag with its store's name and item count, in one statement.
 pub fn detail(conn: &mut PgConnection, id: i64) -> Result<TagDetail, Error> {
