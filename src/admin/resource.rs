@@ -151,12 +151,15 @@ pub trait Resource: 'static {
 
 /// A submitted object form: the section's fields, plus what every form of
 /// the panel carries (the CSRF token, the version it was read at, and which
-/// save button was pressed).
+/// save button was pressed). An edit form also carries the values it was
+/// read with (`original.name`, ...), so that a conflict can tell which
+/// fields this edit changed.
 pub struct Submitted<F> {
     pub csrf_token: String,
     pub version: Option<i64>,
     pub action: String,
     pub fields: F,
+    pub original: Option<F>,
 }
 
 impl<F> CsrfProtected for Submitted<F> {
@@ -170,6 +173,8 @@ pub struct SubmittedContext<'r, F: FromForm<'r>> {
     version: Option<i64>,
     action: String,
     fields: F::Context,
+    original: F::Context,
+    has_original: bool,
 }
 
 #[rocket::async_trait]
@@ -182,6 +187,8 @@ impl<'r, F: FromForm<'r>> FromForm<'r> for Submitted<F> {
             version: None,
             action: String::new(),
             fields: F::init(opts),
+            original: F::init(opts),
+            has_original: false,
         }
     }
 
@@ -190,6 +197,10 @@ impl<'r, F: FromForm<'r>> FromForm<'r> for Submitted<F> {
             "csrf_token" => ctxt.csrf_token = field.value.to_owned(),
             "version" => ctxt.version = field.value.parse().ok(),
             "action" => ctxt.action = field.value.to_owned(),
+            "original" => {
+                ctxt.has_original = true;
+                F::push_value(&mut ctxt.original, field.shift());
+            }
             _ => F::push_value(&mut ctxt.fields, field),
         }
     }
@@ -203,11 +214,13 @@ impl<'r, F: FromForm<'r>> FromForm<'r> for Submitted<F> {
     }
 
     fn finalize(ctxt: Self::Context) -> form::Result<'r, Self> {
+        let original = if ctxt.has_original { F::finalize(ctxt.original).ok() } else { None };
         Ok(Submitted {
             csrf_token: ctxt.csrf_token,
             version: ctxt.version,
             action: ctxt.action,
             fields: F::finalize(ctxt.fields)?,
+            original,
         })
     }
 }
@@ -312,6 +325,7 @@ fn form_page<R: Resource>(
         can_add_another: R::CAN_CREATE,
         fields,
         errors,
+        originals: Vec::new(),
         inlines: Vec::new(),
     }
 }
@@ -367,18 +381,20 @@ pub async fn edit<R: Resource>(db: Db, actor: Actor, layout: Layout, id: i64) ->
         })
         .await?;
     let version = Some(described.version);
+    let originals = fields.clone();
     let mut page = form_page::<R>(&actor, layout, Some(described), version, fields, FieldErrors::new());
     page.inlines = inlines;
+    page.originals = originals;
     Ok(render_form(page))
 }
 
 /// How an update went.
 enum Updated {
     Saved(Described),
-    /// Someone saved first: the current object, its fields with the values
-    /// submitted, and with its own.
-    Stale(Described, Vec<Field>, Vec<Field>),
-    Invalid(Described, Vec<Field>, FormRefusal),
+    /// Someone saved first: the current object, and its fields three ways.
+    Stale(Described, Merge),
+    /// Refused: the object, the fields as submitted and as first read.
+    Invalid(Described, Vec<Field>, Vec<Field>, FormRefusal),
 }
 
 pub async fn update<R: Resource>(
@@ -388,7 +404,7 @@ pub async fn update<R: Resource>(
     id: i64,
     submitted: Submitted<R::Form>,
 ) -> FormOutcome {
-    let Submitted { action, version, fields: form, .. } = submitted;
+    let Submitted { action, version, fields: form, original, .. } = submitted;
     let another = R::another_params(&form);
     let outcome = db
         .run(move |conn| match R::update(conn, &actor, id, &form, version) {
@@ -397,38 +413,49 @@ pub async fn update<R: Resource>(
                 let current = R::load(conn, &actor, id)?;
                 let yours = R::fields(conn, &actor, Some(&current), &form)?;
                 let theirs = R::fields(conn, &actor, Some(&current), &R::values(&current))?;
-                Ok(Updated::Stale(R::describe(&current), yours, theirs))
+                let read = match &original {
+                    Some(original) => Some(R::fields(conn, &actor, Some(&current), original)?),
+                    None => None,
+                };
+                Ok(Updated::Stale(R::describe(&current), Merge { yours, theirs, read }))
             }
             Err(error) => {
                 let refusal = FormRefusal::or_error(error, "name")?;
                 let current = R::load(conn, &actor, id)?;
-                Ok(Updated::Invalid(
-                    R::describe(&current),
-                    R::fields(conn, &actor, Some(&current), &form)?,
-                    refusal,
-                ))
+                let fields = R::fields(conn, &actor, Some(&current), &form)?;
+                // Still the values the form was first read with.
+                let read = match &original {
+                    Some(original) => R::fields(conn, &actor, Some(&current), original)?,
+                    None => R::fields(conn, &actor, Some(&current), &R::values(&current))?,
+                };
+                Ok(Updated::Invalid(R::describe(&current), fields, read, refusal))
             }
         })
         .await?;
     match outcome {
         Updated::Saved(saved) => Ok(Ok(listing::after_save(&action, R::SECTION, &saved, &another))),
-        Updated::Stale(current, yours, theirs) => {
+        Updated::Stale(current, merge) => {
             let object = Crumb::link(capitalized(&current.what), R::SECTION.object(id));
+            let compared = merge.compare();
+            let (fields, current_fields) = merge.reapplied();
             let page = ConflictPage {
                 crumbs: crumbs::<R>(&actor, vec![object, Crumb::here("Edit conflict".to_owned())]),
                 layout,
                 title: format!("{} was changed by someone else", capitalized(&current.what)),
                 edit_url: R::SECTION.object(id),
-                compared: compare(&yours, &theirs),
+                compared,
                 version: current.version,
-                fields: yours,
+                fields,
+                current_fields,
                 errors: FieldErrors::new(),
             };
             Ok(Err(SentBack::new(Status::Conflict, Template::render("admin/conflict.html", page))))
         }
-        Updated::Invalid(current, fields, refusal) => {
+        Updated::Invalid(current, fields, read, refusal) => {
             // The form stays based on the version it was read at.
-            let page = form_page::<R>(&actor, layout, Some(current), version, fields, refusal.errors.clone());
+            let mut page =
+                form_page::<R>(&actor, layout, Some(current), version, fields, refusal.errors.clone());
+            page.originals = read;
             Ok(Err(refusal.send_back(render_form(page))))
         }
     }
@@ -452,17 +479,54 @@ fn crumbs<R: Resource>(actor: &Actor, trail: Vec<Crumb>) -> Vec<Crumb> {
     crumbs
 }
 
-/// Each editable field with the value submitted and the current one.
-fn compare(yours: &[Field], theirs: &[Field]) -> Vec<Compared> {
-    yours
-        .iter()
-        .zip(theirs)
-        .filter(|(field, _)| field.kind != FieldKind::Static)
-        .map(|(mine, current)| {
-            let (yours, current) = (mine.shown(), current.shown());
-            Compared { label: mine.label, differs: yours != current, yours, current }
-        })
-        .collect()
+/// An object's form three ways after a stale edit: with the values
+/// submitted, with the current ones, and (when the form says) with the ones
+/// it was read with.
+struct Merge {
+    yours: Vec<Field>,
+    theirs: Vec<Field>,
+    read: Option<Vec<Field>>,
+}
+
+impl Merge {
+    /// Whether this edit changed field `n`: it differs from what the form
+    /// was read with (or, when that is unknown, from the current value).
+    fn changed(&self, n: usize) -> bool {
+        let base = self.read.as_ref().unwrap_or(&self.theirs);
+        self.yours[n].shown() != base[n].shown()
+    }
+
+    /// Each editable field with the value submitted and the current one.
+    fn compare(&self) -> Vec<Compared> {
+        (0..self.yours.len())
+            .filter(|&n| self.yours[n].kind != FieldKind::Static)
+            .map(|n| {
+                let (yours, current) = (self.yours[n].shown(), self.theirs[n].shown());
+                Compared {
+                    label: self.yours[n].label,
+                    differs: yours != current,
+                    changed: self.changed(n),
+                    yours,
+                    current,
+                }
+            })
+            .collect()
+    }
+
+    /// The form that re-applies this edit onto the current version: the
+    /// fields it changed with the values submitted, the others as they are
+    /// now; and the current fields, which that form counts as read.
+    fn reapplied(self) -> (Vec<Field>, Vec<Field>) {
+        let changed: Vec<bool> = (0..self.yours.len()).map(|n| self.changed(n)).collect();
+        let Merge { yours, theirs, .. } = self;
+        let mut merged = Vec::with_capacity(yours.len());
+        let mut current = Vec::with_capacity(theirs.len());
+        for ((mine, now), changed) in yours.into_iter().zip(theirs).zip(changed) {
+            merged.push(if changed { mine } else { now.clone() });
+            current.push(now);
+        }
+        (merged, current)
+    }
 }
 
 fn capitalized(text: &str) -> String {

@@ -117,7 +117,7 @@ pub enum FieldKind {
     Static,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Field {
     pub name: &'static str,
     pub label: &'static str,
@@ -132,7 +132,7 @@ pub struct Field {
     pub fills_tags: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Reload {
     pub label: &'static str,
     pub url: String,
@@ -202,7 +202,9 @@ impl Field {
         match self.kind {
             FieldKind::Select | FieldKind::Checkboxes => chosen(),
             FieldKind::Checkbox => if self.value == "true" { "yes" } else { "no" }.to_owned(),
-            FieldKind::Text | FieldKind::Textarea | FieldKind::Static => self.value.clone(),
+            // Browsers send a textarea's line breaks as CRLF.
+            FieldKind::Textarea => self.value.replace("\r\n", "\n"),
+            FieldKind::Text | FieldKind::Static => self.value.clone(),
         }
     }
 }
@@ -228,6 +230,9 @@ pub struct FormPage {
     pub can_add_another: bool,
     pub fields: Vec<Field>,
     pub errors: FieldErrors,
+    /// An edit form's fields as it was first read, sent back with it
+    /// (`original.name`, ...) so that a conflict can tell what it changed.
+    pub originals: Vec<Field>,
     /// What the object holds, shown read-only below the form.
     pub inlines: Vec<Inline>,
 }
@@ -294,7 +299,10 @@ pub struct Compared {
     pub label: &'static str,
     pub yours: String,
     pub current: String,
+    /// Yours is not the current value.
     pub differs: bool,
+    /// Your edit changed this field.
+    pub changed: bool,
 }
 
 /// A stale edit: each field's submitted and current values, and the form
@@ -308,6 +316,9 @@ pub struct ConflictPage {
     pub edit_url: String,
     pub compared: Vec<Compared>,
     pub version: i64,
+    /// Your changes over the current values.
     pub fields: Vec<Field>,
+    /// The current values, which the re-apply form counts as read.
+    pub current_fields: Vec<Field>,
     pub errors: FieldErrors,
 }

@@ -95,7 +95,7 @@ async fn a_stale_edit_shows_a_conflict_and_overwrites_nothing() {
     assert!(reply.text.contains("was changed by someone else"));
     assert!(
         reply.text.contains(
-            "<tr class=\"differs\"><th scope=\"row\">Name <span class=\"badge\">differs</span></th><td>Mine</td><td>Theirs</td>"
+            "<tr class=\"changed-by-you\"><th scope=\"row\">Name <span class=\"badge\">you changed</span></th><td>Mine</td><td>Theirs</td>"
         ),
         "{}",
         reply.text
@@ -473,4 +473,66 @@ async fn history_and_the_dashboard_name_what_they_speak_of() {
     assert!(dashboard.text.contains("item “Gone soon”"), "a deleted item by its last name");
     assert!(dashboard.text.contains("tag “salty”") && dashboard.text.contains("store “Snacks”"));
     assert!(dashboard.text.contains("tags: (none) → salty, sweet"), "{}", dashboard.text);
+}
+
+#[rocket::async_test]
+async fn a_conflict_reapplies_only_the_fields_this_edit_changed() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let item = app.item(&owner, store, "Kettle", "20.00").await;
+    let browser = signed_in(&app, Role::Staff).await;
+    let form = browser.get(&format!("/admin/items/{item}")).await;
+    let token = csrf_of(&form.text);
+    assert!(form.text.contains("name=\"original.name\" value=\"Kettle\""), "{}", form.text);
+    assert!(form.text.contains("name=\"original.price\" value=\"20.00\""));
+    // Someone else changes the price meanwhile.
+    app.put(&format!("/api/items/{item}"))
+        .bearer(&owner.access)
+        .json(serde_json::json!({"price": "25.00"}))
+        .send()
+        .await;
+
+    // This edit changed the name only.
+    let reply = browser
+        .post(
+            &format!("/admin/items/{item}"),
+            &[
+                ("csrf_token", &token),
+                ("version", "1"),
+                ("name", "Tea kettle"),
+                ("price", "20.00"),
+                ("description", ""),
+                ("original.name", "Kettle"),
+                ("original.price", "20.00"),
+                ("original.description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 409);
+    let table = reply.text.split("<tbody>").nth(1).unwrap().split("</tbody>").next().unwrap();
+    assert!(
+        table
+            .contains("Name <span class=\"badge\">you changed</span></th><td>Tea kettle</td><td>Kettle</td>"),
+        "{table}"
+    );
+    assert!(table.contains("<th scope=\"row\">Price</th><td>20.00</td><td>25.00</td>"), "{table}");
+    // The form re-applies the name onto their price.
+    let reapply = reply.text.split("id=\"reapply\"").nth(1).unwrap();
+    assert!(
+        reapply.contains("name=\"name\" type=\"text\" value=\"Tea kettle\"")
+            || reapply.contains("value=\"Tea kettle\""),
+        "{reapply}"
+    );
+    assert!(reapply.contains("value=\"25.00\"") && !reapply.contains("value=\"20.00\""), "{reapply}");
+    assert!(reapply.contains("name=\"original.price\" value=\"25.00\""));
+    let saved = browser
+        .post(
+            &format!("/admin/items/{item}"),
+            &[("csrf_token", &token), ("version", "2"), ("name", "Tea kettle"), ("price", "25.00")],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let now = app.get(&format!("/api/items/{item}")).send().await.json();
+    assert_eq!((&now["name"], &now["price"]), (&serde_json::json!("Tea kettle"), &serde_json::json!(25.00)));
 }

@@ -16,6 +16,7 @@ test('public pages have no serious or critical accessibility violations', async 
   for (const [url, name] of [
     ['/', 'home'], ['/stores/1', 'store-demo'], ['/stores/1?tag=1', 'store-tag-filter'], ['/items/1', 'item'],
     ['/tags/1', 'tag'], ['/search?q=e&min_price=5', 'search'], ['/search?min_price=abc', 'search-errors'],
+    ['/stores/1?sort=-price', 'store-by-price'], ['/items', 'all-items'],
     ['/account/login', 'login'], ['/account/register', 'register'], ['/nowhere', 'not-found'],
   ]) {
     problems.push(...await accessibilityProblems(page, url));
@@ -33,7 +34,8 @@ test('admin and account pages have no serious or critical accessibility violatio
     ['/admin/items?store=1', 'admin-items-list'], ['/admin/items/1', 'admin-item-edit'], ['/admin/tags', 'admin-tags'],
     ['/admin/users', 'admin-users'], ['/admin/users/1', 'admin-user-form'], ['/admin/stores/1/delete', 'admin-store-delete'],
     ['/admin/items/1/history', 'admin-item-history'], ['/account', 'account'], ['/account/tokens', 'tokens'],
-    ['/account/sessions', 'sessions'], ['/account/password', 'password'],
+    ['/account/sessions', 'sessions'], ['/account/password', 'password'], ['/admin/items/new', 'admin-item-new'],
+    ['/admin/tags/1/delete', 'admin-tag-in-use'],
   ]) {
     problems.push(...await accessibilityProblems(page, url));
     await screenshot(page, name);

@@ -75,11 +75,18 @@ test('edits an item, and a stale edit shows a conflict', async () => {
   await other.getByRole('button', { name: 'Save', exact: true }).click();
   await other.getByText('was changed by someone else').waitFor();
   await screenshot(other, 'admin-conflict');
-  assert.match(await other.content(), /Daniel Deronda \(stale\)/);
+  // Only the name was changed here: the form below re-applies it onto the
+  // other edit's price and tag.
+  const reapply = other.locator('form[aria-labelledby="reapply"]');
+  assert.equal(await reapply.getByLabel('Name').inputValue(), 'Daniel Deronda (stale)');
+  assert.equal(await reapply.getByLabel('Price').inputValue(), '10.00');
+  assert.equal(await reapply.getByLabel('novel').isChecked(), true);
+  await reapply.getByRole('button', { name: 'Save my changes over theirs' }).click();
+  await other.getByText('Saved item “Daniel Deronda (stale)”').waitFor();
   await other.close();
 
   await page.goto(editUrl);
-  assert.equal(await page.getByLabel('Name').inputValue(), 'Daniel Deronda');
+  assert.equal(await page.getByLabel('Name').inputValue(), 'Daniel Deronda (stale)');
   assert.equal(await page.getByLabel('Price').inputValue(), '10.00');
   await page.goto(`${editUrl}/history`);
   assert.match(await page.content(), /9\.00<\/td><td>10\.00/);
