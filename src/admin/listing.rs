@@ -130,6 +130,10 @@ pub struct BulkForm {
     /// Set on the confirmation page's button.
     #[field(default = false)]
     pub confirmed: bool,
+    /// "Select all N matching": every object of the list (its search and
+    /// filters are in the form's address), not only the ticked ones.
+    #[field(default = false)]
+    pub all_matching: bool,
 }
 
 impl CsrfProtected for BulkForm {

@@ -269,6 +269,7 @@ pub async fn list<R: Resource>(
     let new_params = R::new_params(&filters);
     let mut params = vec![("q", search.clone())];
     params.extend(filter_params.iter().cloned());
+    let params_of_list = params.clone();
     let per_page = if page.size == PER_PAGE { String::new() } else { page.size.to_string() };
     params.push(("per_page", per_page));
     let listed = db.run(move |conn| R::list(conn, &actor, &query, &filters)).await?;
@@ -283,7 +284,7 @@ pub async fn list<R: Resource>(
             singular: R::SINGULAR,
             list_url: R::SECTION.list(),
             new_url: R::CAN_CREATE.then(|| R::SECTION.new_with(&new_params)),
-            bulk_delete_url: R::SECTION.bulk_delete(),
+            bulk_delete_url: super::urls::with_query(R::SECTION.bulk_delete(), &params_of_list),
             columns,
             rows: listed.rows,
             search,
@@ -601,13 +602,32 @@ pub async fn delete<R: Resource>(db: Db, actor: Actor, layout: Layout, id: i64) 
     delete_selection::<R>(db, actor, layout, vec![id], R::SECTION.delete(id)).await
 }
 
+/// How many objects "select all matching" takes at once.
+pub const MAX_MATCHING: i64 = 200;
+
 pub async fn bulk_delete<R: Resource>(
     db: Db,
     actor: Actor,
     layout: Layout,
+    search: Option<&str>,
+    filters: R::Filters,
     form: listing::BulkForm,
 ) -> FormOutcome {
-    let listing::BulkForm { ids, confirmed, .. } = form;
+    let listing::BulkForm { mut ids, confirmed, all_matching, .. } = form;
+    if all_matching && !confirmed {
+        let raw = listing::RawListQuery { search, sort: None, page: None, per_page: None };
+        let (mut query, _) = listing::list_query(raw, R::COLUMNS, R::DEFAULT_SORT);
+        query.limit = MAX_MATCHING + 1;
+        let listed = db.run(move |conn| R::list(conn, &actor, &query, &filters)).await?;
+        if listed.rows.len() as i64 > MAX_MATCHING {
+            let message = format!(
+                "“Select all” takes at most {MAX_MATCHING} {} at a time: narrow the list with the search or filters first.",
+                R::SECTION
+            );
+            return Ok(Ok(Flash::error(Redirect::to(R::SECTION.list()), message)));
+        }
+        ids = listed.rows.iter().map(|row| row.id).collect();
+    }
     if ids.is_empty() {
         let message = format!("Select the {} to delete first.", R::SECTION);
         return Ok(Ok(Flash::error(Redirect::to(R::SECTION.list()), message)));
@@ -731,14 +751,16 @@ macro_rules! admin_section {
             $crate::admin::resource::delete::<This>(db, who.actor, layout, id).await
         }
 
-        #[rocket::post("/bulk-delete", data = "<form>")]
+        #[rocket::post("/bulk-delete?<q>&<filters..>", data = "<form>")]
         async fn bulk_delete(
             db: $crate::db::Db,
             who: $guard,
             layout: $crate::web::Layout,
+            q: Option<&str>,
+            filters: SectionFilters,
             form: $crate::web::CheckedForm<$crate::admin::listing::BulkForm>,
         ) -> $crate::admin::resource::FormOutcome {
-            $crate::admin::resource::bulk_delete::<This>(db, who.actor, layout, form.0).await
+            $crate::admin::resource::bulk_delete::<This>(db, who.actor, layout, q, filters, form.0).await
         }
 
         #[rocket::get("/<id>/history")]

@@ -93,7 +93,7 @@ impl Section {
 }
 
 /// `path` with the non-empty `params` as its query.
-fn with_query(path: String, params: &[(&str, String)]) -> String {
+pub fn with_query(path: String, params: &[(&str, String)]) -> String {
     let query: Vec<String> = params
         .iter()
         .filter(|(_, value)| !value.is_empty())

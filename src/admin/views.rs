@@ -88,6 +88,7 @@ pub struct ListPage {
     pub list_url: String,
     /// The form for a new object, where the panel creates them.
     pub new_url: Option<String>,
+    /// The bulk delete, with the list's search and filters for "select all".
     pub bulk_delete_url: String,
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,

@@ -237,3 +237,53 @@ async fn admin_lists_choose_their_page_size_and_never_show_a_page_past_the_end()
     let searched = browser.get("/admin/stores?q=nothing-like-this&page=2").await;
     assert_eq!(searched.header("location"), Some("/admin/stores?q=nothing-like-this&sort=name&page=1"));
 }
+
+#[rocket::async_test]
+async fn select_all_takes_every_match_of_the_list_not_only_the_page() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    for n in 0..25 {
+        app.store(&owner, &format!("Shop {n:02}")).await;
+    }
+    let bakery = app.store(&owner, "Bakery").await;
+    let browser = staff_browser(&app).await;
+    let list = browser.get("/admin/stores?q=shop").await;
+    assert!(list.text.contains("Select all 25 matching"), "{}", list.text);
+    assert!(
+        list.text.contains("action=\"&#x2F;admin&#x2F;stores&#x2F;bulk-delete?q=shop\""),
+        "{}",
+        list.text
+    );
+    let token = csrf_of(&list.text);
+
+    let confirm = browser
+        .post("/admin/stores/bulk-delete?q=shop", &[("csrf_token", &token), ("all_matching", "true")])
+        .await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.text.contains("Delete these 25 stores?"), "{}", confirm.text);
+    assert_eq!(confirm.text.matches("name=\"ids\"").count(), 25);
+    assert!(!confirm.text.contains("Bakery"));
+    let ids: Vec<String> = confirm
+        .text
+        .split("name=\"ids\" value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect();
+    let mut fields: Vec<(&str, &str)> = vec![("csrf_token", &token), ("confirmed", "true")];
+    fields.extend(ids.iter().map(|id| ("ids", id.as_str())));
+    let deleted = browser.post("/admin/stores/bulk-delete?q=shop", &fields).await;
+    assert_eq!(deleted.status, 303);
+    assert_eq!(app.count("stores"), 1);
+    assert_eq!(app.get(&format!("/api/stores/{bakery}")).send().await.status, 200);
+
+    // Past the limit, it asks for a narrower list instead.
+    app.bulk_items(bakery, 250);
+    let items = browser.get("/admin/items").await;
+    let token = csrf_of(&items.text);
+    let refused =
+        browser.post("/admin/items/bulk-delete", &[("csrf_token", &token), ("all_matching", "true")]).await;
+    assert_eq!(refused.status, 303);
+    let page = browser.get("/admin/items").await;
+    assert!(page.text.contains("takes at most 200 items at a time"), "{}", page.text);
+    assert_eq!(app.count("items"), 250);
+}
