@@ -80,7 +80,7 @@ pub async fn change_password(
     let hash = user.password_hash().to_owned();
     let verified = crate::auth::workers::passwords().run(move || password::verify(&current, &hash)).await?;
     if !verified {
-        return Err(Error::invalid("current_password", "is not your current password"));
+        return Err(Error::invalid("current_password", "That is not your current password."));
     }
     let new_hash = hash_password(new).await?;
     let user_id = user.id;

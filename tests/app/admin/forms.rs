@@ -536,3 +536,31 @@ async fn a_conflict_reapplies_only_the_fields_this_edit_changed() {
     let now = app.get(&format!("/api/items/{item}")).send().await.json();
     assert_eq!((&now["name"], &now["price"]), (&serde_json::json!("Tea kettle"), &serde_json::json!(25.00)));
 }
+
+#[rocket::async_test]
+async fn form_errors_read_as_whole_sentences() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await.to_string();
+    let browser = signed_in(&app, Role::Staff).await;
+    let token = browser.csrf("/admin/items/new").await;
+    let summary_of = |text: &str| {
+        text.split("There is a problem").nth(1).unwrap().split("</ul>").next().unwrap().to_owned()
+    };
+
+    let reply = browser.post("/admin/items", &[("csrf_token", &token), ("name", "x"), ("price", "1")]).await;
+    assert_eq!(reply.status, 422);
+    let summary = summary_of(&reply.text);
+    assert!(summary.contains(">Choose a store.</a>"), "{summary}");
+    assert!(!summary.contains("Store id"), "no doubled subject: {summary}");
+
+    let reply = browser
+        .post(
+            "/admin/items",
+            &[("csrf_token", &token), ("store_id", &store), ("name", "x"), ("price", "1.005")],
+        )
+        .await;
+    let summary = summary_of(&reply.text);
+    assert!(summary.contains(">Price must have at most two decimal places.</a>"), "{summary}");
+    assert!(reply.text.contains("<p class=\"error\" id=\"price-error\">Price must have at most two decimal places.</p>"));
+}

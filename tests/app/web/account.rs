@@ -171,7 +171,7 @@ async fn changing_the_password_ends_other_sessions_and_tokens() {
         )
         .await;
     assert_eq!(wrong.status, 422);
-    assert!(wrong.text.contains("Current password is not your current password"));
+    assert!(wrong.text.contains("That is not your current password."));
 
     let changed = here
         .post(
