@@ -140,3 +140,22 @@ test('choosing a store shows its tags, with JavaScript and without', async () =>
   assert.equal(await plain.getByLabel('Name', { exact: true }).inputValue(), 'Typed first');
   await plain.context().close();
 });
+
+test('a form sent after the session ended comes back filled in after logging in', async () => {
+  const own = await newPage(browser);
+  await logIn(own, STAFF.email, STAFF.password);
+  await own.goto('/admin/stores/1');
+  const before = await own.getByLabel('Name', { exact: true }).inputValue();
+  await own.getByLabel('Name', { exact: true }).fill(`${before} (renamed late)`);
+  await own.context().clearCookies(); // the session ends meanwhile
+  await own.getByRole('button', { name: 'Save', exact: true }).click();
+  await own.waitForURL(/\/account\/login/);
+  await own.getByLabel('Email').fill(STAFF.email);
+  await own.getByLabel('Password').fill(STAFF.password);
+  await own.getByRole('button', { name: 'Log in' }).click();
+  await own.waitForURL(/\/admin\/stores\/1$/);
+  await own.getByText('What you typed is back in the form').waitFor();
+  assert.equal(await own.getByLabel('Name', { exact: true }).inputValue(), `${before} (renamed late)`);
+  await screenshot(own, 'admin-form-restored');
+  await own.context().close();
+});
