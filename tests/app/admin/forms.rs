@@ -562,5 +562,7 @@ async fn form_errors_read_as_whole_sentences() {
         .await;
     let summary = summary_of(&reply.text);
     assert!(summary.contains(">Price must have at most two decimal places.</a>"), "{summary}");
-    assert!(reply.text.contains("<p class=\"error\" id=\"price-error\">Price must have at most two decimal places.</p>"));
+    assert!(reply
+        .text
+        .contains("<p class=\"error\" id=\"price-error\">Price must have at most two decimal places.</p>"));
 }
