@@ -42,3 +42,17 @@ test('admin and account pages have no serious or critical accessibility violatio
   }
   assert.deepEqual(problems, []);
 });
+
+test('pages in the dark scheme have no serious or critical accessibility violations', async () => {
+  const page = await newPage(browser, { ...scanOptions, colorScheme: 'dark' });
+  await logIn(page, STAFF.email, STAFF.password);
+  const problems = [];
+  for (const [url, name] of [
+    ['/', 'dark-home'], ['/stores/1', 'dark-store'], ['/search?min_price=abc', 'dark-search-errors'],
+    ['/admin/items', 'dark-admin-items'], ['/admin/items/1', 'dark-admin-item'], ['/account', 'dark-account'],
+  ]) {
+    problems.push(...await accessibilityProblems(page, url));
+    await screenshot(page, name);
+  }
+  assert.deepEqual(problems, []);
+});
