@@ -503,13 +503,7 @@ impl Merge {
             .filter(|&n| self.yours[n].kind != FieldKind::Static)
             .map(|n| {
                 let (yours, current) = (self.yours[n].shown(), self.theirs[n].shown());
-                Compared {
-                    label: self.yours[n].label,
-                    differs: yours != current,
-                    changed: self.changed(n),
-                    yours,
-                    current,
-                }
+                Compared { label: self.yours[n].label, changed: self.changed(n), yours, current }
             })
             .collect()
     }

@@ -300,8 +300,6 @@ pub struct Compared {
     pub label: &'static str,
     pub yours: String,
     pub current: String,
-    /// Yours is not the current value.
-    pub differs: bool,
     /// Your edit changed this field.
     pub changed: bool,
 }
