@@ -266,6 +266,7 @@ pub async fn list<R: Resource>(
     let search = query.search.clone().unwrap_or_default();
     let sort = query.sort;
     let filter_params = R::filter_params(&filters);
+    let filtered = !search.is_empty() || filter_params.iter().any(|(_, value)| !value.is_empty());
     let new_params = R::new_params(&filters);
     let mut params = vec![("q", search.clone())];
     params.extend(filter_params.iter().cloned());
@@ -288,6 +289,7 @@ pub async fn list<R: Resource>(
             columns,
             rows: listed.rows,
             search,
+            filtered,
             search_label: R::SEARCH_LABEL,
             filters: listed.filters,
             sort: sort.param(),

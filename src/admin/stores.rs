@@ -87,7 +87,7 @@ impl Resource for Stores {
     }
 
     fn fields(
-        _: &mut PgConnection,
+        conn: &mut PgConnection,
         _: &Actor,
         store: Option<&Store>,
         form: &StoreForm,
@@ -95,7 +95,7 @@ impl Resource for Stores {
         let mut fields =
             vec![Field::text("name", "Name", &form.name).hint("1 to 80 characters, unique among stores.")];
         if let Some(store) = store {
-            let owner = store.owner_id.map_or_else(|| "nobody".to_owned(), |id| format!("user {id}"));
+            let owner = stores::owner_email(conn, store)?.unwrap_or_else(|| "nobody".to_owned());
             fields.push(Field::text("owner", "Owner", owner).kind(FieldKind::Static));
         }
         Ok(fields)

@@ -93,6 +93,9 @@ pub struct ListPage {
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
     pub search: String,
+    /// Whether a search or a filter narrows the list (so that an empty one
+    /// says "Nothing matches" rather than that there is nothing yet).
+    pub filtered: bool,
     pub search_label: &'static str,
     pub filters: Vec<Filter>,
     pub sort: String,

@@ -171,9 +171,16 @@ fn with_names(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<R
     let mut user_ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
     user_ids.extend(ids_of(Entity::User));
     let mut tag_ids = ids_of(Entity::Tag);
+    let mut store_ids = ids_of(Entity::Store);
+    let sides = |change: &Value| -> Vec<i64> {
+        ["from", "to"].iter().filter_map(|side| change.get(side)?.as_i64()).collect()
+    };
     for entry in &entries {
         if let Some(change) = entry.changes.get("owner_id") {
-            user_ids.extend(["from", "to"].iter().filter_map(|side| change.get(side)?.as_i64()));
+            user_ids.extend(sides(change));
+        }
+        if let Some(change) = entry.changes.get("store_id") {
+            store_ids.extend(sides(change));
         }
         if let Some(change) = entry.changes.get("tag_ids") {
             for side in ["from", "to"] {
@@ -184,7 +191,7 @@ fn with_names(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<R
     }
     let emails = User::emails(conn, &user_ids)?;
     let tags = Tag::names_of(conn, &tag_ids)?;
-    let stores = Store::names_of(conn, &ids_of(Entity::Store))?;
+    let stores = Store::names_of(conn, &store_ids)?;
     let items = Item::names_of(conn, &ids_of(Entity::Item))?;
     Ok(entries
         .into_iter()
@@ -201,38 +208,49 @@ fn with_names(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<R
                 let last = entry.changes.get("name").or_else(|| entry.changes.get("email"))?;
                 Some(last.get("from").or_else(|| last.get("to"))?.as_str()?.to_owned())
             });
-            name_ids(&mut entry.changes, &tags, &emails);
+            name_ids(&mut entry.changes, &Names { tags: &tags, emails: &emails, stores: &stores });
             Recorded { entry, actor_email, subject }
         })
         .collect())
 }
 
-/// Puts names in place of the ids of tags and owners in `changes`.
-fn name_ids(changes: &mut Value, tags: &HashMap<i64, String>, emails: &HashMap<i64, String>) {
+/// The names of the ids an audit entry's changes may hold.
+struct Names<'a> {
+    tags: &'a HashMap<i64, String>,
+    emails: &'a HashMap<i64, String>,
+    stores: &'a HashMap<i64, String>,
+}
+
+/// Puts names in place of the ids of tags, owners and stores in `changes`:
+/// `tag_ids` become `tags`, `owner_id` the `owner` and `store_id` the `store`.
+/// An id no longer found is written as "tag 9", "user 7" or "store 3".
+fn name_ids(changes: &mut Value, names: &Names<'_>) {
     let Value::Object(fields) = changes else { return };
-    let tag_name = |id: &Value| match id.as_i64() {
-        Some(id) => Value::String(tags.get(&id).cloned().unwrap_or_else(|| format!("tag {id}"))),
+    let name = |id: &Value, known: &HashMap<i64, String>, what: &str| match id.as_i64() {
+        Some(id) => Value::String(known.get(&id).cloned().unwrap_or_else(|| format!("{what} {id}"))),
         None => id.clone(),
     };
     if let Some(mut change) = fields.remove("tag_ids") {
         for side in ["from", "to"] {
             if let Some(Value::Array(ids)) = change.get_mut(side) {
-                let mut names: Vec<Value> = ids.iter().map(tag_name).collect();
-                names.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-                *ids = names;
+                let mut named: Vec<Value> = ids.iter().map(|id| name(id, names.tags, "tag")).collect();
+                named.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                *ids = named;
             }
         }
         fields.insert("tags".to_owned(), change);
     }
-    if let Some(mut change) = fields.remove("owner_id") {
-        for side in ["from", "to"] {
-            if let Some(value) = change.get_mut(side) {
-                if let Some(id) = value.as_i64() {
-                    *value = Value::String(emails.get(&id).cloned().unwrap_or_else(|| format!("user {id}")));
+    for (field, renamed, known, what) in
+        [("owner_id", "owner", names.emails, "user"), ("store_id", "store", names.stores, "store")]
+    {
+        if let Some(mut change) = fields.remove(field) {
+            for side in ["from", "to"] {
+                if let Some(value) = change.get_mut(side) {
+                    *value = name(value, known, what);
                 }
             }
+            fields.insert(renamed.to_owned(), change);
         }
-        fields.insert("owner".to_owned(), change);
     }
 }
 
@@ -244,17 +262,20 @@ mod tests {
     fn ids_in_changes_become_names() {
         let tags = HashMap::from([(1, "salty".to_owned()), (2, "sweet".to_owned())]);
         let emails = HashMap::from([(7, "carol@example.org".to_owned())]);
+        let stores = HashMap::from([(3, "Corner Books".to_owned())]);
         let mut changes = serde_json::json!({
             "tag_ids": {"from": [2], "to": [2, 1, 9]},
             "owner_id": {"from": 7, "to": null},
+            "store_id": {"from": null, "to": 3},
             "name": {"from": "a", "to": "b"},
         });
-        name_ids(&mut changes, &tags, &emails);
+        name_ids(&mut changes, &Names { tags: &tags, emails: &emails, stores: &stores });
         assert_eq!(
             changes,
             serde_json::json!({
                 "tags": {"from": ["sweet"], "to": ["salty", "sweet", "tag 9"]},
                 "owner": {"from": "carol@example.org", "to": null},
+                "store": {"from": null, "to": "Corner Books"},
                 "name": {"from": "a", "to": "b"},
             })
         );

@@ -6,7 +6,7 @@ use super::audit::{self, Action, Changes, Subject};
 use super::{not_found_as, unique_or};
 use crate::error::{Error, FieldErrors};
 use crate::models::{
-    store, Item, ItemTag, ListQuery, ListSort, NewStore, PageRequest, SortKey, Store, Tag, TagRef,
+    store, Item, ItemTag, ListQuery, ListSort, NewStore, PageRequest, SortKey, Store, Tag, TagRef, User,
 };
 use crate::policy::{self, Actor};
 use crate::text;
@@ -45,6 +45,12 @@ pub fn get_managed(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<St
     let store = get(conn, id)?;
     policy::open_in_panel(actor, &store)?;
     Ok(store)
+}
+
+/// Who owns the store, by email; `None` for a store without an owner.
+pub fn owner_email(conn: &mut PgConnection, store: &Store) -> Result<Option<String>, Error> {
+    let Some(owner) = store.owner_id else { return Ok(None) };
+    Ok(User::emails(conn, &[owner])?.remove(&owner))
 }
 
 /// The store with its tags by name and its items counted up to one past

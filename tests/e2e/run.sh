@@ -2,13 +2,19 @@
 # Browser tests: starts Storefront on a database of its own, makes an admin
 # account, and runs the Playwright tests against it in Debian's Chromium.
 #
-#   bash tests/e2e/run.sh BINARY
+#   bash tests/e2e/run.sh BINARY [COMMAND...]
+#
+# With a COMMAND, runs it (from the directory run.sh was called from) against
+# the same server instead of the tests, for example the screenshot walk:
+#   bash tests/e2e/run.sh BINARY node tests/e2e/tour.js DIR
 #
 # Screenshots go to tests/e2e/artifacts/screenshots.
 set -euo pipefail
+caller=$(pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 binary=${1:-$root/target/debug/storefront}
+shift || true
 port=${E2E_PORT:-18900}
 db=storefront_e2e
 
@@ -28,5 +34,10 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fsS -o /dev/null "$BASE_URL/" && break; sleep 0.5; done
 
-cd "$here"
-npm test
+if (($#)); then
+    cd "$caller"
+    "$@"
+else
+    cd "$here"
+    npm test
+fi

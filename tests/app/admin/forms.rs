@@ -444,6 +444,8 @@ async fn new_forms_start_from_the_store_chosen_and_keep_it_for_the_next() {
     assert!(page.text.contains("Items (1)") && page.text.contains("Tags (1)"), "{}", page.text);
     assert!(page.text.contains(">First</a>") && page.text.contains(">kept-tag</a>"));
     assert!(page.text.contains("Add an item to this store") && page.text.contains("Add a tag to this store"));
+    // Its owner by email, not by id.
+    assert!(page.text.contains(&owner.email), "{}", page.text);
 }
 
 #[rocket::async_test]
@@ -473,6 +475,8 @@ async fn history_and_the_dashboard_name_what_they_speak_of() {
     assert!(dashboard.text.contains("item “Gone soon”"), "a deleted item by its last name");
     assert!(dashboard.text.contains("tag “salty”") && dashboard.text.contains("store “Snacks”"));
     assert!(dashboard.text.contains("tags: (none) → salty, sweet"), "{}", dashboard.text);
+    let tag_history = browser.get(&format!("/admin/tags/{salty}/history")).await;
+    assert!(tag_history.text.contains("<td>store</td><td>—</td><td>Snacks</td>"), "{}", tag_history.text);
 }
 
 #[rocket::async_test]

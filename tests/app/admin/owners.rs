@@ -89,6 +89,14 @@ async fn a_member_opens_a_store_fills_it_and_closes_it_from_the_web() {
     assert!(account.text.contains("Your stores") && account.text.contains("You have no store yet."));
     assert!(account.text.contains("href=\"/admin/stores/new\""));
     let token = csrf_of(&account.text);
+    let empty = browser.get("/admin/stores").await;
+    assert!(
+        empty.text.contains("No stores yet.") && !empty.text.contains("Nothing matches."),
+        "{}",
+        empty.text
+    );
+    let searched = browser.get("/admin/stores?q=books").await;
+    assert!(searched.text.contains("Nothing matches."), "{}", searched.text);
 
     let opened = browser.post("/admin/stores", &[("csrf_token", &token), ("name", "Corner Books")]).await;
     assert_eq!(opened.status, 303, "{}", opened.text);
