@@ -76,6 +76,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    form_drafts (session_id) {
+        session_id -> BigInt,
+        page -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -131,6 +140,7 @@ diesel::joinable!(item_tags -> items (item_id));
 diesel::joinable!(item_tags -> tags (tag_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(form_drafts -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -139,6 +149,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     item_tags,
     sessions,
+    form_drafts,
     api_tokens,
     audit_log,
     login_failures,

@@ -22,8 +22,9 @@ use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ListQuery, ListSort, SortKey, Total};
 use crate::policy::Actor;
+use crate::services::sessions;
 use crate::web::{
-    CsrfProtected, FormRefusal, Layout, Listing, PageError, Paging, SentBack, PAGE_SIZES, PER_PAGE,
+    CsrfProtected, Draft, FormRefusal, Layout, Listing, PageError, Paging, SentBack, PAGE_SIZES, PER_PAGE,
 };
 
 /// A column of a list: its header, the key it sorts by (if it does) and
@@ -330,6 +331,7 @@ fn form_page<R: Resource>(
         errors,
         originals: Vec::new(),
         inlines: Vec::new(),
+        restored: false,
     }
 }
 
@@ -337,15 +339,40 @@ fn render_form(page: FormPage) -> Template {
     Template::render("admin/form.html", page)
 }
 
+/// What the session kept of the form on `page` when it was sent after the
+/// session before had ended; taken once (`None` when the page was not asked
+/// to look, or nothing is kept).
+fn take_draft<R: Resource>(
+    conn: &mut PgConnection,
+    draft_of: Option<i64>,
+    page: &str,
+) -> Result<Option<Submitted<R::Form>>, Error> {
+    let Some(session_id) = draft_of else { return Ok(None) };
+    let kept = sessions::take_draft(conn, session_id, page)?;
+    Ok(kept.as_deref().and_then(Draft::parse).and_then(|draft| draft.form()))
+}
+
+/// The form for a new object, from the query, or from a draft of the
+/// session `draft_of`.
 pub async fn new<R: Resource>(
     db: Db,
     actor: Actor,
     layout: Layout,
     form: R::Form,
+    draft_of: Option<i64>,
 ) -> Result<Template, PageError> {
     not_creatable::<R>()?;
-    let fields = db.run(move |conn| R::fields(conn, &actor, None, &form)).await?;
-    Ok(render_form(form_page::<R>(&actor, layout, None, None, fields, FieldErrors::new())))
+    let (fields, restored) = db
+        .run(move |conn| {
+            let draft = take_draft::<R>(conn, draft_of, &R::SECTION.new_object())?;
+            let restored = draft.is_some();
+            let form = draft.map_or(form, |draft| draft.fields);
+            Ok::<_, Error>((R::fields(conn, &actor, None, &form)?, restored))
+        })
+        .await?;
+    let mut page = form_page::<R>(&actor, layout, None, None, fields, FieldErrors::new());
+    page.restored = restored;
+    Ok(render_form(page))
 }
 
 pub async fn create<R: Resource>(
@@ -375,19 +402,42 @@ pub async fn create<R: Resource>(
     }
 }
 
-pub async fn edit<R: Resource>(db: Db, actor: Actor, layout: Layout, id: i64) -> Result<Template, PageError> {
-    let (described, fields, inlines) = db
+/// An object's form, as stored, or as a draft of the session `draft_of` left
+/// it (at the version it was read at, so that a change made meanwhile is
+/// still a conflict).
+pub async fn edit<R: Resource>(
+    db: Db,
+    actor: Actor,
+    layout: Layout,
+    id: i64,
+    draft_of: Option<i64>,
+) -> Result<Template, PageError> {
+    let (described, version, fields, originals, inlines, restored) = db
         .run(move |conn| {
             let object = R::load(conn, &actor, id)?;
-            let fields = R::fields(conn, &actor, Some(&object), &R::values(&object))?;
-            Ok((R::describe(&object), fields, R::inlines(conn, &actor, &object)?))
+            let stored = R::values(&object);
+            let draft = take_draft::<R>(conn, draft_of, &R::SECTION.object(id))?;
+            let described = R::describe(&object);
+            let inlines = R::inlines(conn, &actor, &object)?;
+            let restored = draft.is_some();
+            let (version, fields, originals) = match draft {
+                Some(Submitted { version, fields, original, .. }) => (
+                    version,
+                    R::fields(conn, &actor, Some(&object), &fields)?,
+                    R::fields(conn, &actor, Some(&object), original.as_ref().unwrap_or(&stored))?,
+                ),
+                None => {
+                    let fields = R::fields(conn, &actor, Some(&object), &stored)?;
+                    (Some(described.version), fields.clone(), fields)
+                }
+            };
+            Ok::<_, Error>((described, version, fields, originals, inlines, restored))
         })
         .await?;
-    let version = Some(described.version);
-    let originals = fields.clone();
     let mut page = form_page::<R>(&actor, layout, Some(described), version, fields, FieldErrors::new());
     page.inlines = inlines;
     page.originals = originals;
+    page.restored = restored;
     Ok(render_form(page))
 }
 
@@ -669,7 +719,8 @@ macro_rules! admin_section {
 
         type This = $resource;
         type SectionFilters = <$resource as $crate::admin::resource::Resource>::Filters;
-        type SectionForm = $crate::web::CheckedForm<
+        type SectionForm = $crate::web::Resumable<
+            $guard,
             $crate::admin::resource::Submitted<<$resource as $crate::admin::resource::Resource>::Form>,
         >;
         type Page = Result<rocket_dyn_templates::Template, $crate::web::PageError>;
@@ -690,40 +741,67 @@ macro_rules! admin_section {
             $crate::admin::resource::list::<This>(db, who.actor, layout, raw, filters).await
         }
 
-        #[rocket::get("/new?<form..>")]
+        // `draft` asks the form to take back what the session kept of it
+        // (a form sent after the session before had ended).
+        #[rocket::get("/new?<draft>&<form..>")]
         async fn new(
             db: $crate::db::Db,
             who: $guard,
             layout: $crate::web::Layout,
+            draft: Option<&str>,
             form: <$resource as $crate::admin::resource::Resource>::Form,
         ) -> Page {
-            $crate::admin::resource::new::<This>(db, who.actor, layout, form).await
+            let draft_of = draft.map(|_| who.user.session.id);
+            $crate::admin::resource::new::<This>(db, who.actor, layout, form, draft_of).await
         }
 
         #[rocket::post("/", data = "<form>")]
         async fn create(
             db: $crate::db::Db,
-            who: $guard,
+            config: &rocket::State<$crate::config::AppConfig>,
             layout: $crate::web::Layout,
             form: SectionForm,
         ) -> $crate::admin::resource::FormOutcome {
-            $crate::admin::resource::create::<This>(db, who.actor, layout, form.0).await
+            match form {
+                $crate::web::Resumable::Sent(who, form) => {
+                    $crate::admin::resource::create::<This>(db, who.actor, layout, form).await
+                }
+                $crate::web::Resumable::SessionEnded(draft) => {
+                    let page = <This as $crate::admin::resource::Resource>::SECTION.new_object();
+                    Ok(Err(draft.log_in_again(layout, config, page)))
+                }
+            }
         }
 
-        #[rocket::get("/<id>")]
-        async fn edit(db: $crate::db::Db, who: $guard, layout: $crate::web::Layout, id: i64) -> Page {
-            $crate::admin::resource::edit::<This>(db, who.actor, layout, id).await
+        #[rocket::get("/<id>?<draft>")]
+        async fn edit(
+            db: $crate::db::Db,
+            who: $guard,
+            layout: $crate::web::Layout,
+            id: i64,
+            draft: Option<&str>,
+        ) -> Page {
+            let draft_of = draft.map(|_| who.user.session.id);
+            $crate::admin::resource::edit::<This>(db, who.actor, layout, id, draft_of).await
         }
 
         #[rocket::post("/<id>", data = "<form>")]
         async fn update(
             db: $crate::db::Db,
-            who: $guard,
+            config: &rocket::State<$crate::config::AppConfig>,
             layout: $crate::web::Layout,
             id: i64,
             form: SectionForm,
         ) -> $crate::admin::resource::FormOutcome {
-            $crate::admin::resource::update::<This>(db, who.actor, layout, id, form.0).await
+            match form {
+                $crate::web::Resumable::Sent(who, form) => {
+                    $crate::admin::resource::update::<This>(db, who.actor, layout, id, form).await
+                }
+                $crate::web::Resumable::SessionEnded(draft) => {
+                    let page = <This as $crate::admin::resource::Resource>::SECTION.object(id);
+                    Ok(Err(draft.log_in_again(layout, config, page)))
+                }
+            }
         }
 
         #[rocket::get("/<id>/delete")]

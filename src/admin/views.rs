@@ -239,6 +239,8 @@ pub struct FormPage {
     pub originals: Vec<Field>,
     /// What the object holds, shown read-only below the form.
     pub inlines: Vec<Inline>,
+    /// The form holds what was typed before a session ended, not yet saved.
+    pub restored: bool,
 }
 
 /// Some of the objects within an object (a store's items), read-only, with

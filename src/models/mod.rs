@@ -8,6 +8,7 @@
 pub mod api_token;
 pub mod audit;
 pub mod event;
+pub mod form_draft;
 pub mod item;
 pub mod login_failure;
 pub mod session;
@@ -18,6 +19,7 @@ pub mod user;
 pub use api_token::{ApiToken, NewApiToken};
 pub use audit::{Action, AuditEntry, Entity, NewAuditEntry, Via};
 pub use event::{EventKind, EventRange, NewEvent, StoredEvent};
+pub use form_draft::FormDraft;
 pub use item::{Item, ItemChanges, ItemDetail, ItemFilter, ItemSort, ItemSortField, ItemSortKey, NewItem};
 pub use login_failure::{Attempter, FailureCounts, LoginFailure, Tally};
 pub use session::{NewSession, Session, SessionKind};

@@ -10,8 +10,8 @@ use crate::auth::personal_token;
 use crate::config::AppConfig;
 use crate::error::{AuthFailure, Error};
 use crate::models::{
-    ApiToken, Attempter, FailureCounts, LoginFailure, NewApiToken, NewSession, Role, Session, SessionKind,
-    User,
+    ApiToken, Attempter, FailureCounts, FormDraft, LoginFailure, NewApiToken, NewSession, Role, Session,
+    SessionKind, User,
 };
 
 /// A signed-in user and the login or token they proved it with.
@@ -366,6 +366,18 @@ pub fn live_sessions(conn: &mut PgConnection, user_id: i64) -> Result<Vec<Sessio
 /// Ends one of the user's own sessions. Returns whether it was live.
 pub fn end_session(conn: &mut PgConnection, user_id: i64, session_id: i64) -> Result<bool, Error> {
     Ok(Session::revoke_of(conn, user_id, session_id)? == 1)
+}
+
+/// Keeps what a form held when it was sent after its session ended, for the
+/// session its sender has just opened, to show again on the form's `page`.
+pub fn keep_draft(conn: &mut PgConnection, session_id: i64, page: &str, body: &str) -> Result<(), Error> {
+    FormDraft::keep(conn, session_id, page, body)?;
+    Ok(())
+}
+
+/// The session's draft of the form on `page`, once.
+pub fn take_draft(conn: &mut PgConnection, session_id: i64, page: &str) -> Result<Option<String>, Error> {
+    Ok(FormDraft::take(conn, session_id, page)?)
 }
 
 /// Sets a new password hash (checked and made by `auth::flows`), and ends

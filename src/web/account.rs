@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::csrf::{CheckedForm, CsrfProtected};
 use super::error::{FormRefusal, PageError, SentBack};
 use super::layout::Layout;
+use super::resume::{self, Draft};
 use super::session::{self, MaybeUser, WebUser};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
@@ -27,7 +28,7 @@ use crate::services::{sessions, stores};
 pub fn routes() -> Vec<Route> {
     routes![
         overview,
-        login_page,
+        show_login,
         login,
         register_page,
         register,
@@ -106,6 +107,8 @@ struct CredentialsPage {
     /// How long sessions last, for the "keep me signed in" box.
     remember_days: i64,
     idle_minutes: i32,
+    /// What a form sent after its session ended held, carried to `next`.
+    draft: Option<String>,
 }
 
 impl CredentialsPage {
@@ -117,14 +120,24 @@ impl CredentialsPage {
         errors: Errors,
     ) -> CredentialsPage {
         let (remember_days, idle_minutes) = (config.remember_days, config.session_idle_minutes);
-        CredentialsPage { layout, email, next, errors, remember_days, idle_minutes }
+        CredentialsPage { layout, email, next, errors, remember_days, idle_minutes, draft: None }
+    }
+
+    fn carrying(mut self, draft: Option<Draft>) -> CredentialsPage {
+        self.draft = draft.map(|draft| draft.as_str().to_owned());
+        self
     }
 }
 
-#[get("/login?<next>")]
-fn login_page(layout: Layout, config: &State<AppConfig>, next: Option<&str>) -> Template {
-    let page = CredentialsPage::new(layout, config, String::new(), safe_next(next), Errors::new());
+/// The login page, leading to `next`, with what a form held if it carries it there.
+pub(super) fn login_page(layout: Layout, config: &AppConfig, next: String, draft: Option<Draft>) -> Template {
+    let page = CredentialsPage::new(layout, config, String::new(), next, Errors::new()).carrying(draft);
     Template::render("account/login.html", page)
+}
+
+#[get("/login?<next>")]
+fn show_login(layout: Layout, config: &State<AppConfig>, next: Option<&str>) -> Template {
+    login_page(layout, config, safe_next(next), None)
 }
 
 #[derive(FromForm)]
@@ -139,6 +152,8 @@ struct LoginForm {
     /// "Keep me signed in" (members only).
     #[field(default = false)]
     remember: bool,
+    /// What a form held when it was sent after its session ended.
+    draft: Option<String>,
 }
 
 impl CsrfProtected for LoginForm {
@@ -182,7 +197,8 @@ impl<'r> rocket::request::FromRequest<'r> for Browser {
     }
 }
 
-/// Opens a web session and sets its cookies, ending the browser's previous one.
+/// Opens a web session and sets its cookies, ending the browser's previous
+/// one. Returns the new session's id.
 async fn start_session(
     db: &Db,
     config: &AppConfig,
@@ -190,7 +206,7 @@ async fn start_session(
     cookies: &CookieJar<'_>,
     previous: Option<WebUser>,
     attempt: sessions::LoginAttempt,
-) -> Result<(), Error> {
+) -> Result<i64, Error> {
     let logged_in = flows::login(db, config, keys, attempt).await?;
     if let Some(previous) = previous {
         let (user_id, id) = (previous.user.id, previous.session.id);
@@ -203,7 +219,7 @@ async fn start_session(
         config.device_token_days,
         config.secure_cookies,
     );
-    Ok(())
+    Ok(logged_in.session.id)
 }
 
 #[allow(clippy::too_many_arguments)] // one per guard; each is needed
@@ -218,14 +234,22 @@ async fn login(
     layout: Layout,
     form: CheckedForm<LoginForm>,
 ) -> Result<Result<Flash<Redirect>, SentBack>, PageError> {
-    let LoginForm { email, password, next, remember, .. } = form.0;
+    let LoginForm { email, password, next, remember, draft, .. } = form.0;
     let next = safe_next(next.as_deref());
+    let draft = draft.as_deref().and_then(Draft::parse);
     let attempt = browser.attempt(email.clone(), password, remember);
     match start_session(&db, config, keys, cookies, current.0, attempt).await {
-        Ok(()) => Ok(Ok(Flash::success(Redirect::to(next), "You are logged in."))),
+        Ok(session_id) => {
+            let next = match draft {
+                Some(draft) => resume::keep(&db, session_id, next, draft).await?,
+                None => next,
+            };
+            Ok(Ok(Flash::success(Redirect::to(next), "You are logged in.")))
+        }
         Err(error) => {
             let refusal = FormRefusal::of(error, "form")?;
-            let page = CredentialsPage::new(layout, config, email, next, refusal.errors.clone());
+            let page =
+                CredentialsPage::new(layout, config, email, next, refusal.errors.clone()).carrying(draft);
             Ok(Err(refusal.send_back(Template::render("account/login.html", page))))
         }
     }

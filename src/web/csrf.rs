@@ -62,22 +62,29 @@ pub trait CsrfProtected {
 /// A form that passed the CSRF checks.
 pub struct CheckedForm<T>(pub T);
 
-/// Whether `Origin` (or, without it, `Referer`) names this very site. A
-/// request with neither comes from no browser page, and the token decides.
-fn same_origin(request: &Request<'_>) -> bool {
+/// Whether `Origin` (or, without it, `Referer`) names this very site; `None`
+/// when the request has neither.
+fn claimed_same_origin(request: &Request<'_>) -> Option<bool> {
     let host = request.headers().get_one("Host").unwrap_or_default();
-    let claimed = request.headers().get_one("Origin").or_else(|| request.headers().get_one("Referer"));
-    match claimed {
-        None => true,
-        Some(url) => {
-            let authority = url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or_default());
-            authority.is_some_and(|authority| !host.is_empty() && authority.eq_ignore_ascii_case(host))
-        }
-    }
+    let claimed = request.headers().get_one("Origin").or_else(|| request.headers().get_one("Referer"))?;
+    let authority = claimed.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+    Some(authority.is_some_and(|authority| !host.is_empty() && authority.eq_ignore_ascii_case(host)))
+}
+
+/// Whether the request may come from this site. A request with neither
+/// header comes from no browser page, and the token decides.
+fn same_origin(request: &Request<'_>) -> bool {
+    claimed_same_origin(request).unwrap_or(true)
+}
+
+/// Whether the request says it comes from a page of this very site, for
+/// what is accepted without a token.
+pub(super) fn stated_same_origin(request: &Request<'_>) -> bool {
+    claimed_same_origin(request) == Some(true)
 }
 
 /// A security line for a refused form (the tokens themselves are never written).
-fn refused(request: &Request<'_>, reason: &'static str) {
+pub(super) fn refused(request: &Request<'_>, reason: &'static str) {
     tracing::warn!(
         event = "csrf_refused",
         reason,

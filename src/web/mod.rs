@@ -8,6 +8,7 @@ mod headers;
 mod layout;
 mod paging;
 mod public;
+mod resume;
 mod session;
 
 use rocket::fairing::AdHoc;
@@ -16,6 +17,7 @@ pub use csrf::{CheckedForm, CsrfProtected};
 pub use error::{FormRefusal, PageError, SentBack};
 pub use layout::Layout;
 pub use paging::{with_param, Listing, PageNumber, Paging, PAGE_SIZES, PER_PAGE};
+pub use resume::{Draft, Resumable};
 pub use session::{device_cookie, session_cookie, WebUser};
 
 /// Mounts the pages, the stylesheet and the HTML catchers.

@@ -5,6 +5,11 @@ use storefront::models::Role;
 
 use crate::harness::{csrf_of, Browser, TestApp, PASSWORD};
 
+/// A change as a history page lists it.
+fn change_row(field: &str, from: &str, to: &str) -> String {
+    format!("<td data-label=\"Field\">{field}</td><td data-label=\"From\">{from}</td><td data-label=\"To\">{to}</td>")
+}
+
 async fn signed_in(app: &TestApp, role: Role) -> Browser<'_> {
     let email = format!("{role}@staff.example.org");
     app.insert_user(&email, role);
@@ -215,7 +220,8 @@ async fn history_shows_who_changed_what_from_what_to_what() {
     assert_eq!(page.status, 200);
     assert!(page.text.contains(&owner.email));
     assert!(
-        page.text.contains("<td>update</td>") && page.text.contains("<td>Before</td><td>After</td>"),
+        page.text.contains("<td data-label=\"Action\">update</td>")
+            && page.text.contains("<td data-label=\"From\">Before</td><td data-label=\"To\">After</td>"),
         "{}",
         page.text
     );
@@ -462,13 +468,9 @@ async fn history_and_the_dashboard_name_what_they_speak_of() {
     let browser = signed_in(&app, Role::Admin).await;
 
     let history = browser.get(&format!("/admin/items/{item}/history")).await;
-    assert!(history.text.contains("<td>tags</td><td>(none)</td><td>salty, sweet</td>"), "{}", history.text);
+    assert!(history.text.contains(&change_row("tags", "(none)", "salty, sweet")), "{}", history.text);
     let store_history = browser.get(&format!("/admin/stores/{store}/history")).await;
-    assert!(
-        store_history.text.contains(&format!("<td>owner</td><td>—</td><td>{}</td>", carol.email)),
-        "{}",
-        store_history.text
-    );
+    assert!(store_history.text.contains(&change_row("owner", "—", &carol.email)), "{}", store_history.text);
 
     let dashboard = browser.get("/admin").await;
     assert!(dashboard.text.contains("item “Pretzel”"), "{}", dashboard.text);
@@ -476,7 +478,7 @@ async fn history_and_the_dashboard_name_what_they_speak_of() {
     assert!(dashboard.text.contains("tag “salty”") && dashboard.text.contains("store “Snacks”"));
     assert!(dashboard.text.contains("tags: (none) → salty, sweet"), "{}", dashboard.text);
     let tag_history = browser.get(&format!("/admin/tags/{salty}/history")).await;
-    assert!(tag_history.text.contains("<td>store</td><td>—</td><td>Snacks</td>"), "{}", tag_history.text);
+    assert!(tag_history.text.contains(&change_row("store", "—", "Snacks")), "{}", tag_history.text);
 }
 
 #[rocket::async_test]

@@ -4,3 +4,4 @@ mod access;
 mod forms;
 mod lists;
 mod owners;
+mod resume;
