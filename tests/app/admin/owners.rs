@@ -88,6 +88,8 @@ async fn a_member_opens_a_store_fills_it_and_closes_it_from_the_web() {
     let account = browser.get("/account").await;
     assert!(account.text.contains("Your stores") && account.text.contains("You have no store yet."));
     assert!(account.text.contains("href=\"/admin/stores/new\""));
+    assert!(account.text.contains("<h2 id=\"settings\">Settings</h2>"));
+    assert!(account.text.contains("<a href=\"/account/tokens\">API tokens</a>"));
     let token = csrf_of(&account.text);
     let empty = browser.get("/admin/stores").await;
     assert!(
