@@ -26,7 +26,7 @@ configuration: Rocket.toml, ROCKET_* variables and DATABASE_URL (see README.md)"
 
 pub fn run(args: Vec<String>) -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let outcome = match args.as_slice() {
+    let outcome = check_config_file().and_then(|()| match args.as_slice() {
         [] | ["serve"] => serve(),
         ["migrate"] => migrate().map(|applied| println!("Applied {applied} migration(s).")),
         ["create-admin", "--email", email] => create_admin(email),
@@ -36,13 +36,23 @@ pub fn run(args: Vec<String>) -> ExitCode {
             Ok(())
         }
         _ => Err(format!("unknown command line: {}\n\n{USAGE}", args.join(" "))),
-    };
+    });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A configuration file that was asked for by name must be there.
+fn check_config_file() -> Result<(), String> {
+    match crate::config_file() {
+        Some(file) if !file.is_file() => {
+            Err(format!("ROCKET_CONFIG names {}, which is not a file that can be read", file.display()))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -89,13 +99,36 @@ fn serve() -> Result<(), String> {
         }
         message
     })?;
-    AppConfig::from_figment(&figment)?;
+    let config = AppConfig::from_figment(&figment)?;
     crate::logging::init(&figment)?;
+    announce_configuration(&figment, &config);
     // Create the database before the pool tries to open connections to it.
     connect()?;
     rocket::execute(crate::rocket(figment).launch())
         .map(|_| ())
         .map_err(|e| format!("the server stopped: {e}"))
+}
+
+/// Says where the settings came from, and the ones that keep a deployment
+/// safe, so that an operator sees at once what the binary runs with.
+fn announce_configuration(figment: &rocket::figment::Figment, config: &AppConfig) {
+    let file = crate::config_file()
+        .map(|file| std::fs::canonicalize(&file).unwrap_or(file).display().to_string())
+        .unwrap_or_else(|| "none".to_owned());
+    let ip_header = figment.extract_inner::<String>("ip_header").unwrap_or_else(|_| "none".to_owned());
+    let limits = figment.extract_inner::<rocket::data::Limits>("limits").unwrap_or_default();
+    let limit = |name: &str| limits.get(name).map_or_else(|| "unset".to_owned(), |bytes| bytes.to_string());
+    let pool_size = figment.extract_inner::<u32>("databases.main.pool_size").ok();
+    tracing::info!(
+        profile = %figment.profile(),
+        file = %file,
+        secure_cookies = config.secure_cookies,
+        ip_header = %ip_header,
+        json_limit = %limit("json"),
+        form_limit = %limit("form"),
+        pool_size = ?pool_size,
+        "configuration: the built-in Rocket.toml, then this file, then ROCKET_* variables"
+    );
 }
 
 fn create_admin(raw_email: &str) -> Result<(), String> {

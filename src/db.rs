@@ -1,6 +1,7 @@
 //! The connection pool, a request guard that never waits forever, embedded
 //! migrations, and creating the database on first run.
 
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,22 +28,31 @@ const MIGRATION_LOCK: i64 = 0x5354_4f52_4546_524e;
 #[database("main")]
 pub struct DbPool(Pg);
 
-/// A PostgreSQL connection as the pool keeps it. `rocket_sync_db_pools`
-/// configures and owns the pool (`databases.main`); requests reach the same
-/// pool directly (see [`Db`]), so that taking a connection, the work and
-/// giving it back are one blocking hand-off.
-pub struct Pg(PgConnection);
+diesel::define_sql_function! {
+    /// The id of the server process of this connection.
+    fn pg_backend_pid() -> diesel::sql_types::Integer;
+}
+
+/// A PostgreSQL connection as the pool keeps it, with the id of its server
+/// process (to cancel what it runs). `rocket_sync_db_pools` configures and
+/// owns the pool (`databases.main`); requests reach the same pool directly
+/// (see [`Db`]), so that taking a connection, the work and giving it back
+/// are one blocking hand-off.
+pub struct Pg {
+    conn: PgConnection,
+    backend_pid: i32,
+}
 
 impl std::ops::Deref for Pg {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        &self.0
+        &self.conn
     }
 }
 
 impl std::ops::DerefMut for Pg {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.0
+        &mut self.conn
     }
 }
 
@@ -60,7 +70,11 @@ impl rocket_sync_db_pools::r2d2::ManageConnection for PgManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Pg, Self::Error> {
-        self.0.connect().map(Pg)
+        let mut conn = self.0.connect()?;
+        let backend_pid = diesel::select(pg_backend_pid())
+            .get_result(&mut conn)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        Ok(Pg { conn, backend_pid })
     }
 
     fn is_valid(&self, conn: &mut Pg) -> Result<(), Self::Error> {
@@ -68,7 +82,7 @@ impl rocket_sync_db_pools::r2d2::ManageConnection for PgManager {
         // be waiting. The first read takes its message (libpq files it as a
         // notice), the second meets the closed socket and fails.
         for _ in 0..2 {
-            for pending in conn.0.notifications_iter() {
+            for pending in conn.conn.notifications_iter() {
                 pending.map_err(diesel::r2d2::Error::QueryError)?;
             }
         }
@@ -76,7 +90,7 @@ impl rocket_sync_db_pools::r2d2::ManageConnection for PgManager {
     }
 
     fn has_broken(&self, conn: &mut Pg) -> bool {
-        self.0.has_broken(&mut conn.0)
+        self.0.has_broken(&mut conn.conn)
     }
 }
 
@@ -112,6 +126,7 @@ pub struct Db {
     pool: PgPool,
     deadline: Instant,
     cache: Option<Arc<ReadCache>>,
+    canceller: Option<Arc<Canceller>>,
 }
 
 /// When the request's time with the database is up.
@@ -193,7 +208,12 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
 
 impl Db {
     fn new(pool: PgPool, rocket: &Rocket<Orbit>, deadline: Instant) -> Db {
-        Db { pool, deadline, cache: rocket.state::<Arc<ReadCache>>().cloned() }
+        Db {
+            pool,
+            deadline,
+            cache: rocket.state::<Arc<ReadCache>>().cloned(),
+            canceller: rocket.state::<Arc<Canceller>>().cloned(),
+        }
     }
 
     /// The instance's read cache.
@@ -205,6 +225,12 @@ impl Db {
     /// the request's deadline allows: taking the connection, the work and
     /// giving it back are one hand-off. Stores the work changed are dropped
     /// from the read cache when it ends, whatever its outcome.
+    ///
+    /// When the deadline passes first, the answer is `Error::Unavailable`
+    /// and the work may no longer commit (see [`transaction`]): its running
+    /// statement is cancelled, and a transaction it reaches the end of is
+    /// rolled back. If a commit had already been sent, the answer is
+    /// `Error::OutcomeUnknown`: the change may have been applied.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
@@ -214,10 +240,20 @@ impl Db {
             return Err(Error::Unavailable);
         };
         let (pool, cache) = (self.pool.clone(), self.cache.clone());
+        let gate = Arc::new(CommitGate::default());
+        let task_gate = gate.clone();
         let job = rocket::tokio::task::spawn_blocking(move || {
             let _forget = ForgetChanges(cache);
             let mut conn = pool.get_timeout(remaining).map_err(|_| Error::Unavailable)?;
-            work(&mut conn)
+            task_gate.backend_pid.store(conn.backend_pid, Ordering::SeqCst);
+            let result = GATE.with(|slot| {
+                *slot.borrow_mut() = Some(task_gate.clone());
+                let result = work(&mut conn);
+                *slot.borrow_mut() = None;
+                result
+            });
+            task_gate.finished.store(true, Ordering::SeqCst);
+            result
         });
         match timeout_at(self.deadline.into(), job).await {
             Ok(Ok(result)) => result,
@@ -226,10 +262,129 @@ impl Db {
                 Err(_) => Err(Error::Internal("a database task was cancelled".into())),
             },
             Err(_) => {
-                tracing::warn!("the database did not answer within the request's budget");
-                Err(Error::Unavailable)
+                let committing = gate.abandon();
+                if let Some(canceller) = &self.canceller {
+                    canceller.cancel(gate);
+                }
+                if committing {
+                    tracing::error!("the database did not confirm a commit within the request's budget");
+                    Err(Error::OutcomeUnknown)
+                } else {
+                    tracing::warn!("the database did not answer within the request's budget");
+                    Err(Error::Unavailable)
+                }
             }
         }
+    }
+}
+
+/// Where the work of one [`Db::run`] stands, shared by the blocking task and
+/// the request that waits for it: whether a commit may still be sent, and
+/// whether one has been.
+#[derive(Default)]
+struct CommitGate {
+    state: AtomicU8,
+    backend_pid: AtomicI32,
+    finished: AtomicBool,
+}
+
+const RUNNING: u8 = 0;
+const COMMITTING: u8 = 1;
+const ABANDONED: u8 = 2;
+
+impl CommitGate {
+    /// Called just before a commit is sent: whether the request still waits.
+    fn may_commit(&self) -> bool {
+        match self.state.compare_exchange(RUNNING, COMMITTING, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => true,
+            Err(state) => state == COMMITTING,
+        }
+    }
+
+    /// The request has stopped waiting: no commit may follow. Returns
+    /// whether one had been sent already.
+    fn abandon(&self) -> bool {
+        self.state.swap(ABANDONED, Ordering::SeqCst) == COMMITTING
+    }
+}
+
+thread_local! {
+    /// The gate of the [`Db::run`] this blocking thread is working for.
+    static GATE: std::cell::RefCell<Option<Arc<CommitGate>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work` in a transaction, like `conn.transaction`, that commits only
+/// while its request still waits for the answer: once the request's
+/// database budget is spent (and it has answered 503), the transaction is
+/// rolled back instead, so that a 503 never hides a change made later. A
+/// commit whose acknowledgement is lost with the connection is
+/// `Error::OutcomeUnknown`. Outside requests (commands, tests) it is a plain
+/// transaction.
+pub fn transaction<T>(
+    conn: &mut PgConnection,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some();
+    if nested {
+        return conn.transaction(work);
+    }
+    AnsiTransactionManager::begin_transaction(conn)?;
+    let value = match work(conn) {
+        Ok(value) => value,
+        Err(error) => {
+            return match AnsiTransactionManager::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback) => Err(rollback.into()),
+            }
+        }
+    };
+    let open = GATE.with(|slot| slot.borrow().as_ref().is_none_or(|gate| gate.may_commit()));
+    if !open {
+        let _ = AnsiTransactionManager::rollback_transaction(conn);
+        return Err(Error::Unavailable);
+    }
+    match AnsiTransactionManager::commit_transaction(conn) {
+        Ok(()) => Ok(value),
+        Err(error) if crate::error::is_connection_loss(&error) => Err(Error::OutcomeUnknown),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Cancels what an abandoned request's connection is still running, from a
+/// connection of its own, a few at a time: the server stops working for an
+/// answer nobody waits for, and lets go of its locks.
+pub struct Canceller {
+    url: String,
+    permits: Arc<rocket::tokio::sync::Semaphore>,
+}
+
+/// Cancellations under way at once; past them, the gate alone keeps an
+/// abandoned request from committing.
+const CANCELLATIONS: usize = 2;
+
+impl Canceller {
+    fn new(url: String) -> Canceller {
+        Canceller { url, permits: Arc::new(rocket::tokio::sync::Semaphore::new(CANCELLATIONS)) }
+    }
+
+    fn cancel(&self, gate: Arc<CommitGate>) {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else { return };
+        let url = self.url.clone();
+        rocket::tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let pid = gate.backend_pid.load(Ordering::SeqCst);
+            let Ok(mut conn) = PgConnection::establish(&url) else { return };
+            // Once the work is over, the connection may serve another request.
+            if pid != 0 && !gate.finished.load(Ordering::SeqCst) {
+                let cancelled = diesel::sql_query("SELECT pg_cancel_backend($1)")
+                    .bind::<diesel::sql_types::Integer, _>(pid)
+                    .execute(&mut conn);
+                if let Err(error) = cancelled {
+                    tracing::warn!("cancelling an abandoned statement failed: {error}");
+                }
+            }
+        });
     }
 }
 
@@ -246,8 +401,10 @@ impl Drop for ForgetChanges {
 /// Attaches the pool and runs pending migrations at launch.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Database", |rocket| async {
+        let url = rocket.figment().extract_inner::<String>("databases.main.url").unwrap_or_default();
         rocket
             .manage(PoolSlot(std::sync::OnceLock::new()))
+            .manage(Arc::new(Canceller::new(url)))
             .attach(DbPool::fairing())
             .attach(AdHoc::try_on_ignite("Migrations", run_migrations))
     })

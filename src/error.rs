@@ -28,6 +28,10 @@ pub enum Error {
     Throttled { retry_after_secs: u64 },
     /// The database is unreachable, or did not answer in time.
     Unavailable,
+    /// A commit was sent, and the database did not say whether it was made
+    /// (it stopped answering, or the connection was lost): the change may
+    /// have been applied.
+    OutcomeUnknown,
     /// The server is at capacity for this kind of work (password hashing);
     /// the caller may try again after this many seconds.
     Busy { retry_after_secs: u64 },
@@ -114,6 +118,7 @@ impl fmt::Display for Error {
                 write!(f, "throttled for {retry_after_secs} s")
             }
             Error::Unavailable => f.write_str("database unavailable"),
+            Error::OutcomeUnknown => f.write_str("commit sent, outcome unknown"),
             Error::Busy { retry_after_secs } => write!(f, "busy; retry in {retry_after_secs} s"),
             Error::Internal(why) => write!(f, "internal error: {why}"),
         }
@@ -150,6 +155,17 @@ impl From<DieselError> for Error {
     }
 }
 
+/// Whether `error` says the connection to the server was lost, so that
+/// whatever was last sent may or may not have been carried out.
+pub fn is_connection_loss(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => true,
+        DieselError::DatabaseError(_, info) => is_outage_message(info.message()),
+        _ => false,
+    }
+}
+
 /// Messages libpq and PostgreSQL give when the server went away or gave up,
 /// which diesel does not classify.
 fn is_outage_message(message: &str) -> bool {
@@ -158,6 +174,7 @@ fn is_outage_message(message: &str) -> bool {
         "terminating connection",
         "connection to server",
         "canceling statement due to statement timeout",
+        "canceling statement due to user request",
         "the database system is",
         "no connection to the server",
     ]

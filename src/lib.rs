@@ -43,12 +43,41 @@ use crate::config::AppConfig;
 /// Where the database is when nothing says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/storefront";
 
-/// Rocket's configuration (`Rocket.toml`, `ROCKET_*`), with `DATABASE_URL`
-/// taking precedence for the database.
+/// The project's `Rocket.toml`, compiled in: every setting the binary needs
+/// to be safe (secure cookies in release, no trusted address header, body
+/// limits, the pool size) holds wherever the binary runs, with or without a
+/// file beside it.
+const SHIPPED_CONFIG: &str = include_str!("../Rocket.toml");
+
+/// Rocket's configuration in layers, each overriding the one before:
+/// Rocket's defaults, the shipped `Rocket.toml`, a configuration file (see
+/// [`config_file`]), `ROCKET_*` variables, and `DATABASE_URL` for the
+/// database.
 pub fn figment() -> Figment {
-    let mut figment = rocket::Config::figment();
+    figment_with_file(config_file().as_deref())
+}
+
+/// The configuration file read over the shipped one: `ROCKET_CONFIG` if set,
+/// otherwise `Rocket.toml` in the working folder if there is one.
+pub fn config_file() -> Option<std::path::PathBuf> {
+    match std::env::var_os("ROCKET_CONFIG") {
+        Some(path) => Some(path.into()),
+        None => Some(std::path::PathBuf::from("Rocket.toml")).filter(|path| path.is_file()),
+    }
+}
+
+fn figment_with_file(file: Option<&std::path::Path>) -> Figment {
+    use rocket::figment::providers::{Env, Format, Toml};
+    use rocket::figment::Profile;
+
+    let mut figment = Figment::from(rocket::Config::default()).merge(Toml::string(SHIPPED_CONFIG).nested());
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file).nested());
+    }
+    let mut figment = figment
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or("ROCKET_PROFILE", rocket::Config::DEFAULT_PROFILE));
     if figment.find_value("databases.main.url").is_err() {
-        // Run outside the project folder (no Rocket.toml): the usual local server.
         figment = figment.merge(("databases.main.url", DEFAULT_DATABASE_URL));
     }
     if let Ok(url) = std::env::var("DATABASE_URL") {

@@ -10,6 +10,7 @@ diesel::table! {
         tokens_valid_after -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> BigInt,
     }
 }
 

@@ -6,7 +6,7 @@
 //! delete, history), and [`admin_section!`] mounts them behind the section's
 //! guard.
 
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use rocket::form::{self, DataField, FromForm, Options, ValueField};
 use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
@@ -631,7 +631,9 @@ async fn delete_selection<R: Resource>(
     let selected = ids.clone();
     let deleted = db
         .run(move |conn| {
-            conn.transaction(|conn| selected.iter().try_for_each(|&id| R::delete(conn, &actor, id)))
+            crate::db::transaction(conn, |conn| {
+                selected.iter().try_for_each(|&id| R::delete(conn, &actor, id))
+            })
         })
         .await;
     match deleted {

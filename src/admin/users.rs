@@ -56,11 +56,6 @@ fn role_choices(selected: Option<Role>) -> Vec<Choice> {
         .collect()
 }
 
-/// The user's `updated_at`, as the version an edit is based on.
-fn version_of(user: &User) -> i64 {
-    user.updated_at.timestamp_micros()
-}
-
 impl Resource for Users {
     const SECTION: Section = Section::Users;
     const SINGULAR: &'static str = "user";
@@ -132,12 +127,7 @@ impl Resource for Users {
     }
 
     fn describe(user: &User) -> Described {
-        Described {
-            id: user.id,
-            what: format!("user {}", user.email),
-            version: version_of(user),
-            store_id: None,
-        }
+        Described { id: user.id, what: format!("user {}", user.email), version: user.version, store_id: None }
     }
 
     fn values(user: &User) -> UserForm {
@@ -175,7 +165,7 @@ impl Resource for Users {
         let role = Role::parse(&form.role)
             .ok_or_else(|| Error::invalid("role", "must be member, staff or admin"))?;
         accounts::update_by_admin(conn, actor, id, role, form.is_active, |current| {
-            same_version(version_of(current), version)
+            same_version(current.version, version)
         })
     }
 

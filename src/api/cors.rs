@@ -37,13 +37,17 @@ impl Fairing for Cors {
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        let is_api = request.uri().path().as_str().starts_with("/api/");
+        if self.origins.is_empty() || !request.uri().path().as_str().starts_with("/api/") {
+            return;
+        }
+        // Every answer depends on the origin, those without CORS headers
+        // too: a shared cache must not give one origin's answer to another.
+        response.adjoin_header(Header::new("Vary", "Origin"));
         let origin = match request.headers().get_one("Origin") {
-            Some(origin) if is_api && self.allows(origin) => origin.to_owned(),
+            Some(origin) if self.allows(origin) => origin.to_owned(),
             _ => return,
         };
         response.set_header(Header::new("Access-Control-Allow-Origin", origin));
-        response.adjoin_header(Header::new("Vary", "Origin"));
         let is_preflight = request.method() == Method::Options
             && request.headers().get_one("Access-Control-Request-Method").is_some();
         if is_preflight {

@@ -131,6 +131,13 @@ impl From<Error> for Problem {
             )
             .with_header("Retry-After", retry_after_secs.to_string()),
             Error::Unavailable => Problem::unavailable(),
+            Error::OutcomeUnknown => Problem::new(
+                Status::ServiceUnavailable,
+                "outcome_unknown",
+                "The database stopped answering after the change was sent to be committed: it may \
+                 have been applied. Read the resource (or the list) before sending the change again.",
+            )
+            .with_header("Retry-After", UNAVAILABLE_RETRY_SECONDS.to_string()),
             Error::Busy { retry_after_secs } => Problem::new(
                 Status::ServiceUnavailable,
                 "busy",
@@ -314,6 +321,7 @@ mod tests {
             (Error::StaleVersion, 412),
             (Error::Throttled { retry_after_secs: 3 }, 429),
             (Error::Unavailable, 503),
+            (Error::OutcomeUnknown, 503),
             (Error::Busy { retry_after_secs: 1 }, 503),
             (Error::Internal("boom".into()), 500),
         ];

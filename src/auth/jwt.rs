@@ -14,6 +14,8 @@ use crate::error::{AuthFailure, Error};
 
 /// Clock skew tolerated between instances, in seconds.
 const LEEWAY_SECONDS: u64 = 5;
+/// How long the login page may carry a draft before it is dropped.
+const DRAFT_SEAL_SECONDS: i64 = 24 * 60 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -22,6 +24,9 @@ pub enum TokenType {
     Refresh,
     /// Proves that this client logged in to the account before.
     Device,
+    /// Binds what a form held when its session ended to the account of that
+    /// session, so that only that account gets it back after logging in.
+    Draft,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +42,8 @@ pub struct Claims {
     /// Refresh tokens: the position in the session's refresh chain.
     #[serde(default)]
     pub gen: i32,
-    /// Device tokens: the device's own random id, which its failures are counted by.
+    /// Device tokens: the device's own random id, which its failures are
+    /// counted by. Draft seals: the digest of the draft they seal.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub jti: String,
     pub iat: i64,
@@ -126,6 +132,23 @@ impl TokenKeys {
             iat: now,
             nbf: now,
             exp: now + self.device_lifetime.num_seconds(),
+        })
+    }
+
+    /// Seals a draft (by its `digest`) to the user whose session typed it,
+    /// for a day.
+    pub fn draft_seal(&self, user_id: i64, digest: String) -> Result<String, Error> {
+        let now = Utc::now().timestamp();
+        self.sign(&Claims {
+            sub: user_id.to_string(),
+            sid: 0,
+            typ: TokenType::Draft,
+            fresh: false,
+            gen: 0,
+            jti: digest,
+            iat: now,
+            nbf: now,
+            exp: now + DRAFT_SEAL_SECONDS,
         })
     }
 

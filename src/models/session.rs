@@ -140,6 +140,19 @@ impl Session {
             .execute(conn)
     }
 
+    /// Ends the user's sessions beyond the `kept` newest still unexpired.
+    pub fn revoke_all_but_newest(conn: &mut PgConnection, user_id: i64, kept: i64) -> QueryResult<usize> {
+        diesel::sql_query(
+            "UPDATE sessions SET revoked_at = now() WHERE id IN (\
+               SELECT id FROM sessions \
+               WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() \
+               ORDER BY created_at DESC, id DESC OFFSET $2)",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(user_id)
+        .bind::<diesel::sql_types::BigInt, _>(kept)
+        .execute(conn)
+    }
+
     /// Ends every live session of the user, except `keep` if given.
     pub fn revoke_all_of(conn: &mut PgConnection, user_id: i64, keep: Option<i64>) -> QueryResult<usize> {
         diesel::update(

@@ -45,6 +45,8 @@ pub struct User {
     pub tokens_valid_after: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What an edit is based on: random, new at every change of the row.
+    pub version: i64,
 }
 
 impl std::fmt::Debug for User {

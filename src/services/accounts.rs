@@ -29,7 +29,7 @@ pub fn create_user(
     via: Via,
     by: Option<&Actor>,
 ) -> Result<User, Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let user = NewUser { email, password_hash, role }.insert(conn).map_err(|e| {
             unique_or(e, user::EMAIL_KEY, || Error::Conflict("This email is already registered.".into()))
         })?;
@@ -56,7 +56,7 @@ pub fn get(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<User, Erro
 /// without an owner.
 pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
     policy::delete_user(actor, id)?;
-    conn.transaction(|conn| -> Result<(), Error> {
+    crate::db::transaction(conn, |conn| -> Result<(), Error> {
         let user = User::find(conn, id).map_err(not_found_as("user"))?;
         let changes =
             Changes::new().field("email", Some(&user.email), None).field("role", Some(user.role), None);
@@ -119,8 +119,10 @@ pub fn list(
 }
 
 /// Changes a user's role and whether the account is active. Deactivating
-/// ends the user's sessions and personal access tokens at once. Admins
-/// cannot demote or deactivate themselves, so there is always one left.
+/// ends the user's sessions and personal access tokens at once; a new role
+/// ends the sessions, so that each login is made under the role's own rules
+/// (staff and admins are never kept signed in for days). Admins cannot
+/// demote or deactivate themselves, so there is always one left.
 pub fn update_by_admin(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -130,13 +132,15 @@ pub fn update_by_admin(
     precondition: impl FnOnce(&User) -> Result<(), Error>,
 ) -> Result<User, Error> {
     policy::administer_users(actor)?;
-    let (before, after) = conn.transaction(|conn| {
+    let (before, after) = crate::db::transaction(conn, |conn| {
         let current = User::lock(conn, id).map_err(not_found_as("user"))?;
         precondition(&current)?;
         policy::change_role_or_activity(actor, id, role != current.role || !active)?;
         let user = User::set_role_and_activity(conn, id, role, active)?;
-        if !active {
+        if !active || role != current.role {
             Session::revoke_all_of(conn, id, None)?;
+        }
+        if !active {
             ApiToken::revoke_all_of(conn, id)?;
         }
         let changes = Changes::new().field("role", Some(current.role), Some(user.role)).field(

@@ -118,7 +118,7 @@ pub fn create(
     store_id: i64,
     input: ItemInput,
 ) -> Result<ItemDetail, Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let store = Store::find(conn, store_id).map_err(not_found_as("store"))?;
         policy::manage_store(actor, &store)?;
         let changes = input.validate(&["name", "price"])?;
@@ -154,7 +154,7 @@ pub fn update(
     input: ItemInput,
     precondition: impl FnOnce(&ItemDetail) -> Result<(), Error>,
 ) -> Result<ItemDetail, Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let current = Item::lock(conn, id).map_err(not_found_as("item"))?;
         let store = Store::find(conn, current.store_id)?;
         policy::manage_store(actor, &store)?;
@@ -179,7 +179,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let item = Item::lock(conn, id).map_err(not_found_as("item"))?;
         let store = Store::find(conn, item.store_id)?;
         policy::manage_store(actor, &store)?;

@@ -14,6 +14,10 @@ use crate::models::{
     SessionKind, User,
 };
 
+/// Live sessions an account may have, web and API together; a login beyond
+/// them ends the oldest.
+pub const MAX_SESSIONS_PER_ACCOUNT: i64 = 50;
+
 /// A signed-in user and the login or token they proved it with.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -92,8 +96,15 @@ pub struct Claimant {
     /// Whether such an email can belong to anyone (else it is not looked up).
     pub may_exist: bool,
     pub client: String,
-    /// The user and token id of a genuine, unexpired device token.
-    pub device: Option<(i64, String)>,
+    /// A genuine, unexpired device token: its user, id and when it was issued.
+    pub device: Option<DeviceToken>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceToken {
+    pub user_id: i64,
+    pub id: String,
+    pub issued_at: DateTime<Utc>,
 }
 
 impl Claimant {
@@ -104,7 +115,10 @@ impl Claimant {
             .device_token
             .as_deref()
             .and_then(|token| keys.verify(token, TokenType::Device).ok())
-            .and_then(|claims| Some((claims.user_id().ok()?, claims.jti)));
+            .and_then(|claims| {
+                let (user_id, issued_at) = (claims.user_id().ok()?, claims.issued_at());
+                Some(DeviceToken { user_id, id: claims.jti, issued_at })
+            });
         Claimant { may_exist: account == typed, account, client: attempt.client.clone(), device }
     }
 }
@@ -119,12 +133,17 @@ pub fn check_login(
 ) -> Result<(Option<User>, Option<String>), Error> {
     let key = &claimant.account;
     let user = if claimant.may_exist { User::find_by_email(conn, key)? } else { None };
-    // It vouches for this account only.
+    // It vouches for this account only, and only if it was given since the
+    // password last changed: a device that knew an old password is no
+    // device of the owner's.
     let device = claimant
         .device
         .clone()
-        .filter(|(user_id, _)| user.as_ref().is_some_and(|user| user.id == *user_id))
-        .map(|(_, id)| id);
+        .filter(|device| {
+            user.as_ref()
+                .is_some_and(|user| user.id == device.user_id && check_user(user, device.issued_at).is_ok())
+        })
+        .map(|device| device.id);
     let who = Attempter { account: key, client: &claimant.client, device: device.as_deref() };
     let now = Utc::now();
     let window = Duration::minutes(config.login_window_minutes);
@@ -167,7 +186,7 @@ pub fn finish_login(
     // Forms of web sessions echo this token; API sessions have no forms.
     let csrf_token = (opening.kind == SessionKind::Web).then(|| crate::auth::random_token(32));
     match user {
-        Some(user) if verified => conn.transaction(|conn| {
+        Some(user) if verified => crate::db::transaction(conn, |conn| {
             if let Some(device) = &device {
                 LoginFailure::forget_device(conn, device)?;
             }
@@ -192,6 +211,9 @@ pub fn finish_login(
                 idle_minutes,
             }
             .insert(conn)?;
+            // However many logins, an account holds a bounded number of
+            // sessions (and so of drafts, one per session): the oldest end.
+            Session::revoke_all_but_newest(conn, user.id, MAX_SESSIONS_PER_ACCOUNT)?;
             Ok((user, session))
         }),
         _ => {
@@ -350,8 +372,11 @@ pub fn authenticate_web(conn: &mut PgConnection, session_id: i64) -> Result<(Use
     }
     let user = User::find(conn, session.user_id).map_err(gone_is_revoked)?;
     // A password change revokes the other sessions row by row; the one that
-    // made the change goes on, so only deactivation is checked here.
-    if !user.is_active {
+    // made the change goes on, so only deactivation is checked here. A role
+    // change ends the sessions too; and whatever happened, only members may
+    // have a session without an idle limit.
+    let kept_signed_in = session.idle_minutes.is_none() && user.role != Role::Member;
+    if !user.is_active || kept_signed_in {
         return Err(revoked());
     }
     Session::touch(conn, session.id)?;
@@ -388,7 +413,7 @@ pub fn set_password(
     new_hash: &str,
     keep_session: i64,
 ) -> Result<(), Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         User::set_password_hash(conn, user_id, new_hash)?;
         Session::revoke_all_of(conn, user_id, Some(keep_session))?;
         ApiToken::revoke_all_of(conn, user_id)?;

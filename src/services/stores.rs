@@ -77,7 +77,7 @@ fn duplicate(name: &str) -> impl FnOnce() -> Error + '_ {
 pub fn create(conn: &mut PgConnection, actor: &Actor, raw_name: &str) -> Result<Store, Error> {
     policy::create_store(actor)?;
     let name = valid_name(raw_name)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let store = NewStore { name: &name, owner_id: Some(actor.user_id) }
             .insert(conn)
             .map_err(|e| unique_or(e, store::NAME_KEY, duplicate(&name)))?;
@@ -100,7 +100,7 @@ pub fn rename(
     raw_name: &str,
     precondition: impl FnOnce(&Store) -> Result<(), Error>,
 ) -> Result<Store, Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let current = Store::lock(conn, id).map_err(not_found_as("store"))?;
         policy::manage_store(actor, &current)?;
         let name = valid_name(raw_name)?;
@@ -150,7 +150,7 @@ pub fn first_contents(conn: &mut PgConnection, id: i64, limit: i64) -> Result<Fi
 /// Deletes a store with its items, tags and links: one audit record and one
 /// event, which stand for everything that went with it.
 pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<StoreContents, Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let store = Store::lock(conn, id).map_err(not_found_as("store"))?;
         policy::delete_store(actor, &store)?;
         let contents = contents(conn, id)?;

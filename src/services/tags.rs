@@ -75,7 +75,7 @@ pub fn create(
     store_id: i64,
     raw_name: &str,
 ) -> Result<TagDetail, Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let store = Store::find(conn, store_id).map_err(not_found_as("store"))?;
         policy::manage_store(actor, &store)?;
         let name = valid_name(raw_name)?;
@@ -97,7 +97,7 @@ pub fn rename(
     raw_name: &str,
     precondition: impl FnOnce(&Tag) -> Result<(), Error>,
 ) -> Result<Tag, Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let current = Tag::lock(conn, id).map_err(not_found_as("tag"))?;
         let store = Store::find(conn, current.store_id)?;
         policy::manage_store(actor, &store)?;
@@ -144,7 +144,7 @@ pub(super) fn replace_links(
 
 /// Deletes a tag that no item carries.
 pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let tag = Tag::lock(conn, id).map_err(not_found_as("tag"))?;
         let store = Store::find(conn, tag.store_id)?;
         policy::manage_store(actor, &store)?;
@@ -177,7 +177,7 @@ pub fn link(
     if wanted.len() > MAX_LINKS_PER_REQUEST {
         return Err(Error::invalid("tag_ids", format!("must list at most {MAX_LINKS_PER_REQUEST} tags")));
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let item = Item::lock(conn, item_id).map_err(not_found_as("item"))?;
         let store = Store::find(conn, item.store_id)?;
         policy::manage_store(actor, &store)?;
@@ -210,7 +210,7 @@ fn current_tag_ids(conn: &mut PgConnection, item_id: i64) -> Result<Vec<i64>, Er
 
 /// Removes one link; 404 when the item does not carry the tag.
 pub fn unlink(conn: &mut PgConnection, actor: &Actor, item_id: i64, tag_id: i64) -> Result<(), Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let item = Item::lock(conn, item_id).map_err(not_found_as("item"))?;
         let store = Store::find(conn, item.store_id)?;
         policy::manage_store(actor, &store)?;

@@ -14,14 +14,14 @@ use serde::Serialize;
 use super::csrf::{CheckedForm, CsrfProtected};
 use super::error::{FormRefusal, PageError, SentBack};
 use super::layout::Layout;
-use super::resume::{self, Draft};
+use super::resume::{self, Draft, SealedDraft};
 use super::session::{self, MaybeUser, WebUser};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::Error;
 use crate::flows;
-use crate::models::{SessionKind, Via};
+use crate::models::{Session, SessionKind, Via};
 use crate::request::{ClientAddress, UserAgent};
 use crate::services::{sessions, stores};
 
@@ -107,8 +107,10 @@ struct CredentialsPage {
     /// How long sessions last, for the "keep me signed in" box.
     remember_days: i64,
     idle_minutes: i32,
-    /// What a form sent after its session ended held, carried to `next`.
+    /// What a form sent after its session ended held, carried to `next`,
+    /// and the seal that binds it to the account whose session typed it.
     draft: Option<String>,
+    draft_seal: Option<String>,
 }
 
 impl CredentialsPage {
@@ -120,17 +122,34 @@ impl CredentialsPage {
         errors: Errors,
     ) -> CredentialsPage {
         let (remember_days, idle_minutes) = (config.remember_days, config.session_idle_minutes);
-        CredentialsPage { layout, email, next, errors, remember_days, idle_minutes, draft: None }
+        CredentialsPage {
+            layout,
+            email,
+            next,
+            errors,
+            remember_days,
+            idle_minutes,
+            draft: None,
+            draft_seal: None,
+        }
     }
 
-    fn carrying(mut self, draft: Option<Draft>) -> CredentialsPage {
-        self.draft = draft.map(|draft| draft.as_str().to_owned());
+    fn carrying(mut self, sealed: Option<SealedDraft>) -> CredentialsPage {
+        if let Some(SealedDraft { draft, seal }) = sealed {
+            self.draft = Some(draft.as_str().to_owned());
+            self.draft_seal = Some(seal);
+        }
         self
     }
 }
 
 /// The login page, leading to `next`, with what a form held if it carries it there.
-pub(super) fn login_page(layout: Layout, config: &AppConfig, next: String, draft: Option<Draft>) -> Template {
+pub(super) fn login_page(
+    layout: Layout,
+    config: &AppConfig,
+    next: String,
+    draft: Option<SealedDraft>,
+) -> Template {
     let page = CredentialsPage::new(layout, config, String::new(), next, Errors::new()).carrying(draft);
     Template::render("account/login.html", page)
 }
@@ -152,8 +171,9 @@ struct LoginForm {
     /// "Keep me signed in" (members only).
     #[field(default = false)]
     remember: bool,
-    /// What a form held when it was sent after its session ended.
+    /// What a form held when it was sent after its session ended, and its seal.
     draft: Option<String>,
+    draft_seal: Option<String>,
 }
 
 impl CsrfProtected for LoginForm {
@@ -198,7 +218,7 @@ impl<'r> rocket::request::FromRequest<'r> for Browser {
 }
 
 /// Opens a web session and sets its cookies, ending the browser's previous
-/// one. Returns the new session's id.
+/// one. Returns the new session.
 async fn start_session(
     db: &Db,
     config: &AppConfig,
@@ -206,7 +226,7 @@ async fn start_session(
     cookies: &CookieJar<'_>,
     previous: Option<WebUser>,
     attempt: sessions::LoginAttempt,
-) -> Result<i64, Error> {
+) -> Result<Session, Error> {
     let logged_in = flows::login(db, config, keys, attempt).await?;
     if let Some(previous) = previous {
         let (user_id, id) = (previous.user.id, previous.session.id);
@@ -219,7 +239,7 @@ async fn start_session(
         config.device_token_days,
         config.secure_cookies,
     );
-    Ok(logged_in.session.id)
+    Ok(logged_in.session)
 }
 
 #[allow(clippy::too_many_arguments)] // one per guard; each is needed
@@ -234,22 +254,28 @@ async fn login(
     layout: Layout,
     form: CheckedForm<LoginForm>,
 ) -> Result<Result<Flash<Redirect>, SentBack>, PageError> {
-    let LoginForm { email, password, next, remember, draft, .. } = form.0;
+    let LoginForm { email, password, next, remember, draft, draft_seal, .. } = form.0;
     let next = safe_next(next.as_deref());
-    let draft = draft.as_deref().and_then(Draft::parse);
     let attempt = browser.attempt(email.clone(), password, remember);
     match start_session(&db, config, keys, cookies, current.0, attempt).await {
-        Ok(session_id) => {
+        Ok(session) => {
+            // Only the account whose session typed the draft gets it back.
+            let draft = draft
+                .zip(draft_seal)
+                .and_then(|(draft, seal)| Draft::unseal(&draft, &seal, keys, session.user_id));
             let next = match draft {
-                Some(draft) => resume::keep(&db, session_id, next, draft).await?,
+                Some(draft) => resume::keep(&db, session.id, next, draft).await?,
                 None => next,
             };
             Ok(Ok(Flash::success(Redirect::to(next), "You are logged in.")))
         }
         Err(error) => {
             let refusal = FormRefusal::of(error, "form")?;
+            // Carried on as it came: the login that succeeds opens the seal.
+            let sealed = draft.as_deref().and_then(Draft::parse).zip(draft_seal);
+            let sealed = sealed.map(|(draft, seal)| SealedDraft { draft, seal });
             let page =
-                CredentialsPage::new(layout, config, email, next, refusal.errors.clone()).carrying(draft);
+                CredentialsPage::new(layout, config, email, next, refusal.errors.clone()).carrying(sealed);
             Ok(Err(refusal.send_back(Template::render("account/login.html", page))))
         }
     }
@@ -477,10 +503,6 @@ async fn tokens_view(
     Ok(Template::render("account/tokens.html", TokensPage { layout, tokens, created, name, errors }))
 }
 
-/// Carries a new token's secret from its creation to the one page that shows
-/// it, so that reloading that page neither shows it again nor makes another.
-const NEW_TOKEN_COOKIE: &str = "storefront_new_token";
-
 #[get("/tokens")]
 async fn tokens_page(
     db: Db,
@@ -488,14 +510,19 @@ async fn tokens_page(
     layout: Layout,
     host: HostUrl,
     cookies: &CookieJar<'_>,
+    config: &State<AppConfig>,
 ) -> Result<Template, PageError> {
-    let created = cookies.get_private(NEW_TOKEN_COOKIE).map(|cookie| {
+    // The new token's secret travels from its creation to this one page in
+    // a cookie, so that reloading the page neither shows it again nor makes
+    // another.
+    let cookie_name = session::new_token_cookie(config.secure_cookies);
+    let created = cookies.get_private(cookie_name).map(|cookie| {
         let secret = cookie.value().to_owned();
         let curl = format!("curl -H 'Authorization: Bearer {secret}' {}/api/user/{}", host.0, user.user.id);
         CreatedToken { secret, curl }
     });
     if created.is_some() {
-        cookies.remove_private(Cookie::build(NEW_TOKEN_COOKIE).path("/account/tokens"));
+        cookies.remove_private(Cookie::build(cookie_name).path("/account/tokens"));
     }
     tokens_view(&db, &user, layout, created, String::new(), Errors::new()).await
 }
@@ -546,7 +573,7 @@ async fn create_token(
         db.run(move |conn| sessions::create_personal_token(conn, user_id, &typed, expires_at)).await;
     match created {
         Ok((_, secret)) => {
-            let cookie = Cookie::build((NEW_TOKEN_COOKIE, secret))
+            let cookie = Cookie::build((session::new_token_cookie(config.secure_cookies), secret))
                 .http_only(true)
                 .same_site(SameSite::Strict)
                 .secure(config.secure_cookies)

@@ -10,9 +10,7 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use subtle::ConstantTimeEq;
 
-use super::session::{resolve, Visitor};
-
-const ANONYMOUS_COOKIE: &str = "storefront_csrf";
+use super::session::{csrf_cookie, resolve, secure, Visitor};
 
 /// The token forms on this page must carry. When the session cannot be
 /// looked up (an outage) the page is that status, not a form that would be
@@ -41,15 +39,15 @@ async fn expected_token(request: &Request<'_>, create: bool) -> Result<Option<St
         Visitor::Anonymous => {}
     }
     let cookies = request.cookies();
-    if let Some(cookie) = cookies.get_private(ANONYMOUS_COOKIE) {
+    let name = csrf_cookie(secure(request));
+    if let Some(cookie) = cookies.get_private(name) {
         return Ok(Some(cookie.value().to_owned()));
     }
     if !create {
         return Ok(None);
     }
     let token = crate::auth::random_token(32);
-    let cookie =
-        Cookie::build((ANONYMOUS_COOKIE, token.clone())).http_only(true).same_site(SameSite::Lax).path("/");
+    let cookie = Cookie::build((name, token.clone())).http_only(true).same_site(SameSite::Lax).path("/");
     cookies.add_private(cookie);
     Ok(Some(token))
 }

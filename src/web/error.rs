@@ -10,17 +10,34 @@ use crate::error::{AuthFailure, Error, FieldErrors};
 
 /// A page that could not be shown: the status and the page that says why.
 #[derive(Debug)]
-pub struct PageError(Status);
+pub struct PageError {
+    status: Status,
+    /// A change was sent to be committed and the database did not confirm
+    /// it: the 503 page says it may have been saved.
+    outcome_unknown: bool,
+}
+
+/// Set on a request whose change may have been saved although it failed.
+pub(super) struct OutcomeUnknown(pub bool);
 
 impl PageError {
     pub fn status(&self) -> Status {
-        self.0
+        self.status
+    }
+}
+
+impl From<Status> for PageError {
+    fn from(status: Status) -> PageError {
+        PageError { status, outcome_unknown: false }
     }
 }
 
 impl From<Error> for PageError {
     fn from(error: Error) -> PageError {
-        PageError(match error {
+        if let Error::OutcomeUnknown = error {
+            return PageError { status: Status::ServiceUnavailable, outcome_unknown: true };
+        }
+        PageError::from(match error {
             Error::NotFound(_) => Status::NotFound,
             // A page's own input (a query parameter) it cannot show; forms
             // handle their field errors before they get here.
@@ -29,7 +46,7 @@ impl From<Error> for PageError {
             Error::Forbidden => Status::Forbidden,
             Error::Unauthenticated(_) => Status::Unauthorized,
             Error::Throttled { .. } => Status::TooManyRequests,
-            Error::Unavailable | Error::Busy { .. } => Status::ServiceUnavailable,
+            Error::Unavailable | Error::OutcomeUnknown | Error::Busy { .. } => Status::ServiceUnavailable,
             Error::Internal(cause) => {
                 tracing::error!("page failed: {cause}");
                 Status::InternalServerError
@@ -39,8 +56,11 @@ impl From<Error> for PageError {
 }
 
 impl<'r> rocket::response::Responder<'r, 'static> for PageError {
-    fn respond_to(self, _: &'r Request<'_>) -> rocket::response::Result<'static> {
-        Err(self.0)
+    fn respond_to(self, request: &'r Request<'_>) -> rocket::response::Result<'static> {
+        if self.outcome_unknown {
+            request.local_cache(|| OutcomeUnknown(true));
+        }
+        Err(self.status)
     }
 }
 
@@ -88,6 +108,7 @@ impl FormRefusal {
             | Error::Forbidden
             | Error::Unauthenticated(_)
             | Error::Unavailable
+            | Error::OutcomeUnknown
             | Error::Internal(_)) => return Err(error),
         };
         Ok(FormRefusal { status, errors, retry_after })
@@ -139,12 +160,15 @@ mod tests {
             (Error::Unauthenticated(AuthFailure::Revoked), 401),
             (Error::Throttled { retry_after_secs: 3 }, 429),
             (Error::Unavailable, 503),
+            (Error::OutcomeUnknown, 503),
             (Error::Busy { retry_after_secs: 1 }, 503),
             (Error::Internal("boom".into()), 500),
         ];
         for (error, status) in cases {
             assert_eq!(PageError::from(error).status().code, status);
         }
+        assert!(PageError::from(Error::OutcomeUnknown).outcome_unknown);
+        assert!(!PageError::from(Error::Unavailable).outcome_unknown);
     }
 
     #[test]

@@ -21,6 +21,9 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 
 /// What is not a page (JSON, CSS, scripts) runs nothing and is framed nowhere.
 const CLOSED_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// A year of HTTPS only, for this host (its subdomains may be other sites).
+const HSTS: &str = "max-age=31536000";
+
 /// API routes whose answers carry tokens or an account even without a bearer token.
 const CREDENTIAL_PATHS: [&str; 3] = ["/api/login", "/api/refresh", "/api/register"];
 
@@ -73,6 +76,8 @@ impl Fairing for SecurityHeaders {
             response.set_header(Header::new("Retry-After", OUTAGE_RETRY_SECONDS.to_string()));
         }
         if super::session::secure(request) {
+            // Served over HTTPS: browsers are to come back only that way.
+            response.set_header(Header::new("Strict-Transport-Security", HSTS));
             secure_every_cookie(response);
         }
     }

@@ -380,7 +380,18 @@ struct ErrorPage {
 }
 
 fn error_page(status: Status, layout: Layout) -> Template {
+    error_page_of(status, layout, false)
+}
+
+/// The error page; `outcome_unknown` when a change was sent and the database
+/// never said whether it was saved.
+fn error_page_of(status: Status, layout: Layout, outcome_unknown: bool) -> Template {
     let (title, message) = match status.code {
+        503 if outcome_unknown => (
+            "Perhaps saved",
+            "The database stopped answering after your change was sent to be saved, so it may have \
+             been saved. Check before sending it again.",
+        ),
         403 => (
             "Not allowed",
             "You may not see this page, or the form you sent has expired. Go back, reload it and try again.",
@@ -424,7 +435,8 @@ async fn default(status: Status, request: &Request<'_>) -> (Status, Template) {
     // not parse stays 422.
     let reading = matches!(request.method(), rocket::http::Method::Get | rocket::http::Method::Head);
     let status = if status == Status::UnprocessableEntity && reading { Status::NotFound } else { status };
-    (status, error_page(status, layout(request).await))
+    let outcome_unknown = request.local_cache(|| super::error::OutcomeUnknown(false)).0;
+    (status, error_page_of(status, layout(request).await, outcome_unknown))
 }
 
 async fn layout(request: &Request<'_>) -> Layout {

@@ -4,11 +4,15 @@
 //! filled in, for them to check and save. It works the same without
 //! JavaScript.
 //!
-//! What was typed travels in the login form, then waits in the database for
-//! the new session (`form_drafts`) until the form's page takes it back. It is
-//! accepted without a CSRF token, since the session that token belonged to
-//! has ended, but only from a page of this site: nothing is saved until the
-//! form is sent again, signed in, with a token.
+//! What was typed travels in the login form, sealed to the account whose
+//! session typed it (the session cookie still names it): a signed seal that
+//! only that account's login opens. Any other account logging in there, on a
+//! shared computer say, gets a clean page. The draft then waits in the
+//! database for the new session (`form_drafts`, one per session) until the
+//! form's page takes it back. It is accepted without a CSRF token, since the
+//! session that token belonged to has ended, but only from a page of this
+//! site: nothing is saved until the form is sent again, signed in, with a
+//! token.
 
 use rocket::data::{Data, FromData, Limits, Outcome as DataOutcome};
 use rocket::form::FromForm;
@@ -19,6 +23,7 @@ use rocket::request::{FromRequest, Request};
 use super::csrf::{refused, stated_same_origin, CheckedForm, CsrfProtected};
 use super::error::SentBack;
 use super::layout::Layout;
+use crate::auth::jwt::{TokenKeys, TokenType};
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::Error;
@@ -55,6 +60,30 @@ impl Draft {
         rocket::form::Form::<T>::parse_encoded(RawStr::new(&self.0)).ok()
     }
 
+    /// What seals bind the draft by.
+    fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.0.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// The draft carried back by a login form with its `seal`, if the seal
+    /// is genuine, unexpired, for this very draft, and for `user_id`: the
+    /// account that has just logged in.
+    pub fn unseal(body: &str, seal: &str, keys: &TokenKeys, user_id: i64) -> Option<Draft> {
+        let draft = Draft::parse(body)?;
+        let claims = keys.verify(seal, TokenType::Draft).ok()?;
+        (claims.user_id().ok() == Some(user_id) && claims.jti == draft.digest()).then_some(draft)
+    }
+}
+
+/// A draft and the seal that binds it to the account whose session typed it.
+#[derive(Debug, Clone)]
+pub struct SealedDraft {
+    pub draft: Draft,
+    pub seal: String,
+}
+
+impl SealedDraft {
     /// The login page, there and then, that brings its sender back to the
     /// form's `page` with the draft.
     pub fn log_in_again(self, layout: Layout, config: &AppConfig, page: String) -> SentBack {
@@ -74,7 +103,7 @@ pub async fn keep(db: &Db, session_id: i64, page: String, draft: Draft) -> Resul
 /// site after the browser's session ended, as typed.
 pub enum Resumable<G, T> {
     Sent(G, T),
-    SessionEnded(Draft),
+    SessionEnded(SealedDraft),
 }
 
 #[rocket::async_trait]
@@ -104,9 +133,11 @@ where
     }
 }
 
-/// What a form sent without a session held. Refused (403) unless it says it
-/// comes from this site; with nothing to keep, the usual 401 (the login page).
-async fn typed(request: &Request<'_>, data: Data<'_>) -> Result<Draft, Status> {
+/// What a form sent without a session held, sealed to the account whose
+/// session ended. Refused (403) unless it says it comes from this site; with
+/// nothing to keep, or no ended session to keep it for, the usual 401 (the
+/// login page).
+async fn typed(request: &Request<'_>, data: Data<'_>) -> Result<SealedDraft, Status> {
     if !stated_same_origin(request) {
         refused(request, "no session, not from this site");
         return Err(Status::Forbidden);
@@ -120,7 +151,11 @@ async fn typed(request: &Request<'_>, data: Data<'_>) -> Result<Draft, Status> {
         Ok(_) => return Err(Status::PayloadTooLarge),
         Err(_) => return Err(Status::BadRequest),
     };
-    Draft::parse(&body).ok_or(Status::Unauthorized)
+    let draft = Draft::parse(&body).ok_or(Status::Unauthorized)?;
+    let owner = super::session::cookie_owner(request).ok_or(Status::Unauthorized)?;
+    let keys = request.rocket().state::<TokenKeys>().ok_or(Status::Unauthorized)?;
+    let seal = keys.draft_seal(owner, draft.digest()).map_err(|_| Status::Unauthorized)?;
+    Ok(SealedDraft { draft, seal })
 }
 
 #[cfg(test)]

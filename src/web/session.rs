@@ -33,6 +33,26 @@ pub fn device_cookie(secure: bool) -> &'static str {
     }
 }
 
+/// The cookie holding the CSRF token of a browser not signed in.
+pub fn csrf_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-storefront_csrf"
+    } else {
+        "storefront_csrf"
+    }
+}
+
+/// The cookie carrying a new personal token to the page that shows it once.
+/// It is scoped to that page's path, so it cannot be `__Host-`; `__Secure-`
+/// still keeps browsers from taking it over plain HTTP.
+pub fn new_token_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Secure-storefront_new_token"
+    } else {
+        "storefront_new_token"
+    }
+}
+
 /// Whether this deployment serves over HTTPS (`secure_cookies`).
 pub(super) fn secure(request: &Request<'_>) -> bool {
     request.rocket().state::<AppConfig>().is_some_and(|config| config.secure_cookies)
@@ -74,9 +94,7 @@ pub(super) enum Visitor {
 pub(super) async fn resolve<'r>(request: &'r Request<'_>) -> &'r Visitor {
     request
         .local_cache_async(async {
-            let name = session_cookie(secure(request));
-            let Some(id) = request.cookies().get_private(name).and_then(|cookie| cookie.value().parse().ok())
-            else {
+            let Some((id, _)) = cookie_session(request) else {
                 return Visitor::Anonymous;
             };
             let db = match request.guard::<Db>().await {
@@ -97,6 +115,23 @@ pub(super) async fn resolve<'r>(request: &'r Request<'_>) -> &'r Visitor {
             }
         })
         .await
+}
+
+/// The session the cookie names, and the account it was opened for: the
+/// cookie's value is `session.user`, encrypted and signed with the secret key.
+fn cookie_session(request: &Request<'_>) -> Option<(i64, Option<i64>)> {
+    let cookie = request.cookies().get_private(session_cookie(secure(request)))?;
+    let (session, user) = match cookie.value().split_once('.') {
+        Some((session, user)) => (session.parse().ok()?, user.parse().ok()),
+        None => (cookie.value().parse().ok()?, None),
+    };
+    Some((session, user))
+}
+
+/// The account whose session this browser's cookie names, whether or not
+/// the session still holds: who typed a form sent after it ended.
+pub(super) fn cookie_owner(request: &Request<'_>) -> Option<i64> {
+    cookie_session(request).and_then(|(_, user)| user)
 }
 
 #[rocket::async_trait]
@@ -142,7 +177,8 @@ fn expiry(at: chrono::DateTime<chrono::Utc>) -> Option<rocket::time::OffsetDateT
 /// Remembers the session in this browser: until the browser closes, or for
 /// a session that lasts days ("keep me signed in"), until it expires.
 pub fn set_cookie(cookies: &CookieJar<'_>, session: &Session, secure: bool) {
-    let mut cookie = Cookie::build((session_cookie(secure), session.id.to_string()))
+    let value = format!("{}.{}", session.id, session.user_id);
+    let mut cookie = Cookie::build((session_cookie(secure), value))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)

@@ -623,6 +623,9 @@ impl Reply {
 pub struct FreezableRelay {
     pub port: u16,
     pub frozen: Arc<AtomicBool>,
+    /// Bytes that freeze the relay when a client sends them, before the
+    /// server gets them.
+    trigger: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
 }
 
 impl FreezableRelay {
@@ -630,31 +633,52 @@ impl FreezableRelay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let frozen = Arc::new(AtomicBool::new(false));
-        let flag = frozen.clone();
+        let trigger = Arc::new(std::sync::Mutex::new(None));
+        let (flag, watched) = (frozen.clone(), trigger.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let Ok(server) = TcpStream::connect("127.0.0.1:5432") else {
                     continue;
                 };
-                for (from, to) in
-                    [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
-                {
+                let upstream =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap(), Some(watched.clone()));
+                for (from, to, trigger) in [upstream, (server, client, None)] {
                     let flag = flag.clone();
-                    std::thread::spawn(move || pump(from, to, flag));
+                    std::thread::spawn(move || pump(from, to, flag, trigger));
                 }
             }
         });
-        FreezableRelay { port, frozen }
+        FreezableRelay { port, frozen, trigger }
+    }
+
+    /// Freezes the relay as soon as a client sends `text` (a statement), so
+    /// that the server does not get it until the relay is thawed.
+    pub fn freeze_when_sent(&self, text: &str) {
+        *self.trigger.lock().unwrap() = Some(text.as_bytes().to_vec());
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, frozen: Arc<AtomicBool>) {
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    frozen: Arc<AtomicBool>,
+    trigger: Option<Arc<std::sync::Mutex<Option<Vec<u8>>>>>,
+) {
     let mut buffer = [0u8; 16 * 1024];
     loop {
         let n = match from.read(&mut buffer) {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        if let Some(trigger) = &trigger {
+            let mut pattern = trigger.lock().unwrap();
+            let sent =
+                pattern.as_ref().is_some_and(|p| buffer[..n].windows(p.len()).any(|w| w == p.as_slice()));
+            if sent {
+                *pattern = None;
+                frozen.store(true, Ordering::SeqCst);
+            }
+        }
         while frozen.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(20));
         }

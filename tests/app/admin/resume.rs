@@ -34,18 +34,25 @@ fn hidden(html: &str, name: &str) -> Option<String> {
 
 /// Logs in through the page `reply` is, sending what it carries.
 async fn log_in_from(browser: &Browser<'_>, reply: &Reply, password: &str) -> Reply {
+    log_in_as(browser, reply, STAFF, password).await
+}
+
+/// Logs in as `email` through the page `reply` is, sending what it carries.
+async fn log_in_as(browser: &Browser<'_>, reply: &Reply, email: &str, password: &str) -> Reply {
     let token = csrf_of(&reply.text);
     let next = hidden(&reply.text, "next").unwrap_or_default();
     let draft = hidden(&reply.text, "draft").unwrap_or_default();
+    let seal = hidden(&reply.text, "draft_seal").unwrap_or_default();
     browser
         .post(
             "/account/login",
             &[
                 ("csrf_token", &token),
-                ("email", STAFF),
+                ("email", email),
                 ("password", password),
                 ("next", &next),
                 ("draft", &draft),
+                ("draft_seal", &seal),
             ],
         )
         .await
@@ -175,4 +182,91 @@ async fn only_a_form_of_this_site_is_kept_and_only_for_the_session_that_logged_i
     assert!(!elsewhere.text.contains("Forged") && !elsewhere.text.contains("What you typed is back"));
     assert!(browser.get("/admin/stores/new?draft=1").await.text.contains("value=\"Forged\""));
     assert_eq!(app.count("form_drafts"), 0, "taken");
+}
+
+#[rocket::async_test]
+async fn a_draft_comes_back_only_to_the_account_whose_session_typed_it() {
+    let app = TestApp::new().await;
+    let admin_email = "resume-admin@example.org";
+    app.insert_user(admin_email, Role::Admin);
+    let member_email = "resume-member@example.org";
+    let member = app.insert_user(member_email, Role::Member);
+    // A shared computer: the member was signed in, and the session ended.
+    let shared = app.browser();
+    shared.login(member_email, PASSWORD).await;
+    let token = shared.csrf("/account").await;
+    end_sessions(&app);
+
+    // The member sends a promotion of their own account to the panel.
+    let fields =
+        [("csrf_token", token.as_str()), ("role", "admin"), ("is_active", "true"), ("action", "save")];
+    let sent = shared.post(&format!("/admin/users/{member}"), &fields).await;
+    assert_eq!(sent.status, 401, "{}", sent.text);
+    assert!(hidden(&sent.text, "draft").is_some_and(|draft| draft.contains("role=admin")));
+
+    // An admin logs in on that very page: the draft is not theirs.
+    let logged_in = log_in_as(&shared, &sent, admin_email, PASSWORD).await;
+    assert_eq!(logged_in.status, 303, "{}", logged_in.text);
+    assert_eq!(logged_in.header("location"), Some(format!("/admin/users/{member}").as_str()));
+    assert_eq!(app.count("form_drafts"), 0);
+    let page = shared.get(&format!("/admin/users/{member}?draft=1")).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("What you typed is back"), "{}", page.text);
+    assert!(page.text.contains("<option value=\"member\" selected"), "{}", page.text);
+    let role: String = {
+        use storefront::schema::users;
+        users::table.find(member).select(users::role).first(&mut app.conn()).unwrap()
+    };
+    assert_eq!(role, "member");
+}
+
+#[rocket::async_test]
+async fn a_draft_needs_the_ended_session_of_its_account_and_its_own_seal() {
+    let app = TestApp::new().await;
+    app.insert_user(STAFF, Role::Staff);
+    // A browser that was never signed in has no account to keep a draft for.
+    let stranger = app.browser();
+    let token = stranger.csrf("/account/login").await;
+    let fields = [("csrf_token", token.as_str()), ("name", "Nobody's")];
+    let sent = stranger.post("/admin/stores", &fields).await;
+    assert_eq!(sent.status, 303);
+    assert_eq!(sent.header("location"), Some("/account/login?next=%2Fadmin%2Fstores"));
+
+    // A seal opens only the draft it was made for.
+    let browser = staff(&app).await;
+    let token = browser.csrf("/admin/stores/new").await;
+    end_sessions(&app);
+    let sent = browser.post("/admin/stores", &[("csrf_token", &token), ("name", "Sealed")]).await;
+    assert_eq!(sent.status, 401);
+    let tampered = sent.text.replace("name=Sealed", "name=Swapped");
+    assert!(tampered.contains("name=Swapped"));
+    let tampered = Reply { text: tampered, ..sent };
+    let logged_in = log_in_from(&browser, &tampered, PASSWORD).await;
+    assert_eq!(logged_in.status, 303);
+    assert_eq!(logged_in.header("location"), Some("/admin/stores/new"));
+    assert_eq!(app.count("form_drafts"), 0);
+}
+
+#[rocket::async_test]
+async fn the_version_a_user_is_edited_at_is_not_derived_from_what_users_see() {
+    let app = TestApp::new().await;
+    app.insert_user(STAFF, Role::Staff);
+    let admin = app.user(Role::Admin).await;
+    let member = app.user(Role::Member).await;
+    let browser = app.browser();
+    browser.login(&admin.email, PASSWORD).await;
+    let version_of = |text: &str| hidden(text, "version").unwrap().parse::<i64>().unwrap();
+    let created = app.get(&format!("/api/user/{}", member.id)).bearer(&member.access).send().await.json();
+    let created_at = chrono::DateTime::parse_from_rfc3339(created["created_at"].as_str().unwrap()).unwrap();
+    let form = browser.get(&format!("/admin/users/{}", member.id)).await;
+    let version = version_of(&form.text);
+    assert_ne!(version, created_at.timestamp_micros());
+    assert!(version > 1_000_000, "random, not a count: {version}");
+    // Every change draws a new one.
+    diesel::update(storefront::schema::users::table.find(member.id))
+        .set(storefront::schema::users::is_active.eq(true))
+        .execute(&mut app.conn())
+        .unwrap();
+    let form = browser.get(&format!("/admin/users/{}", member.id)).await;
+    assert_ne!(version_of(&form.text), version);
 }

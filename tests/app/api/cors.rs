@@ -64,9 +64,17 @@ async fn other_origins_and_the_pages_get_nothing() {
         assert_eq!(answer.status, 405, "{origin}: no route answers OPTIONS");
         let read = app.get("/api/stores").header("Origin", origin).send().await;
         assert_eq!((read.status, read.header("access-control-allow-origin")), (200, None), "{origin}");
+        assert_eq!(read.header("vary"), Some("Origin"), "{origin}: a cache keeps answers per origin");
+    }
+    // With the allow-list on, every API answer varies by origin, even one
+    // asked for without any, errors included.
+    for path in ["/api/stores", "/api/items/999999", "/api/nowhere"] {
+        let answer = app.get(path).send().await;
+        assert_eq!(answer.header("vary"), Some("Origin"), "{path}");
     }
     let page = app.get("/stores").header("Origin", FRONTEND).send().await;
     assert_eq!(page.header("access-control-allow-origin"), None, "the HTML pages are not shared");
+    assert_eq!(page.header("vary"), None);
 }
 
 #[rocket::async_test]
@@ -77,6 +85,7 @@ async fn by_default_no_origin_is_allowed() {
     assert_eq!(answer.header("access-control-allow-origin"), None);
     let read = app.get("/api/stores").header("Origin", FRONTEND).send().await;
     assert_eq!(read.header("access-control-allow-origin"), None);
+    assert_eq!(read.header("vary"), None);
 }
 
 #[rocket::async_test]

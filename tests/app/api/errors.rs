@@ -168,11 +168,13 @@ async fn a_frozen_database_is_a_503_within_the_budget_not_a_hang() {
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 }
 
-/// The application on a database reached through a relay that can freeze.
+/// The application on a database reached through a relay that can freeze
+/// (in plain text, so that it can see what is sent).
 async fn behind_a_relay() -> (TestApp, FreezableRelay) {
     let relay = FreezableRelay::start();
     let database = TestApp::create_database();
-    let url = format!("postgres://postgres@127.0.0.1:{}/{database}?connect_timeout=2", relay.port);
+    let url =
+        format!("postgres://postgres@127.0.0.1:{}/{database}?connect_timeout=2&sslmode=disable", relay.port);
     let app = TestApp::launch_on(database, &url, |f| f.merge(("database_budget_seconds", 1))).await;
     (app, relay)
 }
@@ -209,4 +211,74 @@ async fn an_outage_is_a_503_page_for_signed_in_staff_not_the_login_page() {
         assert!(reply.text.contains("Temporarily unavailable"), "{name}");
     }
     assert_eq!(browser.get("/admin").await.status, 200, "signed in still, once the database is back");
+}
+
+/// Transactions of the app's database still open (running, or waiting for
+/// the app in the middle of one), after waiting up to five seconds for none.
+fn open_transactions_after_waiting(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.conn();
+    let started = Instant::now();
+    loop {
+        let open: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND xact_start IS NOT NULL",
+        )
+        .get_result(&mut conn)
+        .unwrap();
+        if open.n == 0 || started.elapsed() > Duration::from_secs(5) {
+            return open.n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[rocket::async_test]
+async fn a_create_cut_off_before_its_commit_is_a_503_and_is_never_made_afterwards() {
+    let (app, relay) = behind_a_relay().await;
+    let ann = app.user(Role::Member).await;
+    let store = app.store(&ann, "Shop").await;
+    let events_before = app.count("events");
+
+    // The database stops answering while the insert is on its way.
+    relay.freeze_when_sent("INSERT INTO \"items\"");
+    let body = json!({"name": "Kettle", "price": "20.00", "store_id": store});
+    let reply = app.post("/api/items").bearer(&ann.access).json(body).send().await;
+    assert_eq!(reply.problem(503)["code"], "unavailable");
+    assert_eq!(reply.header("retry-after"), Some("5"));
+
+    // It answers again and carries out the insert; the transaction is
+    // rolled back instead of committed, since nobody waits for it.
+    relay.frozen.store(false, Ordering::SeqCst);
+    assert_eq!(open_transactions_after_waiting(&app), 0);
+    assert_eq!(app.count("items"), 0, "a 503 hid a commit");
+    assert_eq!(app.count("events"), events_before);
+    // And the app goes on as before.
+    let body = json!({"name": "Kettle", "price": "20.00", "store_id": store});
+    assert_eq!(app.post("/api/items").bearer(&ann.access).json(body).send().await.status, 201);
+}
+
+#[rocket::async_test]
+async fn a_commit_left_unconfirmed_is_a_distinct_503_that_says_it_may_have_been_applied() {
+    let (app, relay) = behind_a_relay().await;
+    let ann = app.user(Role::Member).await;
+    let store = app.store(&ann, "Shop").await;
+
+    relay.freeze_when_sent("COMMIT");
+    let body = json!({"name": "Kettle", "price": "20.00", "store_id": store});
+    let reply = app.post("/api/items").bearer(&ann.access).json(body).send().await;
+    let problem = reply.problem(503);
+    assert_eq!(problem["code"], "outcome_unknown");
+    assert!(problem["detail"].as_str().unwrap().contains("may have been applied"), "{problem}");
+    assert_eq!(reply.header("retry-after"), Some("5"));
+
+    // Indeed: once the database answers, the commit it was sent is made.
+    relay.frozen.store(false, Ordering::SeqCst);
+    assert_eq!(open_transactions_after_waiting(&app), 0);
+    assert_eq!(app.count("items"), 1);
 }

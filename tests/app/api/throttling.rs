@@ -155,3 +155,36 @@ async fn behind_a_configured_proxy_each_client_address_has_its_own_allowance() {
     let neighbour = login_from(&app, "192.0.2.51", json!({"email": ann.email, "password": PASSWORD})).await;
     assert_eq!(neighbour.status, 200, "{}", neighbour.text);
 }
+
+#[rocket::async_test]
+async fn after_a_password_change_earlier_device_tokens_count_as_no_device() {
+    let app = behind_proxy(|f| f).await;
+    let ann = app.user(Role::Member).await;
+    let token_of = |reply: Reply| reply.json()["device_token"].as_str().unwrap().to_owned();
+    let before =
+        token_of(login_from(&app, "192.0.2.1", json!({"email": ann.email, "password": PASSWORD})).await);
+
+    // Tokens carry whole seconds: the change comes in a later one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let new_password = "saffron-kettle-harbour-42";
+    let browser = app.browser();
+    browser.login(&ann.email, PASSWORD).await;
+    let token = browser.csrf("/account/password").await;
+    let fields =
+        [("csrf_token", token.as_str()), ("current_password", PASSWORD), ("new_password", new_password)];
+    assert_eq!(browser.post("/account/password", &fields).await.status, 303);
+    let after =
+        token_of(login_from(&app, "192.0.2.1", json!({"email": ann.email, "password": new_password})).await);
+
+    // Someone else fails ten times: clients without a device are refused.
+    for n in 0..10 {
+        let wrong = json!({"email": ann.email, "password": "wrong"});
+        assert_eq!(login_from(&app, &format!("198.51.100.{n}"), wrong).await.status, 401);
+    }
+    // The device that knew the old password is no device of the owner's now...
+    let old_device = json!({"email": ann.email, "password": new_password, "device_token": before});
+    assert_eq!(login_from(&app, "192.0.2.1", old_device).await.status, 429);
+    // ...while the one given since the change still vouches.
+    let new_device = json!({"email": ann.email, "password": new_password, "device_token": after});
+    assert_eq!(login_from(&app, "192.0.2.1", new_device).await.status, 200);
+}

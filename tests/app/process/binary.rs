@@ -42,7 +42,7 @@ async fn the_binary_serves_pages_and_static_files_from_any_directory() {
     let missing = process.request("GET", "/stores/999999", &[], "").await;
     assert_eq!(missing.status, 404);
     assert!(missing.body.contains("Page not found"), "{}", missing.body);
-    // The release-like start loads no demo data: that is for `cargo run`.
+    // Demo data is asked for here as in a deployment: not at all.
     assert_eq!(process.app.count("stores"), 0);
 }
 

@@ -3,6 +3,7 @@
 //! beside it), configured only by the environment, its output captured.
 
 mod binary;
+mod config;
 mod logs;
 
 use std::path::PathBuf;
@@ -25,8 +26,41 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts the binary in a fresh directory with `env` over the defaults.
+    /// Starts the binary in a fresh directory with known secrets, a small
+    /// pool and `env` over them.
     pub async fn start(env: &[(&str, &str)]) -> Process {
+        let mut all = vec![
+            ("ROCKET_JWT_SECRET", JWT_SECRET),
+            ("ROCKET_SECRET_KEY", SECRET_KEY),
+            ("ROCKET_DATABASES", "{main={pool_size=4,timeout=3}}"),
+            ("ROCKET_SEED_DEMO_DATA", "false"),
+        ];
+        all.extend_from_slice(env);
+        Process::start_bare(&all, &[]).await
+    }
+
+    /// Starts the binary in a fresh directory holding `files` (name,
+    /// contents), with nothing in its environment but its database, its port
+    /// and `env`: as an operator following the README runs it.
+    pub async fn start_bare(env: &[(&str, &str)], files: &[(&str, &str)]) -> Process {
+        let process = Process::spawn_bare(env, files).await;
+        let started = Instant::now();
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", process.port)).is_ok() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the binary did not start: {}",
+                process.output()
+            );
+            rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        process
+    }
+
+    /// Like [`Process::start_bare`], without waiting for it to listen.
+    pub async fn spawn_bare(env: &[(&str, &str)], files: &[(&str, &str)]) -> Process {
         let app = TestApp::new().await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
@@ -34,6 +68,9 @@ impl Process {
             .port();
         let dir = std::env::temp_dir().join(format!("storefront-process-{}", app.database));
         std::fs::create_dir_all(&dir).expect("a directory of its own");
+        for (name, contents) in files {
+            std::fs::write(dir.join(name), contents).expect("a file of the test");
+        }
         let log = dir.join("output.log");
         let output = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_storefront"));
@@ -43,29 +80,25 @@ impl Process {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", app.url())
             .env("ROCKET_PORT", port.to_string())
-            .env("ROCKET_JWT_SECRET", JWT_SECRET)
-            .env("ROCKET_SECRET_KEY", SECRET_KEY)
-            .env("ROCKET_DATABASES", "{main={pool_size=4,timeout=3}}")
             .stdout(output.try_clone().expect("log file"))
             .stderr(output);
         for (name, value) in env {
             command.env(name, value);
         }
         let child = command.spawn().expect("the binary starts");
-        let process = Process { port, app, child, dir, log };
+        Process { port, app, child, dir, log }
+    }
+
+    /// How the process ended, if it did within `limit`.
+    pub async fn exit_status(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let started = Instant::now();
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the binary did not start: {}",
-                process.output()
-            );
             rocket::tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        process
+        None
     }
 
     pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {

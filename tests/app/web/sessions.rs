@@ -171,7 +171,9 @@ async fn with_secure_cookies_the_session_cookie_is_host_prefixed_and_every_cooki
     cookies.extend(login.headers.iter().filter(|(name, _)| name == "set-cookie").cloned());
 
     let names: Vec<&str> = cookies.iter().filter_map(|(_, value)| value.split('=').next()).collect();
-    for expected in ["storefront_csrf", "__Host-storefront_session", "__Host-storefront_device", "_flash"] {
+    for expected in
+        ["__Host-storefront_csrf", "__Host-storefront_session", "__Host-storefront_device", "_flash"]
+    {
         assert!(names.contains(&expected), "{expected} in {names:?}");
     }
     for (_, cookie) in &cookies {
@@ -179,6 +181,8 @@ async fn with_secure_cookies_the_session_cookie_is_host_prefixed_and_every_cooki
     }
     let session = session_cookie(&login);
     assert!(session.contains("Path=/") && !session.contains("Domain"), "{session}");
+    // Browsers are told to come back over HTTPS only.
+    assert_eq!(page.header("strict-transport-security"), Some("max-age=31536000"));
     // And the browser is signed in with it.
     assert_eq!(browser.get("/account").await.status, 200);
 }
@@ -209,4 +213,85 @@ async fn the_owners_browser_logs_in_while_another_is_throttled() {
     // The owner's browser kept its device cookie through the logout.
     assert_eq!(log_in(&owner, &member.email, false).await.status, 303);
     assert_eq!(owner.get("/account").await.status, 200);
+}
+
+/// Sets the user's role as an admin does, through the panel.
+async fn change_role(admin: &Browser<'_>, user_id: i64, role: &str) {
+    let form = admin.get(&format!("/admin/users/{user_id}")).await;
+    let token = crate::harness::csrf_of(&form.text);
+    let version =
+        form.text.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("role", role),
+        ("is_active", "true"),
+        ("version", &version),
+        ("action", "save"),
+    ];
+    let saved = admin.post(&format!("/admin/users/{user_id}"), &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+}
+
+#[rocket::async_test]
+async fn a_new_role_ends_the_sessions_kept_under_the_old_one() {
+    let app = TestApp::new().await;
+    let member = app.user(Role::Member).await;
+    let kept = app.browser();
+    assert_eq!(log_in(&kept, &member.email, true).await.status, 303);
+    assert_eq!(newest_session(&app, member.id).1, None, "kept signed in, without an idle limit");
+    let admin_user = app.user(Role::Admin).await;
+    let admin = app.browser();
+    assert_eq!(log_in(&admin, &admin_user.email, false).await.status, 303);
+
+    change_role(&admin, member.id, "staff").await;
+
+    // The 30-day session and the API login are over...
+    let ended = kept.get("/account").await;
+    assert_eq!(ended.status, 303);
+    assert_eq!(ended.header("location"), Some("/account/login?next=%2Faccount"));
+    let api = app.get(&format!("/api/user/{}", member.id)).bearer(&member.access).send().await;
+    assert_eq!(api.problem(401)["code"], "token_revoked");
+    // ...and the next login is a staff member's: no staying signed in.
+    assert_eq!(log_in(&kept, &member.email, true).await.status, 303);
+    let (lifetime, idle) = newest_session(&app, member.id);
+    assert_eq!((rounded_hours(lifetime), idle), (12, Some(30)));
+    assert_eq!(kept.get("/admin").await.status, 200);
+}
+
+#[rocket::async_test]
+async fn only_members_may_hold_a_session_without_an_idle_limit() {
+    let app = TestApp::new().await;
+    let member = app.user(Role::Member).await;
+    let kept = app.browser();
+    assert_eq!(log_in(&kept, &member.email, true).await.status, 303);
+    // Whatever made the account staff without ending its sessions (a change
+    // made straight in the database), the kept session no longer holds.
+    diesel::update(storefront::schema::users::table.find(member.id))
+        .set(storefront::schema::users::role.eq("staff"))
+        .execute(&mut app.conn())
+        .unwrap();
+    assert_eq!(kept.get("/account").await.status, 303);
+}
+
+#[rocket::async_test]
+async fn an_account_keeps_at_most_fifty_sessions_and_the_oldest_end() {
+    let app = TestApp::new().await;
+    let member = app.user(Role::Member).await;
+    let oldest = app.browser();
+    assert_eq!(log_in(&oldest, &member.email, false).await.status, 303);
+    let live = |app: &TestApp| {
+        app.count(&format!(
+            "sessions WHERE user_id = {} AND revoked_at IS NULL AND expires_at > now()",
+            member.id
+        ))
+    };
+    // Two so far (the API login of `app.user` and this browser); 49 more
+    // logins make 51, one too many.
+    for _ in 0..49 {
+        assert_eq!(app.login(&member.email, PASSWORD).await.status, 200);
+    }
+    assert_eq!(live(&app), 50);
+    let first = app.get(&format!("/api/user/{}", member.id)).bearer(&member.access).send().await;
+    assert_eq!(first.problem(401)["code"], "token_revoked", "the oldest, the API login, has ended");
+    assert_eq!(oldest.get("/account").await.status, 200, "the second oldest holds");
 }
