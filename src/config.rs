@@ -96,7 +96,13 @@ pub struct AppConfig {
     /// each holds a socket, so the open-files limit must be above it.
     #[serde(default = "defaults::events_max_streams")]
     pub events_max_streams: usize,
-    /// Seconds between heartbeat comments on an idle event stream.
+    /// Open event streams one client address may hold on one instance, so
+    /// that no client takes every place.
+    #[serde(default = "defaults::events_max_streams_per_client")]
+    pub events_max_streams_per_client: usize,
+    /// Seconds between heartbeat comments on an idle event stream. A
+    /// response body in Rocket learns that its client has gone only when it
+    /// writes, so this is also how soon a closed stream gives its place back.
     #[serde(default = "defaults::events_heartbeat_seconds")]
     pub events_heartbeat_seconds: u64,
     /// How long events are kept for clients that resume with `Last-Event-ID`.
@@ -204,8 +210,11 @@ mod defaults {
     pub fn events_max_streams() -> usize {
         1000
     }
+    pub fn events_max_streams_per_client() -> usize {
+        20
+    }
     pub fn events_heartbeat_seconds() -> u64 {
-        15
+        2
     }
     pub fn events_history_hours() -> u64 {
         24

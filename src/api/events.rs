@@ -17,7 +17,8 @@ use super::problem::Problem;
 use crate::config::AppConfig;
 use crate::db::DbOnDemand;
 use crate::error::{Error, FieldErrors};
-use crate::events::{Hub, Published};
+use crate::events::{Hub, Published, Refusal};
+use crate::request::ClientAddress;
 use crate::services::events::{self as history, StreamStart};
 use crate::views::EventView;
 
@@ -97,7 +98,7 @@ fn resync(reason: &'static str, position: i64) -> Event {
 /// items, tags and links with it: no separate events are sent for them.
 ///
 /// The stream opens with a `retry:` advice and the `id:` it is current up to,
-/// sends a comment as heartbeat when idle (at least every 15 seconds), and
+/// sends a comment as heartbeat when idle (every 2 seconds by default), and
 /// never ends on its own. To resume without missing or repeating an event,
 /// reconnect with `Last-Event-ID` (browsers do so by themselves) or
 /// `last_event_id`. When that id is older than the kept history, or a
@@ -114,6 +115,9 @@ fn resync(reason: &'static str, position: i64) -> Event {
     responses(
         (status = 200, description = "An endless stream of events; `data:` is an `Event`, or a \
             `Resync` for the event named `resync`", content_type = "text/event-stream", body = EventView),
+        (status = 429, description = "This client holds as many streams as one client may \
+            (`too_many_streams_from_client`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "The instance serves as many streams as it may, or the database \
             is unavailable",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -125,16 +129,24 @@ async fn events(
     pool: DbOnDemand<'_>,
     params: QueryParams,
     last_event_id: LastEventId,
+    client: ClientAddress,
     mut shutdown: Shutdown,
 ) -> Result<LiveStream<impl rocket::futures::Stream<Item = Event> + Send>, Problem> {
     let (store_id, resume) = stream_request(&params, &last_event_id)?;
-    let slot = hub.admit().ok_or_else(|| {
-        Problem::new(
-            Status::ServiceUnavailable,
-            "too_many_streams",
-            "This server holds as many event streams as it may. Try again shortly.",
-        )
-        .with_header("Retry-After", FULL_RETRY_SECONDS.to_string())
+    let slot = hub.admit(&client.0).map_err(|refusal| {
+        let problem = match refusal {
+            Refusal::Full => Problem::new(
+                Status::ServiceUnavailable,
+                "too_many_streams",
+                "This server holds as many event streams as it may. Try again shortly.",
+            ),
+            Refusal::ClientFull => Problem::new(
+                Status::TooManyRequests,
+                "too_many_streams_from_client",
+                "You hold as many event streams as one client may. Close one first.",
+            ),
+        };
+        problem.with_header("Retry-After", FULL_RETRY_SECONDS.to_string())
     })?;
     // Subscribed before reading the history: whatever commits meanwhile is
     // in one or the other, and ids tell the overlap.

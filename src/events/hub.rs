@@ -4,8 +4,9 @@
 //! behind learns it missed events (and tells its client to reload) instead
 //! of holding anyone up.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rocket::tokio::sync::broadcast;
 
@@ -38,14 +39,33 @@ pub struct Hub {
     newest: AtomicI64,
     open_streams: AtomicUsize,
     max_streams: usize,
+    /// Open streams by client address, each at most `max_per_client`.
+    by_client: Mutex<HashMap<String, usize>>,
+    max_per_client: usize,
+}
+
+/// Why a stream was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The instance serves as many streams as it may.
+    Full,
+    /// This client holds as many as one client may.
+    ClientFull,
 }
 
 impl Hub {
     /// A hub whose streams may fall `backlog` events behind, serving at most
-    /// `max_streams` at once.
-    pub fn new(backlog: usize, max_streams: usize) -> Hub {
+    /// `max_streams` at once, and `max_per_client` to any one client.
+    pub fn new(backlog: usize, max_streams: usize, max_per_client: usize) -> Hub {
         let (sender, _) = broadcast::channel(backlog.max(1));
-        Hub { sender, newest: AtomicI64::new(NOT_STARTED), open_streams: AtomicUsize::new(0), max_streams }
+        Hub {
+            sender,
+            newest: AtomicI64::new(NOT_STARTED),
+            open_streams: AtomicUsize::new(0),
+            max_streams,
+            by_client: Mutex::new(HashMap::new()),
+            max_per_client,
+        }
     }
 
     /// Events published from now on.
@@ -71,15 +91,22 @@ impl Hub {
         let _ = self.sender.send(Arc::new(event));
     }
 
-    /// A place among the open streams, or `None` when all are taken. The
-    /// place is given back when the returned value is dropped.
-    pub fn admit(self: &Arc<Hub>) -> Option<StreamSlot> {
+    /// A place among the open streams for `client`, unless all are taken or
+    /// the client holds its share. The place is given back when the
+    /// returned value is dropped.
+    pub fn admit(self: &Arc<Hub>, client: &str) -> Result<StreamSlot, Refusal> {
+        let mut by_client = self.by_client.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let held = by_client.get(client).copied().unwrap_or(0);
+        if held >= self.max_per_client {
+            return Err(Refusal::ClientFull);
+        }
         let taken = self.open_streams.fetch_add(1, Ordering::AcqRel);
         if taken >= self.max_streams {
             self.open_streams.fetch_sub(1, Ordering::AcqRel);
-            return None;
+            return Err(Refusal::Full);
         }
-        Some(StreamSlot(Arc::clone(self)))
+        by_client.insert(client.to_owned(), held + 1);
+        Ok(StreamSlot { hub: Arc::clone(self), client: client.to_owned() })
     }
 
     pub fn open_streams(&self) -> usize {
@@ -88,11 +115,21 @@ impl Hub {
 }
 
 /// One open stream's place; see [`Hub::admit`].
-pub struct StreamSlot(Arc<Hub>);
+pub struct StreamSlot {
+    hub: Arc<Hub>,
+    client: String,
+}
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        self.0.open_streams.fetch_sub(1, Ordering::AcqRel);
+        let mut by_client = self.hub.by_client.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(held) = by_client.get_mut(&self.client) {
+            *held -= 1;
+            if *held == 0 {
+                by_client.remove(&self.client);
+            }
+        }
+        self.hub.open_streams.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -106,19 +143,30 @@ mod tests {
 
     #[test]
     fn admits_up_to_the_cap_and_frees_places_on_drop() {
-        let hub = Arc::new(Hub::new(4, 2));
-        let first = hub.admit();
-        let second = hub.admit();
-        assert!(first.is_some() && second.is_some());
-        assert!(hub.admit().is_none());
+        let hub = Arc::new(Hub::new(4, 2, 10));
+        let first = hub.admit("a");
+        let second = hub.admit("b");
+        assert!(first.is_ok() && second.is_ok());
+        assert_eq!(hub.admit("c").err(), Some(Refusal::Full));
         drop(first);
-        assert!(hub.admit().is_some());
+        assert!(hub.admit("c").is_ok());
         assert_eq!(hub.open_streams(), 1);
     }
 
     #[test]
+    fn one_client_holds_at_most_its_share() {
+        let hub = Arc::new(Hub::new(4, 10, 2));
+        let (first, _second) = (hub.admit("a"), hub.admit("a"));
+        assert_eq!(hub.admit("a").err(), Some(Refusal::ClientFull));
+        assert!(hub.admit("b").is_ok());
+        drop(first);
+        assert!(hub.admit("a").is_ok());
+        assert_eq!(hub.by_client.lock().unwrap().len(), 1, "clients without streams are forgotten");
+    }
+
+    #[test]
     fn a_stream_that_falls_a_ring_behind_is_told_so() {
-        let hub = Hub::new(2, 10);
+        let hub = Hub::new(2, 10, 10);
         let mut fast = hub.subscribe();
         let mut slow = hub.subscribe();
         hub.start_after(0);
@@ -133,7 +181,7 @@ mod tests {
 
     #[test]
     fn newest_is_unknown_until_the_listener_starts() {
-        let hub = Hub::new(2, 10);
+        let hub = Hub::new(2, 10, 10);
         assert_eq!(hub.newest(), None);
         hub.start_after(41);
         hub.start_after(7);

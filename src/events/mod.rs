@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use rocket::fairing::AdHoc;
 
-pub use hub::{Hub, Published, StreamSlot};
+pub use hub::{Hub, Published, Refusal, StreamSlot};
 
 use crate::cache::ReadCache;
 use crate::config::AppConfig;
@@ -25,12 +25,13 @@ use crate::config::AppConfig;
 /// server is up.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Live events", |rocket| async {
-        let (backlog, max_streams, cache_bytes) =
-            rocket.state::<AppConfig>().map_or((1000, 1000, 0), |config| {
-                (config.events_backlog, config.events_max_streams, config.read_cache_bytes)
+        let (backlog, max_streams, per_client, cache_bytes) =
+            rocket.state::<AppConfig>().map_or((1000, 1000, 20, 0), |config| {
+                let per_client = config.events_max_streams_per_client;
+                (config.events_backlog, config.events_max_streams, per_client, config.read_cache_bytes)
             });
         rocket
-            .manage(Arc::new(Hub::new(backlog, max_streams)))
+            .manage(Arc::new(Hub::new(backlog, max_streams, per_client)))
             .manage(Arc::new(ReadCache::new(cache_bytes)))
             .attach(AdHoc::on_liftoff("Event listener", |rocket| {
                 Box::pin(async move {

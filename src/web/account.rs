@@ -45,13 +45,28 @@ pub fn routes() -> Vec<Route> {
 
 type Errors = BTreeMap<String, String>;
 
-/// Where to go after logging in: a path on this site only.
+/// Where to go after logging in: a path on this site only, with whatever a
+/// URI may not hold as it is (spaces, control and non-ASCII characters)
+/// percent-encoded, so that it always makes a valid `Location`.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
+    let fallback = || "/account".to_owned();
+    let Some(path) = next.filter(|path| path.starts_with('/') && !path.starts_with("//")) else {
+        return fallback();
+    };
+    if path.contains('\\') {
+        return fallback();
+    }
+    let mut encoded = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_graphic() && !b"\"<>`{}|^".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
         }
-        _ => "/account".to_owned(),
+    }
+    match rocket::http::uri::Origin::parse(&encoded) {
+        Ok(_) => encoded,
+        Err(_) => fallback(),
     }
 }
 
@@ -618,5 +633,23 @@ impl<'r> rocket::request::FromRequest<'r> for HostUrl {
         let host = request.headers().get_one("Host").unwrap_or("127.0.0.1:8000");
         let scheme = if secure { "https" } else { "http" };
         rocket::outcome::Outcome::Success(HostUrl(format!("{scheme}://{host}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_path_of_this_site_that_makes_a_valid_location() {
+        assert_eq!(safe_next(Some("/admin/items?page=2")), "/admin/items?page=2");
+        assert_eq!(safe_next(Some("/search?q=\u{e4}")), "/search?q=%C3%A4");
+        assert_eq!(safe_next(Some("/search?q=a b\tc\u{7f}")), "/search?q=a%20b%09c%7F");
+        assert_eq!(safe_next(Some("/x?q=\"<b>\"")), "/x?q=%22%3Cb%3E%22");
+        for elsewhere in
+            [None, Some(""), Some("https://evil.example/"), Some("//evil.example"), Some("/\\evil")]
+        {
+            assert_eq!(safe_next(elsewhere), "/account", "{elsewhere:?}");
+        }
     }
 }

@@ -485,3 +485,52 @@ async fn deleting_a_user_updates_the_stores_they_owned() {
     assert_eq!(event.json()["object"]["owner_id"], json!(null));
     assert!(stream.next_event(Duration::from_millis(300)).await.is_none(), "nothing about the user");
 }
+
+#[rocket::async_test]
+async fn a_closed_stream_gives_its_place_back_within_a_heartbeat() {
+    let app = TestApp::new().await;
+    // With the default heartbeat, by which the server notices a client gone.
+    let server = Server::start(&app, |f| f.merge(("events_max_streams", 1))).await;
+    // As browsers and proxies do: HTTP/1.1, which keeps the connection.
+    let mut first = rocket::tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    let request = "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
+    rocket::tokio::io::AsyncWriteExt::write_all(&mut first, request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 512];
+    let n = rocket::tokio::io::AsyncReadExt::read(&mut first, &mut head).await.unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"));
+    assert_eq!(server.stream("/api/events", &[]).await.status, 503);
+    drop(first);
+    let started = std::time::Instant::now();
+    let mut status = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        status = server.stream("/api/events", &[]).await.status;
+        if status == 200 {
+            break;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200, "the place is free within {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
+}
+
+#[rocket::async_test]
+async fn one_client_holds_at_most_its_share_of_the_streams() {
+    let app = TestApp::new().await;
+    let server = Server::start(&app, |f| {
+        f.merge(("events_max_streams", 10))
+            .merge(("events_max_streams_per_client", 2))
+            .merge(("ip_header", "X-Real-IP"))
+    })
+    .await;
+    let mine = [("X-Real-IP", "198.51.100.7")];
+    let first = server.stream("/api/events", &mine).await;
+    let second = server.stream("/api/events", &mine).await;
+    assert_eq!((first.status, second.status), (200, 200));
+    let third = server.stream("/api/events", &mine).await;
+    assert_eq!(third.status, 429, "{}", third.body);
+    assert_eq!(third.header("retry-after"), Some("10"));
+    let problem: serde_json::Value = serde_json::from_str(&third.body).unwrap();
+    assert_eq!(problem["code"], "too_many_streams_from_client");
+    // Others still get theirs.
+    assert_eq!(server.stream("/api/events", &[("X-Real-IP", "198.51.100.8")]).await.status, 200);
+}
