@@ -61,8 +61,44 @@ pub fn fingerprint(text: &str) -> String {
     Sha256::digest(text.as_bytes())[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The path and query of a request, each secret query value replaced.
+/// The path and query of a request, each secret query value replaced, by
+/// its parameter's name and by the shape of what it holds: a JWT or a
+/// personal access token is replaced wherever it stands (a path segment, a
+/// search term, a parameter of any name).
 pub fn redacted_uri(request: &Request<'_>) -> String {
+    redact_token_shapes(&redacted_by_name(request))
+}
+
+/// Replaces what looks like a token: a JWT (`eyJ…` with three dotted parts)
+/// or a personal access token (`sfp_` and its random part), from where it
+/// starts to the end of its run of token characters.
+pub fn redact_token_shapes(text: &str) -> String {
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest.find(is_token_char).unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
+        let run = &rest[..end];
+        let jwt = run.find("eyJ").filter(|&at| run[at..].matches('.').count() >= 2);
+        let personal = run
+            .find(crate::auth::personal_token::SCHEME)
+            .filter(|&at| run.len() - at >= crate::auth::personal_token::SCHEME.len() + 20);
+        match jwt.into_iter().chain(personal).min() {
+            Some(at) => {
+                out.push_str(&run[..at]);
+                out.push_str("[redacted]");
+            }
+            None => out.push_str(run),
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn redacted_by_name(request: &Request<'_>) -> String {
     let uri = request.uri();
     let mut line = uri.path().to_string();
     if let Some(query) = uri.query() {
@@ -201,6 +237,26 @@ mod tests {
         assert_eq!(redacted("/x?%74oken=abc"), "/x?%74oken=[redacted]");
         assert_eq!(redacted("/x?token"), "/x?token");
         assert_eq!(redacted("/login?next=/account"), "/login?next=/account");
+    }
+
+    #[test]
+    fn tokens_are_redacted_by_their_shape_wherever_they_stand() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+        let personal = "sfp_0123456789abcdefghijABCDEFGHIJ-_0123456789";
+        for (uri, expected) in [
+            (format!("/x?t={jwt}"), "/x?t=[redacted]".to_owned()),
+            (format!("/x?bearer={personal}&limit=2"), "/x?bearer=[redacted]&limit=2".to_owned()),
+            (format!("/search?q=Bearer%20{jwt}"), "/search?q=Bearer%20[redacted]".to_owned()),
+            (format!("/api/items/{jwt}"), "/api/items/[redacted]".to_owned()),
+            (format!("/x/{personal}/y"), "/x/[redacted]/y".to_owned()),
+            (format!("/x?refresh={jwt}"), "/x?refresh=[redacted]".to_owned()),
+        ] {
+            assert_eq!(redacted(&uri), expected, "{uri}");
+        }
+        // Ordinary text stays as it is.
+        for plain in ["/search?q=eyJ", "/search?q=sfp_short", "/stores/12?sort=-price", "/x?q=a.b.c"] {
+            assert_eq!(redacted(plain), plain);
+        }
     }
 
     #[test]

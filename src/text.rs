@@ -55,10 +55,38 @@ pub fn optional_paragraphs(field: &str, raw: &str, max: usize, errors: &mut Fiel
 }
 
 /// Characters that show nothing, or reorder what follows, and so let one
-/// name pass for another: zero-width spaces and joiners, the word joiner,
-/// the byte-order mark, and the bidirectional embeddings and isolates.
+/// name pass for another: Unicode's `Default_Ignorable_Code_Point` property
+/// (zero-width spaces and joiners, soft hyphen, fillers, variation
+/// selectors, tag characters, ...), which holds every `Bidi_Control`
+/// character too (marks, embeddings, overrides, isolates), and the blank
+/// Braille pattern, which shows as a space but is not one.
 pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    is_default_ignorable(c) || c == '\u{2800}'
+}
+
+/// `Default_Ignorable_Code_Point`, from Unicode's DerivedCoreProperties.txt
+/// (unchanged since Unicode 6.0 but for U+180F, added in 14.0).
+fn is_default_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 /// NFC form with surrounding white space removed.
@@ -132,6 +160,18 @@ mod tests {
             "a\u{FEFF}b",
             "ab\u{202E}c",
             "a\u{2066}b",
+            // Marks, hyphens, fillers, the blank pattern and tag characters.
+            "a\u{200E}b",
+            "a\u{200F}b",
+            "a\u{00AD}b",
+            "a\u{061C}b",
+            "a\u{180E}b",
+            "a\u{2062}b",
+            "a\u{3164}b",
+            "a\u{2800}b",
+            "a\u{E0041}b",
+            "a\u{FE0F}b",
+            "a\u{FFA0}b",
         ] {
             assert_eq!(
                 check(bad, 10),

@@ -64,7 +64,7 @@ async fn dashboard(db: Db, user: PanelUser, layout: Layout) -> Result<Result<Tem
                 Some(name) => format!("{kind} “{name}”"),
                 None => format!("{kind} {id}"),
             };
-            RecentEntry { entry: describe_entry(recorded), entity, href }
+            RecentEntry { entry: describe_entry(&user.actor, recorded), entity, href }
         })
         .collect();
     Ok(Ok(Template::render(

@@ -10,7 +10,7 @@ use super::resource::{ColumnDef, Described};
 use super::urls::Section;
 use super::views::{Change, Choice, Column, HistoryEntry};
 use crate::error::Error;
-use crate::models::{Entity, ListQuery, ListSort, Store, TagRef};
+use crate::models::{AuditEntry, Entity, ListQuery, ListSort, Role, Store, TagRef};
 use crate::policy::{self, Actor};
 use crate::services::audit::{self, Recorded};
 use crate::web::{with_param, CsrfProtected, PageNumber};
@@ -65,12 +65,36 @@ pub fn columns(definitions: &[ColumnDef], base: &str, sort: ListSort) -> Vec<Col
 }
 
 /// Who changed which fields of an object, from what to what, newest first.
-pub fn history(conn: &mut PgConnection, entity: Entity, id: i64) -> Result<Vec<HistoryEntry>, Error> {
-    Ok(audit::history_of(conn, entity, id, 200)?.into_iter().map(describe_entry).collect())
+pub fn history(
+    conn: &mut PgConnection,
+    viewer: &Actor,
+    entity: Entity,
+    id: i64,
+) -> Result<Vec<HistoryEntry>, Error> {
+    let entries = audit::history_of(conn, entity, id, 200)?;
+    Ok(entries.into_iter().map(|recorded| describe_entry(viewer, recorded)).collect())
 }
 
-/// An audit entry in words.
-pub fn describe_entry(Recorded { entry, actor_email, .. }: Recorded) -> HistoryEntry {
+/// Who made a change, as `viewer` may see it: staff see everyone's email;
+/// a store's owner sees members' (their own included), and staff and
+/// admins only by their role.
+fn actor_shown(viewer: &Actor, entry: &AuditEntry, email: Option<String>, role: Option<Role>) -> String {
+    let staff_viewer = viewer.role != Role::Member;
+    let oneself = entry.actor_id == Some(viewer.user_id);
+    match (email, role) {
+        (None, _) => "(deleted user)".to_owned(),
+        (Some(_), Some(Role::Staff)) if !staff_viewer && !oneself => "a staff member".to_owned(),
+        (Some(_), Some(Role::Admin)) if !staff_viewer && !oneself => "an admin".to_owned(),
+        (Some(email), _) => email,
+    }
+}
+
+/// An audit entry in words, for `viewer`.
+pub fn describe_entry(
+    viewer: &Actor,
+    Recorded { entry, actor_email, actor_role, .. }: Recorded,
+) -> HistoryEntry {
+    let actor = actor_shown(viewer, &entry, actor_email, actor_role);
     let show = |value: Option<&serde_json::Value>| match value {
         None => "—".to_owned(),
         Some(serde_json::Value::String(text)) => text.clone(),
@@ -96,7 +120,7 @@ pub fn describe_entry(Recorded { entry, actor_email, .. }: Recorded) -> HistoryE
     };
     HistoryEntry {
         at: entry.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        actor: actor_email.unwrap_or_else(|| "(deleted user)".to_owned()),
+        actor,
         via: entry.via.to_string(),
         action: entry.action.to_string(),
         changes,

@@ -590,7 +590,14 @@ async fn delete_page<R: Resource>(
     action: String,
     problem: Option<String>,
 ) -> Result<Template, PageError> {
-    let summary = db.run(move |conn| R::delete_summary(conn, &actor, &ids)).await?;
+    let summary = db
+        .run(move |conn| {
+            // Only what the actor may manage is shown, as on every page: an
+            // owner asking about another owner's object gets 403.
+            ids.iter().try_for_each(|&id| R::load(conn, &actor, id).map(drop))?;
+            R::delete_summary(conn, &actor, &ids)
+        })
+        .await?;
     let what = match summary.objects.len() {
         1 => format!("this {}", R::SINGULAR),
         n => format!("these {n} {}", R::SECTION),
@@ -696,7 +703,7 @@ pub async fn history<R: Resource>(
     let (described, entries) = db
         .run(move |conn| {
             let object = R::load(conn, &actor, id)?;
-            Ok((R::describe(&object), listing::history(conn, R::SECTION.entity(), id)?))
+            Ok((R::describe(&object), listing::history(conn, &actor, R::SECTION.entity(), id)?))
         })
         .await?;
     let object = Crumb::link(capitalized(&described.what), R::SECTION.object(id));

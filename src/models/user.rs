@@ -182,6 +182,18 @@ impl User {
         }
     }
 
+    /// The email and role of each of the given users, in one query.
+    pub fn identities(
+        conn: &mut PgConnection,
+        ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, (String, Role)>> {
+        let rows: Vec<(i64, String, Role)> = users::table
+            .filter(users::id.eq_any(ids))
+            .select((users::id, users::email, users::role))
+            .load(conn)?;
+        Ok(rows.into_iter().map(|(id, email, role)| (id, (email, role))).collect())
+    }
+
     /// The emails of the given users, in one query.
     pub fn emails(
         conn: &mut PgConnection,

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 pub use crate::models::{Action, Entity};
-use crate::models::{AuditEntry, EventKind, Item, NewAuditEntry, NewEvent, Store, Tag, User};
+use crate::models::{AuditEntry, EventKind, Item, NewAuditEntry, NewEvent, Role, Store, Tag, User};
 use crate::policy::Actor;
 use crate::services::items::ItemDetail;
 use crate::services::tags::TagDetail;
@@ -141,6 +141,7 @@ pub fn record(
 pub struct Recorded {
     pub entry: AuditEntry,
     pub actor_email: Option<String>,
+    pub actor_role: Option<Role>,
     /// The object's name now, or as it was when it was deleted.
     pub subject: Option<String>,
 }
@@ -189,14 +190,18 @@ fn with_names(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<R
             }
         }
     }
-    let emails = User::emails(conn, &user_ids)?;
+    let identities = User::identities(conn, &user_ids)?;
+    let emails: HashMap<i64, String> =
+        identities.iter().map(|(&id, (email, _))| (id, email.clone())).collect();
     let tags = Tag::names_of(conn, &tag_ids)?;
     let stores = Store::names_of(conn, &store_ids)?;
     let items = Item::names_of(conn, &ids_of(Entity::Item))?;
     Ok(entries
         .into_iter()
         .map(|mut entry| {
-            let actor_email = entry.actor_id.and_then(|id| emails.get(&id).cloned());
+            let actor = entry.actor_id.and_then(|id| identities.get(&id));
+            let (actor_email, actor_role) =
+                (actor.map(|(email, _)| email.clone()), actor.map(|(_, role)| *role));
             let named = match entry.entity {
                 Entity::Store => stores.get(&entry.entity_id),
                 Entity::Item => items.get(&entry.entity_id),
@@ -209,7 +214,7 @@ fn with_names(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<R
                 Some(last.get("from").or_else(|| last.get("to"))?.as_str()?.to_owned())
             });
             name_ids(&mut entry.changes, &Names { tags: &tags, emails: &emails, stores: &stores });
-            Recorded { entry, actor_email, subject }
+            Recorded { entry, actor_email, actor_role, subject }
         })
         .collect())
 }

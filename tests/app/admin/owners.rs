@@ -146,3 +146,63 @@ async fn a_member_opens_a_store_fills_it_and_closes_it_from_the_web() {
     assert_eq!(app.count("stores"), 0);
     assert_eq!(app.count("items"), 0);
 }
+
+#[rocket::async_test]
+async fn owners_get_403_on_the_delete_pages_of_what_is_not_theirs() {
+    let app = TestApp::new().await;
+    let ann = app.user(Role::Member).await;
+    let bob = app.user(Role::Member).await;
+    let mine = app.store(&ann, "Ann's Apples").await;
+    let theirs = app.store(&bob, "Bob's Bikes").await;
+    let my_item = app.item(&ann, mine, "Cox", "1.00").await;
+    let their_item = app.item(&bob, theirs, "Tandem", "900.00").await;
+    let their_tag = app.tag(&bob, theirs, "fast").await;
+    let browser = member_browser(&app, &ann).await;
+
+    for path in [
+        format!("/admin/stores/{theirs}/delete"),
+        format!("/admin/items/{their_item}/delete"),
+        format!("/admin/tags/{their_tag}/delete"),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 403, "{path}");
+        assert!(!page.text.contains("Tandem") && !page.text.contains("Bob&#x27;s Bikes"), "{path}");
+    }
+    assert_eq!(browser.get(&format!("/admin/items/{my_item}/delete")).await.status, 200);
+
+    // The bulk confirmation, with one of theirs among the ids.
+    let token = browser.csrf("/admin/items").await;
+    let (mine, theirs) = (my_item.to_string(), their_item.to_string());
+    let fields = [("csrf_token", token.as_str()), ("ids", mine.as_str()), ("ids", theirs.as_str())];
+    let confirm = browser.post("/admin/items/bulk-delete", &fields).await;
+    assert_eq!(confirm.status, 403);
+    assert!(!confirm.text.contains("Tandem"));
+    assert_eq!(app.count("items"), 2);
+}
+
+#[rocket::async_test]
+async fn an_owners_history_names_staff_by_their_role() {
+    let app = TestApp::new().await;
+    let ann = app.user(Role::Member).await;
+    let staff = app.user(Role::Staff).await;
+    let store = app.store(&ann, "Ann's Apples").await;
+    let item = app.item(&ann, store, "Cox", "1.00").await;
+    let renamed = app
+        .put(&format!("/api/items/{item}"))
+        .bearer(&staff.access)
+        .json(serde_json::json!({"name": "Cox's Orange"}))
+        .send()
+        .await;
+    assert_eq!(renamed.status, 200);
+
+    let owner = member_browser(&app, &ann).await;
+    let history = owner.get(&format!("/admin/items/{item}/history")).await;
+    assert_eq!(history.status, 200);
+    assert!(!history.text.contains(&staff.email), "{}", history.text);
+    assert!(history.text.contains("a staff member"), "{}", history.text);
+    assert!(history.text.contains(&ann.email), "the owner sees their own changes as theirs");
+
+    let colleague = member_browser(&app, &staff).await;
+    let history = colleague.get(&format!("/admin/items/{item}/history")).await;
+    assert!(history.text.contains(&staff.email), "staff see who it was");
+}

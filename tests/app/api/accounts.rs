@@ -96,6 +96,16 @@ async fn duplicate_and_invalid_registrations_are_refused() {
             "email",
             "must not contain control or invisible characters",
         ),
+        (
+            json!({"email": "b\u{200E}b@example.org", "password": "tulip-harbour-71"}),
+            "email",
+            "must not contain control or invisible characters",
+        ),
+        (
+            json!({"email": "b\u{E0062}b@example.org", "password": "tulip-harbour-71"}),
+            "email",
+            "must not contain control or invisible characters",
+        ),
     ];
     for (body, field, message) in cases {
         let reply = app.post("/api/register").json(body.clone()).send().await;

@@ -59,6 +59,8 @@ async fn bad_store_names_are_refused_with_the_field_named() {
         (json!({"name": "nul\u{0}byte"}), "must not contain control or invisible characters"),
         (json!({"name": "zero\u{200B}width"}), "must not contain control or invisible characters"),
         (json!({"name": "evil\u{202E}txt.exe"}), "must not contain control or invisible characters"),
+        (json!({"name": "soft\u{00AD}hyphen"}), "must not contain control or invisible characters"),
+        (json!({"name": "\u{3164}\u{2800}"}), "must not contain control or invisible characters"),
         (json!({"name": 42}), "must be a string"),
         (json!({}), "is required"),
     ];

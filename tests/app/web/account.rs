@@ -284,3 +284,29 @@ async fn the_login_throttle_is_shared_with_the_api() {
     assert_eq!(reply.status, 429);
     assert!(reply.text.contains("Too many failed attempts."));
 }
+
+#[rocket::async_test]
+async fn any_next_the_login_page_carries_leads_to_a_valid_address() {
+    let app = TestApp::new().await;
+    let member = app.user(Role::Member).await;
+    for (next, location) in [
+        ("/search?q=\u{e4}", "/search?q=%C3%A4"),
+        ("/search?q=a b", "/search?q=a%20b"),
+        ("/search?q=a\tb\u{7f}", "/search?q=a%09b%7F"),
+        ("https://evil.example/", "/account"),
+    ] {
+        let browser = app.browser();
+        let token = browser.csrf("/account/login").await;
+        let fields = [
+            ("csrf_token", token.as_str()),
+            ("email", member.email.as_str()),
+            ("password", PASSWORD),
+            ("next", next),
+        ];
+        let reply = browser.post("/account/login", &fields).await;
+        assert_eq!((reply.status, reply.header("location")), (303, Some(location)), "{next:?}");
+    }
+    // The login page itself, asked with such a next, is a page, not a 500.
+    let page = app.browser().get("/account/login?next=/search?q=%C3%A4").await;
+    assert_eq!(page.status, 200);
+}
