@@ -124,6 +124,7 @@ impl fmt::Display for Price {
 /// keeps the exact decimals; `static/live.js` writes live prices the same way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Money {
+    code: String,
     prefix: String,
 }
 
@@ -139,7 +140,49 @@ impl Money {
             "GBP" => "£".to_owned(),
             other => format!("{other}\u{a0}"),
         };
-        Some(Money { prefix })
+        Some(Money { code: code.to_owned(), prefix })
+    }
+
+    /// What a person typed as an amount of this currency, as the plain
+    /// decimal the rules take (`€ 9,90` → `9.90`, `1.234,50 EUR` →
+    /// `1234.50`, `$1,234.50` in dollars → `1234.50`): its symbol or code
+    /// before or after, spaces, and a decimal comma are understood; thousands separators only before a decimal part. Text
+    /// that is not such an amount comes back as it was, for validation to
+    /// refuse with its usual message (another currency's sign included).
+    pub fn read_typed(&self, typed: &str) -> String {
+        let symbol = self.prefix.trim_end_matches('\u{a0}');
+        let mut text = typed.trim();
+        for mark in [symbol, self.code.as_str()] {
+            text = text.strip_prefix(mark).or_else(|| text.strip_suffix(mark)).unwrap_or(text).trim();
+        }
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.is_empty() || !compact.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.') {
+            return typed.trim().to_owned();
+        }
+        // The last separator is the decimal one if one or two digits follow
+        // it; every other separator groups thousands, by threes.
+        let last = compact.rfind([',', '.']);
+        let (whole, fraction) = match last {
+            Some(at) if (1..=2).contains(&(compact.len() - at - 1)) => {
+                (&compact[..at], Some(&compact[at + 1..]))
+            }
+            _ => (compact.as_str(), None),
+        };
+        let groups: Vec<&str> = whole.split([',', '.']).collect();
+        let grouped = groups.len() == 1
+            || (!groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3));
+        let one_kind = !(whole.contains(',') && whole.contains('.'));
+        // `9,999` or `1.234` alone could be thousands or a slip of the
+        // finger: not guessed, so refused.
+        let unambiguous = groups.len() == 1 || fraction.is_some();
+        if !grouped || !one_kind || !unambiguous {
+            return typed.trim().to_owned();
+        }
+        let digits: String = groups.concat();
+        match fraction {
+            Some(fraction) => format!("{digits}.{fraction}"),
+            None => digits,
+        }
     }
 
     /// What goes before the amount: a symbol, or the code and a space.
@@ -231,6 +274,34 @@ impl FromSql<Numeric, Pg> for Price {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_read_as_people_type_them_in_the_shop_currency() {
+        let euro = Money::new("EUR").unwrap();
+        for (typed, read) in [
+            ("9.90", "9.90"),
+            ("9,90", "9.90"),
+            ("€9.90", "9.90"),
+            ("€ 9,90", "9.90"),
+            ("9,90 €", "9.90"),
+            ("9,90\u{a0}€", "9.90"),
+            ("EUR 9.90", "9.90"),
+            ("1.234,50", "1234.50"),
+            ("1,234.50", "1234.50"),
+            ("1 234,5", "1234.5"),
+            ("12", "12"),
+            ("1.234.567,00", "1234567.00"),
+        ] {
+            assert_eq!(euro.read_typed(typed), read, "{typed:?}");
+        }
+        // Whatever is not an amount in euros is left for validation to refuse.
+        for typed in ["$9.90", "9,999", "1.234", "1,2,3", "9.9.9,1,2", "abc", "-1", "9,90 USD", "1,23,456.00"]
+        {
+            assert_eq!(euro.read_typed(typed), typed, "{typed:?}");
+        }
+        assert_eq!(Money::new("USD").unwrap().read_typed("$1,234.50"), "1234.50");
+        assert_eq!(Money::new("CHF").unwrap().read_typed("CHF 12.50"), "12.50");
+    }
 
     #[test]
     fn money_groups_thousands_after_its_symbol_or_code() {

@@ -139,6 +139,10 @@ impl Resource for Items {
         vec![("store_id", form.store_id.map(|id| id.to_string()).unwrap_or_default())]
     }
 
+    fn read_typed(form: &mut ItemForm, money: &crate::price::Money) {
+        form.price = money.read_typed(&form.price);
+    }
+
     fn values(detail: &ItemDetail) -> ItemForm {
         ItemForm {
             store_id: Some(detail.item.store_id),
@@ -171,7 +175,7 @@ impl Resource for Items {
                         .kind(FieldKind::Select)
                         .choices(stores)
                         .fills_tags("tag_ids")
-                        .reload("Show this store's tags", Section::Items.new_object()),
+                        .reload("Show this store's tags"),
                     tags,
                     "Tags of the chosen store; pick the store first to see them.",
                 )
@@ -180,7 +184,8 @@ impl Resource for Items {
         Ok(vec![
             store,
             Field::text("name", "Name", &form.name).hint("1 to 80 characters."),
-            Field::text("price", "Price", &form.price).hint("For example 12.50; at most two decimals."),
+            Field::text("price", "Price", &form.price)
+                .hint("For example 12.50 or 12,50; at most two decimals."),
             Field::text("description", "Description", &form.description).kind(FieldKind::Textarea).optional(),
             Field::text("tag_ids", "Tags", "")
                 .kind(FieldKind::Checkboxes)

@@ -18,6 +18,7 @@ use super::views::{
     Compared, ConflictPage, Crumb, DeletePage, Field, FieldKind, Filter, FormPage, HistoryPage, Inline,
     ListPage, Named, Row,
 };
+use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ListQuery, ListSort, SortKey, Total};
@@ -109,6 +110,9 @@ pub trait Resource: 'static {
     }
     /// The form of a stored object.
     fn values(object: &Self::Object) -> Self::Form;
+    /// Reads what was typed as people write it in the shop's currency
+    /// (`€ 9,90`) into what the rules take (`9.90`).
+    fn read_typed(_form: &mut Self::Form, _money: &crate::price::Money) {}
     /// The form's fields showing `form`, for a new object or `object`
     /// (the store pickers offer the stores `actor` manages).
     fn fields(
@@ -375,6 +379,13 @@ pub async fn new<R: Resource>(
     Ok(render_form(page))
 }
 
+/// Reads the typed values of a sent form in the shop's currency.
+pub fn read_typed<R: Resource>(submitted: &mut Submitted<R::Form>, config: &AppConfig) {
+    if let Some(money) = crate::price::Money::new(&config.currency) {
+        R::read_typed(&mut submitted.fields, &money);
+    }
+}
+
 pub async fn create<R: Resource>(
     db: Db,
     actor: Actor,
@@ -383,6 +394,12 @@ pub async fn create<R: Resource>(
 ) -> FormOutcome {
     not_creatable::<R>()?;
     let Submitted { action, fields: form, .. } = submitted;
+    if action == "reload" {
+        // The form again for what was chosen (a store's tags), unsaved.
+        let fields = db.run(move |conn| R::fields(conn, &actor, None, &form)).await?;
+        let page = form_page::<R>(&actor, layout, None, None, fields, FieldErrors::new());
+        return Ok(Err(SentBack::new(Status::Ok, render_form(page))));
+    }
     let another = R::another_params(&form);
     let outcome = db
         .run(move |conn| match R::create(conn, &actor, &form) {
@@ -772,7 +789,8 @@ macro_rules! admin_section {
             form: SectionForm,
         ) -> $crate::admin::resource::FormOutcome {
             match form {
-                $crate::web::Resumable::Sent(who, form) => {
+                $crate::web::Resumable::Sent(who, mut form) => {
+                    $crate::admin::resource::read_typed::<This>(&mut form, config);
                     $crate::admin::resource::create::<This>(db, who.actor, layout, form).await
                 }
                 $crate::web::Resumable::SessionEnded(draft) => {
@@ -803,7 +821,8 @@ macro_rules! admin_section {
             form: SectionForm,
         ) -> $crate::admin::resource::FormOutcome {
             match form {
-                $crate::web::Resumable::Sent(who, form) => {
+                $crate::web::Resumable::Sent(who, mut form) => {
+                    $crate::admin::resource::read_typed::<This>(&mut form, config);
                     $crate::admin::resource::update::<This>(db, who.actor, layout, id, form).await
                 }
                 $crate::web::Resumable::SessionEnded(draft) => {

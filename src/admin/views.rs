@@ -130,16 +130,12 @@ pub struct Field {
     pub choices: Vec<Choice>,
     pub hint: &'static str,
     pub required: bool,
-    pub reload: Option<Reload>,
+    /// The label of a button beside the field that shows the form again
+    /// for the value chosen, without saving (see [`Field::reload`]).
+    pub reload: Option<&'static str>,
     /// The checkboxes field a select fills with the tags of the chosen
     /// store (the script of `static/forms.js`).
     pub fills_tags: Option<&'static str>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Reload {
-    pub label: &'static str,
-    pub url: String,
 }
 
 impl Field {
@@ -173,8 +169,6 @@ impl Field {
         self
     }
 
-    /// Without JavaScript, a button beside the field that shows the form
-    /// again (at `url`) for the value chosen: a store's tags.
     /// With JavaScript, choosing a store puts its tags in the checkboxes
     /// field `target` at once.
     pub fn fills_tags(mut self, target: &'static str) -> Field {
@@ -182,8 +176,12 @@ impl Field {
         self
     }
 
-    pub fn reload(mut self, label: &'static str, url: String) -> Field {
-        self.reload = Some(Reload { label, url });
+    /// Without JavaScript, a button beside the field that sends the form
+    /// back to be shown again for the value chosen (a store's tags), saving
+    /// nothing: the form's `action` is `reload`, posted like a save, so that
+    /// what was typed and the CSRF token stay out of the address.
+    pub fn reload(mut self, label: &'static str) -> Field {
+        self.reload = Some(label);
         self
     }
 

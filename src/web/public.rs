@@ -248,6 +248,7 @@ struct SearchPage {
 async fn search(
     db: Db,
     layout: Layout,
+    config: &rocket::State<crate::config::AppConfig>,
     q: Option<String>,
     tag: Option<String>,
     min_price: Option<String>,
@@ -255,11 +256,16 @@ async fn search(
     sort: Option<&str>,
     page: Option<&str>,
 ) -> Result<Listing, PageError> {
+    // Prices as people type them in the shop's currency (`€ 9,90`).
+    let typed = |price: Option<String>| {
+        let price = price.unwrap_or_default();
+        crate::price::Money::new(&config.currency).map_or(price.clone(), |money| money.read_typed(&price))
+    };
     let asked = SearchForm {
         q: q.unwrap_or_default(),
         tag: tag.unwrap_or_default(),
-        min_price: min_price.unwrap_or_default(),
-        max_price: max_price.unwrap_or_default(),
+        min_price: typed(min_price),
+        max_price: typed(max_price),
         sort: "",
     };
     search_page(db, layout, asked, sort, page, false).await

@@ -427,7 +427,36 @@ async fn new_forms_start_from_the_store_chosen_and_keep_it_for_the_next() {
     );
     assert!(form.text.contains("value=\"Typed\"") && form.text.contains("value=\"2.50\""));
     assert!(form.text.contains(&format!("value=\"{tag}\"> kept-tag")), "{}", form.text);
-    assert!(form.text.contains("formmethod=\"get\"") && form.text.contains("Show this store&#x27;s tags"));
+    assert!(
+        form.text.contains("name=\"action\" value=\"reload\"")
+            && form.text.contains("Show this store&#x27;s tags")
+    );
+    assert!(!form.text.contains("formmethod"), "nothing is sent in the address");
+    // Enter in a field presses the form's first button, which saves.
+    let item_form = form.text.split("class=\"admin-form\"").nth(1).unwrap_or_default();
+    let first_button = item_form.split("<button").nth(1).unwrap_or_default();
+    assert!(first_button.contains("value=\"save\""), "{first_button}");
+
+    // Without the script, the button posts the form back, shown again for
+    // the store chosen, with what was typed, and saves nothing.
+    let reloaded = browser
+        .post(
+            "/admin/items",
+            &[
+                ("csrf_token", &csrf_of(&form.text)),
+                ("store_id", &store.to_string()),
+                ("name", "Typed"),
+                ("price", "2.50"),
+                ("action", "reload"),
+            ],
+        )
+        .await;
+    assert_eq!(reloaded.status, 200);
+    assert!(
+        reloaded.text.contains("value=\"Typed\"")
+            && reloaded.text.contains(&format!("value=\"{tag}\"> kept-tag"))
+    );
+    assert_eq!(app.count("items"), 0);
     let blank = browser.get("/admin/items/new").await;
     assert!(blank.text.contains("<option value=\"\">Choose…</option>"), "{}", blank.text);
 
@@ -573,4 +602,56 @@ async fn form_errors_read_as_whole_sentences() {
     assert!(reply
         .text
         .contains("<p class=\"error\" id=\"price-error\">Price must have at most two decimal places.</p>"));
+}
+
+#[rocket::async_test]
+async fn prices_are_read_as_people_type_them_in_the_shop_currency() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Euro shop").await;
+    let browser = signed_in(&app, Role::Staff).await;
+    let token = browser.csrf("/admin/items/new").await;
+    let store_id = store.to_string();
+    let create = |name: &'static str, price: &'static str| {
+        let (token, store_id) = (token.clone(), store_id.clone());
+        let browser = &browser;
+        async move {
+            let fields = [
+                ("csrf_token", token.as_str()),
+                ("store_id", store_id.as_str()),
+                ("name", name),
+                ("price", price),
+                ("action", "save"),
+            ];
+            browser.post("/admin/items", &fields).await
+        }
+    };
+    for (name, typed) in [("Comma", "9,90"), ("Sign", "€9.90"), ("Both", "€ 9,90"), ("After", "1.234,50 €")]
+    {
+        let saved = create(name, typed).await;
+        assert_eq!(saved.status, 303, "{typed}: {}", saved.text);
+    }
+    let prices: Vec<String> = app
+        .get("/api/items?sort=created_at")
+        .send()
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["price"].to_string())
+        .collect();
+    assert_eq!(prices, ["9.9", "9.9", "9.9", "1234.5"], "as JSON numbers");
+    // Another currency, or an amount that could be read two ways, is refused.
+    for typed in ["$9.90", "9,999"] {
+        let refused = create("Refused", typed).await;
+        assert_eq!(refused.status, 422, "{typed}");
+    }
+    // The API stays exact.
+    let body = serde_json::json!({"name": "Api", "price": "9,90", "store_id": store});
+    assert_eq!(app.post("/api/items").bearer(&owner.access).json(body).send().await.status, 422);
+    // And the search reads its price range the same way.
+    let found = app.browser().get("/search?min_price=%E2%82%AC1.000%2C00").await;
+    assert_eq!(found.status, 200);
+    assert!(found.text.contains("After") && !found.text.contains("Comma"), "{}", found.text);
 }

@@ -138,6 +138,13 @@ test('choosing a store shows its tags, with JavaScript and without', async () =>
   await plain.getByRole('button', { name: "Show this store's tags" }).click();
   await plain.getByLabel('fiction').waitFor();
   assert.equal(await plain.getByLabel('Name', { exact: true }).inputValue(), 'Typed first');
+  assert.doesNotMatch(plain.url(), /csrf_token|Typed/, 'nothing typed, and no token, in the address');
+
+  // Enter in the price field saves the item.
+  await plain.getByLabel('Price', { exact: true }).fill('4.20');
+  await plain.getByLabel('Price', { exact: true }).press('Enter');
+  await plain.waitForURL(/\/admin\/items$/);
+  assert.match(await plain.content(), /Saved item “Typed first”/);
   await plain.context().close();
 });
 
