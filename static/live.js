@@ -85,27 +85,55 @@
     });
   }
 
-  // Where a row named `name` goes in a list sorted by name, or null when it
-  // belongs on another page of the list.
-  function placeByName(body, name, nameSelector) {
+  // Where a row goes in a list, given `before(row)`: whether the new row
+  // comes before that one in the list's order. Null when it belongs on
+  // another page of the list.
+  function placeIn(body, before) {
     var rows = Array.prototype.filter.call(body.rows, function (row) { return !row.classList.contains('empty'); });
     var hasPrevious = root.querySelector('a[rel="prev"]') !== null;
     var hasNext = root.querySelector('a[rel="next"]') !== null;
-    var before = null;
+    var next = null;
     for (var i = 0; i < rows.length; i += 1) {
-      var other = rows[i].querySelector(nameSelector).textContent;
-      if (name.localeCompare(other) < 0) {
-        before = rows[i];
+      if (before(rows[i])) {
+        next = rows[i];
         break;
       }
     }
-    if (rows.length > 0 && before === rows[0] && hasPrevious) {
+    if (rows.length > 0 && next === rows[0] && hasPrevious) {
       return null;
     }
-    if (rows.length > 0 && before === null && hasNext) {
+    if (rows.length > 0 && next === null && hasNext) {
       return null;
     }
-    return { before: before };
+    return { before: next };
+  }
+
+  // Where a row named `name` goes in a list sorted by name.
+  function placeByName(body, name, nameSelector) {
+    return placeIn(body, function (row) {
+      return name.localeCompare(row.querySelector(nameSelector).textContent) < 0;
+    });
+  }
+
+  // Whether `item` comes before the item of `row` in the order the page
+  // shows (`data-sort`): as the server orders them, ties by id.
+  function itemBefore(item, row) {
+    var id = Number(row.dataset.itemId);
+    var difference;
+    switch (root.dataset.sort || 'name') {
+      case 'price':
+        difference = Number(item.price) - Number(row.dataset.price) || item.id - id;
+        break;
+      case '-price':
+        difference = Number(row.dataset.price) - Number(item.price) || id - item.id;
+        break;
+      case 'newest':
+        difference = id - item.id;
+        break;
+      default:
+        difference = item.name.localeCompare(row.querySelector('.item-name').textContent) || item.id - id;
+    }
+    return difference < 0;
   }
 
   // "Showing 1–20 of 23" under a list, once rows came or went, and `delta`
@@ -159,25 +187,28 @@
       tags.textContent = '';
       tags.appendChild(tagLinks(item.tags));
       row.querySelector('.item-price').textContent = price(item.price);
+      row.dataset.price = item.price;
       highlight(row);
     },
+    // Where an item's row goes in the page's order; null on another page.
+    place: function (item) {
+      return placeIn(storePage.list(), function (row) { return itemBefore(item, row); });
+    },
     insert: function (item) {
-      // Rows are placed in a list by name; in another order, the new item
-      // is announced and counted, and shows on reloading.
-      if ((root.dataset.sort || 'name') !== 'name') {
-        return;
-      }
-      var body = root.querySelector('[data-live-list="items"]');
-      var place = placeByName(body, item.name, '.item-name');
+      var body = storePage.list();
+      var place = storePage.place(item);
       if (!place) {
         return;
       }
       removeEmptyRow(body);
       var row = document.createElement('tr');
       row.dataset.itemId = item.id;
-      ['item-name', 'item-tags', 'num item-price'].forEach(function (name) {
+      [['item-name', ''], ['item-tags', 'Tags'], ['num item-price', 'Price']].forEach(function (kind) {
         var cell = document.createElement('td');
-        cell.className = name;
+        cell.className = kind[0];
+        if (kind[1]) {
+          cell.dataset.label = kind[1]; // its name when the table stacks on a phone
+        }
         row.appendChild(cell);
       });
       row.firstChild.appendChild(document.createElement('a'));
@@ -196,6 +227,15 @@
         }
       } else if (row) {
         storePage.fill(row, item);
+        // A new price or name may move it, here or to another page.
+        var body = storePage.list();
+        row.remove();
+        var place = storePage.place(item);
+        if (place) {
+          body.insertBefore(row, place.before);
+        } else {
+          summarize(body, 0);
+        }
       } else {
         storePage.insert(item);
         summarize(storePage.list(), 0);

@@ -77,6 +77,16 @@ impl Section {
     }
 
     /// An object's history.
+    /// The object's public page, for sections that have one.
+    pub fn on_site(self, id: i64) -> Option<String> {
+        match self {
+            Section::Stores => Some(format!("/stores/{id}")),
+            Section::Items => Some(format!("/items/{id}")),
+            Section::Tags => Some(format!("/tags/{id}")),
+            Section::Users => None,
+        }
+    }
+
     pub fn history(self, id: i64) -> String {
         format!("{}/history", self.object(id))
     }

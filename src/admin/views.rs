@@ -228,6 +228,8 @@ pub struct FormPage {
     pub action: String,
     /// Set when editing.
     pub history_url: Option<String>,
+    /// The object's page on the site, if it has one.
+    pub site_url: Option<String>,
     pub delete_url: Option<String>,
     pub can_add_another: bool,
     pub fields: Vec<Field>,

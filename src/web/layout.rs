@@ -24,6 +24,7 @@ pub struct Layout {
 
 #[derive(Debug, Serialize)]
 pub struct Badge {
+    pub id: i64,
     pub email: String,
     pub is_staff: bool,
     pub is_admin: bool,
@@ -51,6 +52,7 @@ impl<'r> FromRequest<'r> for Layout {
             .flatten()
             .map(|f| FlashView { kind: f.kind().to_owned(), message: f.message().to_owned() });
         let user = user.map(|u| Badge {
+            id: u.user.id,
             is_staff: policy::is_staff(u.user.role),
             is_admin: policy::is_admin(u.user.role),
             email: u.user.email,

@@ -92,6 +92,8 @@ impl From<ItemDetail> for ItemRow {
 struct StorePage {
     layout: Layout,
     store: StoreRow,
+    /// Who may manage the store besides staff.
+    owner_id: Option<i64>,
     tags: Vec<TagLink>,
     selected_tag: Option<i64>,
     /// The order of the items, and the orders offered.
@@ -140,6 +142,7 @@ async fn store(
             "store.html",
             StorePage {
                 layout,
+                owner_id: store.owner_id,
                 store: StoreRow::new(store.id, store.name, item_count),
                 tags: store_tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
                 selected_tag: tag,

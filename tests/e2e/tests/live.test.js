@@ -110,3 +110,30 @@ test('an admin form warns as soon as its object changes elsewhere', async () => 
   await staff.getByRole('alert').getByText(/Someone else changed this item/).waitFor();
   await screenshot(staff, 'live-admin-warning');
 });
+
+test('in price order, a repriced item moves and a new item shows where its price puts it', async () => {
+  const shop = await api('POST', '/stores', { name: 'Price Corner' });
+  const made = {};
+  for (const [name, price] of [['Cheap', '1.00'], ['Middle', '5.00'], ['Dear', '9.00']]) {
+    made[name] = await api('POST', '/items', { name, price, store_id: shop.id });
+  }
+  const page = await newPage(browser);
+  await openLive(page, `/stores/${shop.id}?sort=price`);
+  const names = () => page.locator('[data-live-list="items"] .item-name').allTextContents();
+  assert.deepEqual(await names(), ['Cheap', 'Middle', 'Dear']);
+
+  await api('PUT', `/items/${made.Cheap.id}`, { price: '12.00' });
+  await page.locator('[data-live-list="items"] tr:last-child').getByText('Cheap').waitFor();
+  assert.deepEqual(await names(), ['Middle', 'Dear', 'Cheap'], 'a repriced row moves to its place');
+
+  await api('POST', '/items', { name: 'Between', price: '7.00', store_id: shop.id });
+  await page.getByRole('row', { name: /Between/ }).waitFor();
+  assert.deepEqual(await names(), ['Middle', 'Between', 'Dear', 'Cheap'], 'a new row shows in price order');
+
+  // Newest first: a new item comes on top.
+  await openLive(page, `/stores/${shop.id}?sort=newest`);
+  await api('POST', '/items', { name: 'Latest', price: '3.00', store_id: shop.id });
+  await page.getByRole('row', { name: /Latest/ }).waitFor();
+  assert.equal((await names())[0], 'Latest');
+  await page.context().close();
+});

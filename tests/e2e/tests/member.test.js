@@ -109,6 +109,28 @@ test('no page scrolls sideways on a phone', async () => {
       if (scrollWidth > 390) wide.push(`${url}: ${scrollWidth}px wide`);
     }
   }
+  // What matters in a row is on screen without scrolling the table: the
+  // prices, and the button that revokes a token.
+  const hidden = [];
+  for (const [page, url, selector] of [
+    [visitor, '/items', 'td.item-price'],
+    [visitor, '/stores/1', 'td.item-price'],
+    [staff, '/admin/items', 'td.num'],
+    [staff, '/account/tokens', 'table button'],
+  ]) {
+    await page.goto(url);
+    if (url === '/account/tokens' && (await page.getByRole('button', { name: /^Revoke/ }).count()) === 0) {
+      await page.getByLabel('Name', { exact: true }).fill('phone check');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      await page.goto(url);
+    }
+    const outside = await page.locator(selector).evaluateAll((cells) => cells
+      .filter((cell) => cell.offsetParent !== null && cell.textContent.trim() !== '')
+      .filter((cell) => cell.getBoundingClientRect().right > 390)
+      .map((cell) => cell.textContent.trim()));
+    if (outside.length) hidden.push(`${url}: ${outside.slice(0, 3).join(', ')}`);
+  }
+  assert.deepEqual(hidden, [], 'off screen at 390 px');
   await visitor.goto('/stores/1');
   await screenshot(visitor, 'phone-store');
   await staff.goto('/admin/items');

@@ -1,6 +1,7 @@
 // A new staff member at work in the admin panel.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
 const { STAFF, launch, newPage, logIn, screenshot } = require('./helpers');
 
 let browser;
@@ -122,6 +123,30 @@ test('bulk deletes selected stores after confirming', async () => {
   await screenshot(page, 'admin-stores');
 });
 
+test('a failed save starts at what went wrong; the panel and the shop link to each other', async () => {
+  await page.goto('/admin/stores/new');
+  await page.getByLabel('Name', { exact: true }).fill('   ');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.locator('.error-summary').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'error-summary');
+
+  await page.goto('/admin/stores/1');
+  await page.getByRole('link', { name: 'View on site' }).click();
+  await page.waitForURL(/\/stores\/1$/);
+  await page.getByRole('link', { name: 'Manage this store' }).click();
+  await page.waitForURL(/\/admin\/stores\/1$/);
+  await page.goto('/items/1');
+  assert.equal(await page.getByRole('link', { name: 'Manage this item' }).getAttribute('href'), '/admin/items/1');
+
+  // Page links are targets of at least 24 × 24 pixels.
+  await page.goto('/admin/items');
+  const small = await page.locator('.pagination li > a, .pagination li > span').evaluateAll((links) => links
+    .map((link) => link.getBoundingClientRect())
+    .filter((box) => box.width < 24 || box.height < 24)
+    .map((box) => `${box.width}×${box.height}`));
+  assert.deepEqual(small, []);
+});
+
 test('choosing a store shows its tags, with JavaScript and without', async () => {
   await page.goto('/admin/items/new');
   await page.getByLabel('Store', { exact: true }).selectOption({ label: 'Corner Books' });
@@ -149,8 +174,14 @@ test('choosing a store shows its tags, with JavaScript and without', async () =>
 });
 
 test('a form sent after the session ended comes back filled in after logging in, without JavaScript', async () => {
+  // A store owner of their own, so that ending their session touches no other test.
+  const owner = { email: `resumer-${Date.now()}@example.org`, password: 'tulip-harbour-71' };
   const own = await newPage(browser, { javaScriptEnabled: false });
-  await logIn(own, STAFF.email, STAFF.password);
+  await own.goto('/account/register');
+  await own.getByLabel('Email').fill(owner.email);
+  await own.getByLabel('Password').fill(owner.password);
+  await own.getByRole('button', { name: 'Create account' }).click();
+  await own.getByRole('heading', { name: 'Your stores' }).waitFor();
   const before = `Resumed ${Date.now()}`;
   await own.goto('/admin/stores/new');
   await own.getByLabel('Name', { exact: true }).fill(before);
@@ -158,16 +189,18 @@ test('a form sent after the session ended comes back filled in after logging in,
   await own.getByRole('heading', { name: `Change store “${before}”` }).waitFor();
   const page = new URL(own.url()).pathname;
   await own.getByLabel('Name', { exact: true }).fill(`${before} (renamed late)`);
-  await own.context().clearCookies(); // the session ends meanwhile
+  // The session ends meanwhile, as after half an hour without a request.
+  execFileSync('psql', ['-q', process.env.DATABASE_URL, '-c',
+    `UPDATE sessions SET last_seen_at = now() - interval '1 day' WHERE user_id = (SELECT id FROM users WHERE email = '${owner.email}')`]);
   await own.getByRole('button', { name: 'Save', exact: true }).click();
   await own.getByText('Log in again, and what you typed comes back in the form.').waitFor();
   await screenshot(own, 'admin-form-log-in-again');
   // A wrong password first: the login page still carries the form.
-  await own.getByLabel('Email').fill(STAFF.email);
+  await own.getByLabel('Email').fill(owner.email);
   await own.getByLabel('Password').fill('not the password');
   await own.getByRole('button', { name: 'Log in' }).click();
   await own.getByText('Invalid email or password.').first().waitFor();
-  await own.getByLabel('Password').fill(STAFF.password);
+  await own.getByLabel('Password').fill(owner.password);
   await own.getByRole('button', { name: 'Log in' }).click();
   await own.waitForURL((url) => url.search === '?draft=1');
   assert.equal(new URL(own.url()).pathname, page);
@@ -176,5 +209,19 @@ test('a form sent after the session ended comes back filled in after logging in,
   await screenshot(own, 'admin-form-restored');
   await own.getByRole('button', { name: 'Save', exact: true }).click();
   await own.getByText(`${before} (renamed late)`).first().waitFor();
+
+  // On a shared computer, somebody else logging in on that page gets a clean form.
+  await own.goto(page);
+  await own.getByLabel('Name', { exact: true }).fill(`${before} (typed by the owner)`);
+  execFileSync('psql', ['-q', process.env.DATABASE_URL, '-c',
+    `UPDATE sessions SET last_seen_at = now() - interval '1 day' WHERE user_id = (SELECT id FROM users WHERE email = '${owner.email}')`]);
+  await own.getByRole('button', { name: 'Save', exact: true }).click();
+  await own.getByText('Log in again, and what you typed comes back in the form.').waitFor();
+  await own.getByLabel('Email').fill(STAFF.email);
+  await own.getByLabel('Password').fill(STAFF.password);
+  await own.getByRole('button', { name: 'Log in' }).click();
+  await own.waitForURL((url) => new URL(url).pathname === page);
+  assert.equal(new URL(own.url()).search, '', 'no draft for another account');
+  assert.equal(await own.getByLabel('Name', { exact: true }).inputValue(), `${before} (renamed late)`);
   await own.context().close();
 });
