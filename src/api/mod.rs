@@ -48,7 +48,11 @@ pub fn stage() -> AdHoc {
         version = "1",
         description = "Stores, their items and tags. Reads are public; changes need \
             `Authorization: Bearer <token>` with an access token from `POST /api/login` \
-            or a personal access token. Errors are RFC 9457 problem details."
+            or a personal access token. Errors are RFC 9457 problem details.\n\n\
+            To try it here as a new member: `POST /api/register`, then `POST /api/login`, \
+            press Authorize and paste the `access_token`; `POST /api/stores` opens a store of \
+            your own, and its `id` is the `store_id` for `POST /api/items` and the `{id}` for \
+            `POST /api/stores/{id}/tags`. Other people's stores are theirs to change (403)."
     ),
     paths(
         accounts::register, accounts::login, accounts::logout, accounts::refresh,
@@ -62,7 +66,7 @@ pub fn stage() -> AdHoc {
     ),
     components(schemas(Problem, events::ResyncView, crate::views::StoreView, crate::views::ItemView,
         crate::views::TagView)),
-    modifiers(&BearerScheme, &CommonResponses, &ClosedRequestBodies),
+    modifiers(&BearerScheme, &CommonResponses, &ClosedRequestBodies, &PlainSummaries),
     tags(
         (name = "accounts", description = "Registration and tokens"),
         (name = "users", description = "Accounts"),
@@ -85,6 +89,12 @@ impl Modify for BearerScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT or personal access token (sfp_...)")
+                    .description(Some(
+                        "Paste one of: the `access_token` of `POST /api/login` (register first with \
+                         `POST /api/register`; it lasts 15 minutes, `POST /api/refresh` gives another), \
+                         or a personal access token (`sfp_…`) made on the site's account page, under \
+                         API tokens (`/account/tokens`). Without the word Bearer: it is added.",
+                    ))
                     .build(),
             ),
         );
@@ -96,11 +106,14 @@ impl Modify for BearerScheme {
 /// too, which state only a status and a description) its problem+json body.
 struct CommonResponses;
 
-fn problem_response(description: &str, header: Option<&str>) -> RefOr<utoipa::openapi::Response> {
-    let mut response = ResponseBuilder::new().description(description).content(
-        "application/problem+json",
-        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-    );
+fn problem_response(
+    status: &str,
+    description: &str,
+    header: Option<&str>,
+) -> RefOr<utoipa::openapi::Response> {
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content("application/problem+json", problem_content(status));
     if let Some(header) = header {
         response = response.header(header, HeaderBuilder::new().description(Some("Seconds to wait")).build());
     }
@@ -111,10 +124,18 @@ impl CommonResponses {
     fn add(operation: &mut Operation) {
         let responses = &mut operation.responses.responses;
         let mut add = |status: &str, description: &str, header: Option<&str>| {
-            responses.entry(status.to_owned()).or_insert_with(|| problem_response(description, header));
+            responses
+                .entry(status.to_owned())
+                .or_insert_with(|| problem_response(status, description, header));
         };
         add("500", "Unexpected failure; the body carries a request id", None);
-        add("503", "The database is unavailable", Some("Retry-After"));
+        add(
+            "503",
+            "The database is unavailable (`unavailable`: nothing was changed), or it stopped answering \
+             after a change was sent to be committed (`outcome_unknown`: the change may have been \
+             applied; read before sending it again)",
+            Some("Retry-After"),
+        );
         let has_parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
         let has_body = operation.request_body.is_some();
         if has_parameters || has_body {
@@ -129,9 +150,9 @@ impl CommonResponses {
             let is_error = status.starts_with('4') || status.starts_with('5');
             match response {
                 RefOr::T(response) if is_error && response.content.is_empty() => {
-                    let problem =
-                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
-                    response.content.insert("application/problem+json".to_owned(), RefOr::T(problem));
+                    response
+                        .content
+                        .insert("application/problem+json".to_owned(), RefOr::T(problem_content(status)));
                 }
                 _ => {}
             }
@@ -146,6 +167,74 @@ impl Modify for CommonResponses {
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.delete].into_iter().flatten()
             {
                 CommonResponses::add(operation);
+            }
+        }
+    }
+}
+
+/// A problem+json body, with an example of what the API answers with this
+/// status.
+fn problem_content(status: &str) -> utoipa::openapi::content::Content {
+    let example = |status: u16, title: &str, code: &str, detail: &str| serde_json::json!({"type": "about:blank", "title": title, "status": status, "code": code, "detail": detail});
+    let example = match status {
+        "400" => example(400, "Bad Request", "malformed_json", "The body is not valid JSON."),
+        "401" => example(401, "Unauthorized", "authorization_required", "This request needs a bearer token."),
+        "403" => example(403, "Forbidden", "forbidden", "You may not do this."),
+        "404" => example(404, "Not Found", "not_found", "The store does not exist."),
+        "409" => example(409, "Conflict", "conflict", "A store with this name already exists."),
+        "412" => example(
+            412,
+            "Precondition Failed",
+            "precondition_failed",
+            "The resource has changed since you read it. Fetch it again and retry.",
+        ),
+        "413" => example(413, "Payload Too Large", "payload_too_large", "The body is larger than 64 KiB."),
+        "415" => example(
+            415,
+            "Unsupported Media Type",
+            "unsupported_media_type",
+            "Send the body as application/json.",
+        ),
+        "422" => {
+            let mut body =
+                example(422, "Unprocessable Entity", "validation_failed", "Some fields are not valid.");
+            body["errors"] = serde_json::json!({"name": "must not be empty"});
+            body
+        }
+        "429" => example(
+            429,
+            "Too Many Requests",
+            "too_many_attempts",
+            "Too many failed attempts. Try again later.",
+        ),
+        "503" => example(
+            503,
+            "Service Unavailable",
+            "unavailable",
+            "The service is temporarily unavailable. Try again shortly.",
+        ),
+        _ => {
+            let mut body =
+                example(500, "Internal Server Error", "internal_error", "Something went wrong on our side.");
+            body["request_id"] = "Q2xq4hZk8pW1".into();
+            body
+        }
+    };
+    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).example(Some(example)).build()
+}
+
+/// Summaries are shown as plain text: code marks belong in descriptions.
+struct PlainSummaries;
+
+impl Modify for PlainSummaries {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete].into_iter().flatten()
+            {
+                if let Some(summary) = operation.summary.as_mut() {
+                    *summary = summary.replace('`', "");
+                }
             }
         }
     }

@@ -49,8 +49,23 @@ async fn the_openapi_document_describes_every_route() {
             if operation.get("security").is_some() {
                 assert!(responses.contains_key("401"), "{method} {path} lacks 401");
             }
+            // Summaries are plain text; every error shows a real example.
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(!summary.is_empty() && !summary.contains('`'), "{method} {path}: {summary:?}");
+            for (status, response) in responses.iter().filter(|(status, _)| status.starts_with(['4', '5'])) {
+                let example = &response["content"]["application/problem+json"]["example"];
+                assert_eq!(example["status"].as_u64(), status.parse().ok(), "{method} {path} {status}");
+                assert!(example["code"].is_string(), "{method} {path} {status}");
+            }
         }
     }
+    let bearer = &doc["components"]["securitySchemes"]["bearer"];
+    let said = bearer["description"].as_str().unwrap_or_default();
+    assert!(said.contains("POST /api/login") && said.contains("/account/tokens"), "{bearer}");
+    let described = doc["info"]["description"].as_str().unwrap();
+    assert!(described.contains("POST /api/stores") && described.contains("store_id"), "{described}");
+    assert_eq!(doc["components"]["schemas"]["StoreInput"]["properties"]["name"]["example"], "My first store");
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert_eq!(doc["components"]["schemas"]["StoreInput"]["additionalProperties"], false);
