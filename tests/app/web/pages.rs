@@ -51,7 +51,7 @@ async fn the_store_page_shows_items_and_filters_by_tag() {
     assert!(all
         .text
         .contains(&format!("<div data-live=\"store\" data-store-id=\"{store}\" data-sort=\"name\">")));
-    assert!(all.text.contains(&format!("<tr data-item-id=\"{dune}\">")));
+    assert!(all.text.contains(&format!("<tr data-item-id=\"{dune}\" data-price=\"9.99\">")));
     assert!(all.text.contains("Dune") && all.text.contains("Cosmos") && all.text.contains("9.99"));
     assert!(all.text.contains("Showing 1–2 of 2"));
 
@@ -377,7 +377,11 @@ async fn prices_are_written_in_the_configured_currency() {
     let item = app.item(&owner, store, "Desk", "1234.5").await;
     let browser = app.browser();
     let page = browser.get(&format!("/stores/{store}")).await;
-    assert!(page.text.contains("<td class=\"num item-price\">$1,234.50</td>"), "{}", page.text);
+    assert!(
+        page.text.contains("<td class=\"num item-price\" data-label=\"Price\">$1,234.50</td>"),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("data-currency-prefix=\"$\""));
     let detail = browser.get(&format!("/items/{item}")).await;
     assert!(detail.text.contains("<dd data-live-field=\"item-price\">$1,234.50</dd>"), "{}", detail.text);
