@@ -4,8 +4,9 @@
 # loopback port (never the machine's main server), is stopped, has its
 # backends killed, crashes (immediate stop) and is frozen with SIGSTOP for
 # longer than the database budget. Reports the 500s (must be 0), the slowest
-# 503, the time from each recovery to the first success, and acknowledged
-# creates missing afterwards (must be 0).
+# 503, the time from each recovery to the first success, acknowledged creates
+# missing afterwards (must be 0), and refused creates made afterwards (must be
+# 0; only a 503 `outcome_unknown` may have been).
 #
 #   bash tests/faults/drill.sh [BINARY] [SECONDS]
 #
@@ -121,7 +122,7 @@ record freeze "$start"
 
 wait "$load"
 load=""
-sql -d drill -c "SELECT id FROM items" >"$work/ids"
+sql -d drill -c "SELECT id || '|' || name FROM items" >"$work/ids"
 echo
 python3 "$here/load.py" report "$work/results" "$timeline" "$work/ids" || {
     echo "--- application log (last 40 lines)"; tail -n 40 "$work/app.log"; exit 1;

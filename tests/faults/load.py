@@ -5,13 +5,15 @@
       Eight workers send reads (the store list, an item list, one item, the
       home page) and creates (POST /api/items) for SECONDS, at most 200,000
       requests in all. Every answer is one line of RESULTS:
-      {"t": start, "s": status, "d": seconds, "kind": ..., "id": created id}.
+      {"t": start, "s": status, "d": seconds, "kind": ..., "id": created id,
+       "name": the name a create sent, "code": the problem's code}.
 
   load.py report RESULTS TIMELINE EXISTING_IDS
       TIMELINE has a line "NAME START END" per fault (END: when the database
-      was back). EXISTING_IDS lists the item ids in the database after the
-      drill. Prints the figures and exits 1 if a 500 was answered or an
-      acknowledged create is missing.
+      was back). EXISTING_IDS lists the items in the database after the
+      drill, one "id|name" a line. Prints the figures and exits 1 if a 500
+      was answered, an acknowledged create is missing, or a create refused
+      with anything but `outcome_unknown` was made after all.
 """
 import http.client
 import json
@@ -55,7 +57,9 @@ def load(url, seconds, results_path, token, store_id, item_id):
                 body = json.dumps({"name": f"drill {n}-{serial}", "price": "1.50", "store_id": int(store_id)})
                 headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
             started = time.time()
-            status, created = 0, None
+            status, created, code, name = 0, None, None, None
+            if kind == "create":
+                name = json.loads(body)["name"]
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
@@ -65,6 +69,11 @@ def load(url, seconds, results_path, token, store_id, item_id):
                 status = response.status
                 if kind == "create" and status == 201:
                     created = json.loads(data)["id"]
+                elif status >= 400:
+                    try:
+                        code = json.loads(data).get("code")
+                    except ValueError:
+                        code = None
                 if response.getheader("Connection", "").lower() == "close":
                     conn.close()
                     conn = None
@@ -74,7 +83,8 @@ def load(url, seconds, results_path, token, store_id, item_id):
                 if conn is not None:
                     conn.close()
                 conn = None
-            record = {"t": started, "s": status, "d": time.time() - started, "kind": kind, "id": created}
+            record = {"t": started, "s": status, "d": time.time() - started, "kind": kind, "id": created,
+                      "name": name, "code": code}
             with lock:
                 out.write(json.dumps(record) + "\n")
 
@@ -92,7 +102,9 @@ def report(results_path, timeline_path, existing_path):
     for line in open(timeline_path):
         name, start, end = line.split()
         faults.append((name, float(start), float(end)))
-    existing = {int(line) for line in open(existing_path) if line.strip()}
+    rows = [line.rstrip("\n").split("|", 1) for line in open(existing_path) if line.strip()]
+    existing = {int(row[0]) for row in rows}
+    existing_names = {row[1] for row in rows}
 
     by_status = {}
     for r in results:
@@ -113,11 +125,19 @@ def report(results_path, timeline_path, existing_path):
         print(f"{name:>10}: {end - start:5.1f} s, {len(during)} requests, {refused} answered 503, "
               f"first success {first} after recovery")
     print(f"acknowledged creates: {len(acknowledged)}, missing afterwards: {len(missing)}")
-    refused = sum(1 for r in results if r["kind"] == "create" and r["s"] != 201)
-    print(f"creates not acknowledged (refused or unanswered, so may or may not exist): {refused}")
+    # A create refused with an answer (503 `unavailable`, and every other
+    # refusal but `outcome_unknown`) must not have been made afterwards.
+    refused = [r for r in results if r["kind"] == "create" and r["s"] not in (0, 201)]
+    unknown = [r for r in refused if r["code"] == "outcome_unknown"]
+    made_anyway = [r["name"] for r in refused if r["code"] != "outcome_unknown" and r["name"] in existing_names]
+    print(f"creates refused: {len(refused)}, of which outcome_unknown: {len(unknown)} "
+          f"({sum(1 for r in unknown if r['name'] in existing_names)} made); "
+          f"refused but made afterwards: {len(made_anyway)} {made_anyway[:5]}")
+    unanswered = sum(1 for r in results if r["kind"] == "create" and r["s"] == 0)
+    print(f"creates without an answer (so may or may not exist): {unanswered}")
     if any(r["s"] == 0 for r in results):
         print(f"requests without an answer: {by_status[0]}")
-    ok = errors_500 == 0 and acknowledged and not missing and all(
+    ok = errors_500 == 0 and acknowledged and not missing and not made_anyway and all(
         any(r["t"] >= end and 200 <= r["s"] < 300 for r in results) for _, _, end in faults)
     print("drill passed" if ok else "DRILL FAILED")
     return 0 if ok else 1
