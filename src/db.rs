@@ -246,12 +246,10 @@ impl Db {
             let _forget = ForgetChanges(cache);
             let mut conn = pool.get_timeout(remaining).map_err(|_| Error::Unavailable)?;
             task_gate.backend_pid.store(conn.backend_pid, Ordering::SeqCst);
-            let result = GATE.with(|slot| {
-                *slot.borrow_mut() = Some(task_gate.clone());
-                let result = work(&mut conn);
-                *slot.borrow_mut() = None;
-                result
-            });
+            let result = {
+                let _gate = GateOfThisThread::enter(task_gate.clone());
+                work(&mut conn)
+            };
             task_gate.finished.store(true, Ordering::SeqCst);
             result
         });
@@ -311,6 +309,23 @@ impl CommitGate {
 thread_local! {
     /// The gate of the [`Db::run`] this blocking thread is working for.
     static GATE: std::cell::RefCell<Option<Arc<CommitGate>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sets this thread's gate for one [`Db::run`], and clears it when dropped,
+/// even by a panic: blocking threads are reused for other work.
+struct GateOfThisThread;
+
+impl GateOfThisThread {
+    fn enter(gate: Arc<CommitGate>) -> GateOfThisThread {
+        GATE.with(|slot| *slot.borrow_mut() = Some(gate));
+        GateOfThisThread
+    }
+}
+
+impl Drop for GateOfThisThread {
+    fn drop(&mut self) {
+        GATE.with(|slot| *slot.borrow_mut() = None);
+    }
 }
 
 /// Runs `work` in a transaction, like `conn.transaction`, that commits only
