@@ -47,15 +47,22 @@ impl<'r> FromRequest<'r> for UserAgent {
 }
 
 /// The scheme and host clients reach this site at, for absolute links:
-/// `public_url` when set, else the request's `Host` over HTTPS when cookies
-/// are marked secure (the site is then served over HTTPS), else over HTTP.
+/// `public_url` when set, else the request's `Host`, by the scheme the
+/// request arrived with: the trusted proxy's `X-Forwarded-Proto` where
+/// `ip_header` says there is a proxy, else plain HTTP (Rocket itself serves
+/// no TLS here).
 pub fn site_url(request: &Request<'_>) -> String {
     let config = request.rocket().state::<crate::config::AppConfig>();
     if let Some(url) = config.and_then(|c| c.public_url.as_deref()).filter(|url| !url.is_empty()) {
         return url.trim_end_matches('/').to_owned();
     }
-    let secure = config.is_some_and(|c| c.secure_cookies);
-    let scheme = if secure { "https" } else { "http" };
+    let behind_proxy = request.rocket().config().ip_header.is_some();
+    let forwarded =
+        request.headers().get_one("X-Forwarded-Proto").map(|proto| proto.trim().to_ascii_lowercase());
+    let scheme = match forwarded.as_deref() {
+        Some("https") if behind_proxy => "https",
+        _ => "http",
+    };
     // Rocket parses `Host` from the wire; requests made in-process carry it as
     // a plain header only. Either way, only a well-formed authority is used.
     let host = request
@@ -67,6 +74,18 @@ pub fn site_url(request: &Request<'_>) -> String {
         })
         .unwrap_or_else(|| "localhost".to_owned());
     format!("{scheme}://{host}")
+}
+
+/// [`site_url`] as a guard.
+pub struct SiteUrl(pub String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SiteUrl {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        Outcome::Success(SiteUrl(site_url(request)))
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::flows;
 use crate::models::{Session, SessionKind, Via};
-use crate::request::{ClientAddress, UserAgent};
+use crate::request::{ClientAddress, SiteUrl, UserAgent};
 use crate::services::{sessions, stores};
 
 pub fn routes() -> Vec<Route> {
@@ -523,7 +523,7 @@ async fn tokens_page(
     db: Db,
     user: WebUser,
     layout: Layout,
-    host: HostUrl,
+    site: SiteUrl,
     cookies: &CookieJar<'_>,
     config: &State<AppConfig>,
 ) -> Result<Template, PageError> {
@@ -533,7 +533,7 @@ async fn tokens_page(
     let cookie_name = session::new_token_cookie(config.secure_cookies);
     let created = cookies.get_private(cookie_name).map(|cookie| {
         let secret = cookie.value().to_owned();
-        let curl = format!("curl -H 'Authorization: Bearer {secret}' {}/api/user/{}", host.0, user.user.id);
+        let curl = format!("curl -H 'Authorization: Bearer {secret}' {}/api/user/{}", site.0, user.user.id);
         CreatedToken { secret, curl }
     });
     if created.is_some() {
@@ -622,20 +622,6 @@ async fn revoke_token(
 }
 
 /// This site's address as the browser used it, for copy-ready examples.
-struct HostUrl(String);
-
-#[rocket::async_trait]
-impl<'r> rocket::request::FromRequest<'r> for HostUrl {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
-        let secure = session::secure(request);
-        let host = request.headers().get_one("Host").unwrap_or("127.0.0.1:8000");
-        let scheme = if secure { "https" } else { "http" };
-        rocket::outcome::Outcome::Success(HostUrl(format!("{scheme}://{host}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::safe_next;

@@ -209,6 +209,7 @@ def main():
     insert = (f"INSERT INTO events (kind, entity_id, store_id, object) "
               f"SELECT 'item.updated', {item['id']}, {store['id']}, ({sample}) FROM generate_series(1, {events})")
     rates = []
+    incomplete = 0
     for _ in range(runs):
         opened.reset()
         started = time.monotonic()
@@ -220,12 +221,15 @@ def main():
         delivered = opened.total()
         if delivered < events * streams:
             print(f"fan-out: only {delivered} of {events * streams} deliveries within 60 s")
+            incomplete += 1
         rates.append(delivered / elapsed)
         time.sleep(1)
     print(f"fan-out: bursts of {events} events committed at once to {streams} streams: median "
           f"{statistics.median(rates):.0f} events delivered per second {[round(r) for r in rates]}; "
           f"{opened.resyncs} resyncs")
     opened.close()
+    if incomplete or not same or not other:
+        sys.exit("events benchmark FAILED: events were not all delivered")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ drop_database
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
 export ROCKET_PROFILE=release ROCKET_LOG=warn ROCKET_SECURE_COOKIES=false
 export ROCKET_EVENTS_MAX_STREAMS=$((streams + 100))
+# Every stream of the benchmark comes from the one loopback address.
+export ROCKET_EVENTS_MAX_STREAMS_PER_CLIENT=$((streams + 100))
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET

@@ -107,3 +107,37 @@ async fn next_page_links_are_absolute_at_the_public_url() {
     let link = page.header("link").unwrap();
     assert!(link.starts_with("<http://shop.local:8000/api/stores?limit=2&cursor="), "{link}");
 }
+
+#[rocket::async_test]
+async fn next_page_links_keep_the_scheme_the_request_came_by() {
+    // Secure cookies on, but no TLS in front: links stay on plain HTTP.
+    let direct = TestApp::configured(|f| f.merge(("secure_cookies", true))).await;
+    let ann = direct.user(Role::Member).await;
+    for n in 0..3 {
+        direct.store(&ann, &format!("Store {n}")).await;
+    }
+    let page = direct.get("/api/stores?limit=2").header("Host", "127.0.0.1:8000").send().await;
+    assert!(page.header("link").unwrap().starts_with("<http://127.0.0.1:8000/"), "{:?}", page.header("link"));
+    // A client cannot claim HTTPS by itself...
+    let claimed = direct
+        .get("/api/stores?limit=2")
+        .header("Host", "127.0.0.1:8000")
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await;
+    assert!(claimed.header("link").unwrap().starts_with("<http://"), "{:?}", claimed.header("link"));
+    // ...a trusted proxy can.
+    let proxied = TestApp::configured(|f| f.merge(("ip_header", "X-Real-IP"))).await;
+    let bob = proxied.user(Role::Member).await;
+    for n in 0..3 {
+        proxied.store(&bob, &format!("Store {n}")).await;
+    }
+    let page = proxied
+        .get("/api/stores?limit=2")
+        .header("Host", "shop.example.org")
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await;
+    let link = page.header("link").unwrap();
+    assert!(link.starts_with("<https://shop.example.org/api/stores?limit=2&cursor="), "{link}");
+}
