@@ -18,6 +18,8 @@ use rocket_sync_db_pools::database;
 use crate::cache::{self, ReadCache};
 use crate::config::AppConfig;
 use crate::error::Error;
+use crate::events::Hub;
+use crate::models::Horizon;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -127,6 +129,30 @@ pub struct Db {
     deadline: Instant,
     cache: Option<Arc<ReadCache>>,
     canceller: Option<Arc<Canceller>>,
+    reader: Arc<Reader>,
+}
+
+/// Who reads, as far as the read cache is concerned.
+struct Reader {
+    /// The request carries credentials (a bearer token or a session
+    /// cookie): its client may have written, through any instance.
+    credentialed: bool,
+    hub: Option<Arc<Hub>>,
+    /// Whether the cache may answer this request, once asked.
+    may_use_cache: rocket::tokio::sync::OnceCell<bool>,
+}
+
+/// How long a credentialed read waits for this instance's listener to catch
+/// up with the database before it reads the database instead.
+const CATCH_UP: Duration = Duration::from_millis(50);
+
+/// Whether a request carries credentials: a bearer token (or any
+/// `Authorization`) or a session cookie, valid or not.
+fn carries_credentials(request: &Request<'_>) -> bool {
+    request.headers().contains("Authorization")
+        || [true, false]
+            .into_iter()
+            .any(|secure| request.cookies().get(crate::web::session::session_cookie(secure)).is_some())
 }
 
 /// When the request's time with the database is up.
@@ -149,7 +175,10 @@ impl<'r> FromRequest<'r> for Db {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match pool_of(request.rocket()) {
-            Ok(pool) => Outcome::Success(Db::new(pool, request.rocket(), deadline_of(request))),
+            Ok(pool) => {
+                let credentialed = carries_credentials(request);
+                Outcome::Success(Db::new(pool, request.rocket(), deadline_of(request), credentialed))
+            }
             Err(error) => Outcome::Error((Status::InternalServerError, error)),
         }
     }
@@ -176,7 +205,7 @@ impl<'r> FromRequest<'r> for DbOnDemand<'r> {
 impl DbOnDemand<'_> {
     /// The request's database, until its deadline.
     pub async fn connect(&self) -> Result<Db, Error> {
-        Ok(Db::new(pool_of(self.rocket)?, self.rocket, self.deadline))
+        Ok(Db::new(pool_of(self.rocket)?, self.rocket, self.deadline, true))
     }
 }
 
@@ -207,18 +236,46 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
 }
 
 impl Db {
-    fn new(pool: PgPool, rocket: &Rocket<Orbit>, deadline: Instant) -> Db {
+    fn new(pool: PgPool, rocket: &Rocket<Orbit>, deadline: Instant, credentialed: bool) -> Db {
+        let hub = rocket.state::<Arc<Hub>>().cloned();
         Db {
             pool,
             deadline,
             cache: rocket.state::<Arc<ReadCache>>().cloned(),
             canceller: rocket.state::<Arc<Canceller>>().cloned(),
+            reader: Arc::new(Reader { credentialed, hub, may_use_cache: Default::default() }),
         }
     }
 
-    /// The instance's read cache.
-    pub fn cache(&self) -> Option<&ReadCache> {
-        self.cache.as_deref()
+    /// The instance's read cache, if it may answer this request.
+    ///
+    /// A visitor without credentials cannot have written anything: the
+    /// cache answers, and is at most as late as this instance's listener
+    /// (a few milliseconds). A request with credentials may come from a
+    /// client that has just written through another instance: the cache
+    /// answers only once this instance's listener has published every event
+    /// committed before the request began (one statement asks the database
+    /// how far they reach; the listener gets [`CATCH_UP`] to get there),
+    /// so no client ever reads back less than its own writes. Asked once
+    /// per request.
+    pub async fn cache_for_reading(&self) -> Option<&ReadCache> {
+        let cache = self.cache.as_deref().filter(|cache| cache.ticket().is_some())?;
+        if !self.reader.credentialed {
+            return Some(cache);
+        }
+        let allowed = *self.reader.may_use_cache.get_or_init(|| self.caught_up()).await;
+        allowed.then_some(cache)
+    }
+
+    /// Whether this instance has published every event committed as of now.
+    async fn caught_up(&self) -> bool {
+        let Some(hub) = self.reader.hub.clone() else { return false };
+        match self.run(|conn| Ok(Horizon::now(conn)?)).await {
+            // Committed changes still waiting for their number: whose they
+            // are is unknown, so none is trusted to be in the cache yet.
+            Ok(Horizon { pending: true, .. }) | Err(_) => false,
+            Ok(Horizon { newest, pending: false }) => hub.reached(newest, CATCH_UP).await,
+        }
     }
 
     /// Runs `work` with a connection of the pool on a blocking thread, if

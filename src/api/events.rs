@@ -92,7 +92,7 @@ fn resync(reason: &'static str, position: i64) -> Event {
 
 /// The live changes of stores, items, tags and links, as Server-Sent Events.
 ///
-/// Each event has an `id:` (growing in commit order), an `event:` name (the
+/// Each event has an `id:` (growing in the order changes become visible), an `event:` name (the
 /// kind: `store.created`, `item.updated`, `item.tags_changed`, `tag.deleted`,
 /// ...) and a JSON `data:` line (an `Event`). A store's deletion takes its
 /// items, tags and links with it: no separate events are sent for them.

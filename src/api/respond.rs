@@ -142,7 +142,7 @@ impl Cached {
         F: FnOnce(&mut PgConnection) -> Result<(i64, T), Error> + Send + 'static,
         T: Serialize,
     {
-        let cache = db.cache();
+        let cache = db.cache_for_reading().await;
         if let Some(hit) = cache.and_then(|cache| cache.get(key)) {
             return Ok(Cached(hit));
         }

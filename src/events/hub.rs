@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use rocket::tokio::sync::broadcast;
+use rocket::tokio::sync::{broadcast, watch};
 
 use crate::models::{EventKind, StoredEvent};
 use crate::views::EventView;
@@ -37,6 +38,8 @@ const NOT_STARTED: i64 = -1;
 pub struct Hub {
     sender: broadcast::Sender<Arc<Published>>,
     newest: AtomicI64,
+    /// The same as `newest`, for those who wait for it to reach an id.
+    reached: watch::Sender<i64>,
     open_streams: AtomicUsize,
     max_streams: usize,
     /// Open streams by client address, each at most `max_per_client`.
@@ -61,6 +64,7 @@ impl Hub {
         Hub {
             sender,
             newest: AtomicI64::new(NOT_STARTED),
+            reached: watch::Sender::new(NOT_STARTED),
             open_streams: AtomicUsize::new(0),
             max_streams,
             by_client: Mutex::new(HashMap::new()),
@@ -79,14 +83,28 @@ impl Hub {
         Some(self.newest.load(Ordering::Acquire)).filter(|&id| id != NOT_STARTED)
     }
 
+    /// Whether this instance has published every event up to `id`, waiting
+    /// at most `wait` for its listener to get there.
+    pub async fn reached(&self, id: i64, wait: Duration) -> bool {
+        if self.newest.load(Ordering::Acquire) >= id {
+            return true;
+        }
+        let mut newest = self.reached.subscribe();
+        let waited = rocket::tokio::time::timeout(wait, newest.wait_for(|&newest| newest >= id)).await;
+        matches!(waited, Ok(Ok(_)))
+    }
+
     /// Where the listener starts: events up to `id` are not published.
     pub(super) fn start_after(&self, id: i64) {
-        let _ = self.newest.compare_exchange(NOT_STARTED, id, Ordering::AcqRel, Ordering::Acquire);
+        if self.newest.compare_exchange(NOT_STARTED, id, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            self.reached.send_replace(id);
+        }
     }
 
     /// Hands `event` to every stream. Events must come in id order.
     pub(super) fn publish(&self, event: Published) {
         self.newest.store(event.id, Ordering::Release);
+        self.reached.send_replace(event.id);
         // No receivers is not an error: nobody is listening right now.
         let _ = self.sender.send(Arc::new(event));
     }
@@ -177,6 +195,22 @@ mod tests {
         assert_eq!(hub.newest(), Some(3));
         assert!(matches!(slow.try_recv(), Err(broadcast::error::TryRecvError::Lagged(1))));
         assert_eq!(slow.try_recv().map(|e| e.id).ok(), Some(2));
+    }
+
+    #[rocket::async_test]
+    async fn waiting_for_an_id_ends_when_it_is_published_or_the_wait_is_over() {
+        let hub = Arc::new(Hub::new(4, 10, 10));
+        assert!(!hub.reached(0, Duration::from_millis(10)).await, "not started");
+        hub.start_after(5);
+        assert!(hub.reached(5, Duration::ZERO).await);
+        let waiting = {
+            let hub = Arc::clone(&hub);
+            rocket::tokio::spawn(async move { hub.reached(7, Duration::from_secs(10)).await })
+        };
+        hub.publish(event(6));
+        hub.publish(event(7));
+        assert!(waiting.await.unwrap());
+        assert!(!hub.reached(8, Duration::from_millis(20)).await);
     }
 
     #[test]

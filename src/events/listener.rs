@@ -123,7 +123,7 @@ fn publish_new(conn: &mut PgConnection, hub: &Hub, cache: &ReadCache) -> QueryRe
     }
 }
 
-fn sleep_unless_dropped(hub: &Weak<Hub>, total: Duration) {
+pub(super) fn sleep_unless_dropped(hub: &Weak<Hub>, total: Duration) {
     let until = Instant::now() + total;
     while hub.strong_count() > 0 && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())));
@@ -132,7 +132,7 @@ fn sleep_unless_dropped(hub: &Weak<Hub>, total: Duration) {
 
 /// `delay` give or take a quarter, so instances that lost the database
 /// together do not all come back in the same instant.
-fn jittered(delay: Duration) -> Duration {
+pub(super) fn jittered(delay: Duration) -> Duration {
     use std::hash::{BuildHasher, RandomState};
     let random = RandomState::new().hash_one(Instant::now()) % 1000;
     delay.mul_f64(0.75 + random as f64 / 2000.0)

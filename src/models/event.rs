@@ -1,5 +1,6 @@
 //! The events table: one row per committed change to the catalogue, numbered
-//! in commit order by the database (see the migration that creates it).
+//! after its commit, in the order rows become visible, by the cluster's
+//! sequencer (`crate::events::sequencer`).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -54,7 +55,8 @@ impl EventKind {
     ];
 }
 
-/// A committed event.
+/// A committed and numbered event. Rows the sequencer has not numbered yet
+/// are never read as events (`id > n` and `max(id)` leave them out).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
 pub struct StoredEvent {
@@ -67,8 +69,8 @@ pub struct StoredEvent {
     pub object: Option<serde_json::Value>,
 }
 
-/// An event to publish: its row is numbered when the transaction commits,
-/// and never exists if it rolls back.
+/// An event to publish: its row is numbered by the sequencer once the
+/// transaction has committed, and never exists if it rolls back.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = events)]
 pub struct NewEvent {
@@ -89,6 +91,29 @@ impl NewEvent {
 pub struct EventRange {
     pub oldest: i64,
     pub newest: i64,
+}
+
+/// How far the numbered events reach, and whether committed ones still
+/// wait for their number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Horizon {
+    /// The newest id, `0` when there is none.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub newest: i64,
+    /// Committed events the sequencer has not numbered yet.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub pending: bool,
+}
+
+impl Horizon {
+    /// Where the events stand as of now (this statement's snapshot).
+    pub fn now(conn: &mut PgConnection) -> QueryResult<Horizon> {
+        diesel::sql_query(
+            "SELECT coalesce((SELECT max(id) FROM events), 0) AS newest, \
+             EXISTS (SELECT 1 FROM events WHERE id IS NULL) AS pending",
+        )
+        .get_result(conn)
+    }
 }
 
 impl StoredEvent {

@@ -18,7 +18,7 @@ pub mod user;
 
 pub use api_token::{ApiToken, NewApiToken};
 pub use audit::{Action, AuditEntry, Entity, NewAuditEntry, Via};
-pub use event::{EventKind, EventRange, NewEvent, StoredEvent};
+pub use event::{EventKind, EventRange, Horizon, NewEvent, StoredEvent};
 pub use form_draft::FormDraft;
 pub use item::{Item, ItemChanges, ItemDetail, ItemFilter, ItemSort, ItemSortField, ItemSortKey, NewItem};
 pub use login_failure::{Attempter, FailureCounts, LoginFailure, Tally};

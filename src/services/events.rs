@@ -28,7 +28,8 @@ pub fn start(
     store_id: Option<i64>,
     backlog: usize,
 ) -> Result<StreamStart, Error> {
-    // One snapshot for the range and the replay: ids grow in commit order,
+    // One snapshot for the range and the replay: an id is visible only once
+    // every lower one is (the sequencer commits them in order),
     // so what it holds is every event up to its newest, and nothing later.
     conn.build_transaction().read_only().repeatable_read().run(|conn| {
         let range = StoredEvent::range(conn)?;

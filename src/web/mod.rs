@@ -9,7 +9,7 @@ mod layout;
 mod paging;
 mod public;
 mod resume;
-mod session;
+pub(crate) mod session;
 
 use rocket::fairing::AdHoc;
 

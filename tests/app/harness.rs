@@ -91,9 +91,10 @@ impl Instrumentation for QueryCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
             InstrumentationEvent::StartEstablishConnection { url, .. } => {
-                // The event listener's connection works in the background on
-                // its own schedule; what requests cost is counted without it.
-                if url.contains("application_name=storefront-event-listener") {
+                // The event listener's and sequencer's connections work in the
+                // background on their own schedule; what requests cost is
+                // counted without them.
+                if url.contains("application_name=storefront-event-") {
                     return;
                 }
                 let name = url.rsplit('/').next().unwrap_or("").split('?').next().unwrap_or("");
@@ -333,6 +334,11 @@ impl TestApp {
     }
 
     /// Counts rows of a table, for cascade checks.
+    /// Waits until the sequencer has numbered every event committed so far.
+    pub fn wait_until_numbered(&self) {
+        wait_until_numbered(&self.url());
+    }
+
     pub fn count(&self, table: &str) -> i64 {
         #[derive(QueryableByName)]
         struct Count {
@@ -685,5 +691,25 @@ fn pump(
         if to.write_all(&buffer[..n]).is_err() {
             return;
         }
+    }
+}
+
+/// Waits (at most ten seconds) until the sequencer has numbered every event
+/// committed so far in the database at `url`: a stream opened then starts
+/// after them, and `max(id)` is the newest.
+pub fn wait_until_numbered(url: &str) {
+    let mut conn = PgConnection::establish(url).expect("connect");
+    let started = std::time::Instant::now();
+    loop {
+        let pending: bool = diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE id IS NULL)",
+        )
+        .get_result(&mut conn)
+        .expect("unnumbered events");
+        if !pending {
+            return;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "events still unnumbered after 10 s");
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }

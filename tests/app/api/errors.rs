@@ -268,6 +268,9 @@ async fn a_commit_left_unconfirmed_is_a_distinct_503_that_says_it_may_have_been_
     let (app, relay) = behind_a_relay().await;
     let ann = app.user(Role::Member).await;
     let store = app.store(&ann, "Shop").await;
+    // The sequencer's own commit, numbering the store's event, is not the
+    // one this test is about.
+    app.wait_until_numbered();
 
     relay.freeze_when_sent("COMMIT");
     let body = json!({"name": "Kettle", "price": "20.00", "store_id": store});

@@ -3,6 +3,7 @@
 //! database), read by a minimal Server-Sent Events client.
 
 mod cache;
+mod cluster;
 mod stream;
 
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use crate::harness::TestApp;
 /// The application listening on a loopback port, until dropped.
 pub struct Server {
     pub port: u16,
+    database_url: String,
     shutdown: rocket::Shutdown,
     /// The instance's read cache, for what a failing test reports.
     pub cache: Option<std::sync::Arc<storefront::cache::ReadCache>>,
@@ -50,11 +52,17 @@ impl Server {
             assert!(started.elapsed() < Duration::from_secs(10), "the server did not start");
             rocket::tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Server { port, shutdown, cache }
+        Server { port, database_url: app.url(), shutdown, cache }
     }
 
-    /// Opens `GET path` as an event stream.
+    /// Opens `GET path` as an event stream, once every event committed so
+    /// far is numbered: a new stream starts after them, so the test's
+    /// earlier changes are not part of it.
     pub async fn stream(&self, path: &str, headers: &[(&str, &str)]) -> EventStream {
+        let url = self.database_url.clone();
+        rocket::tokio::task::spawn_blocking(move || crate::harness::wait_until_numbered(&url))
+            .await
+            .expect("waited");
         EventStream::open(self.port, path, headers).await
     }
 

@@ -281,6 +281,7 @@ async fn an_id_the_history_no_longer_reaches_gets_one_resync() {
     for n in 0..3 {
         app.item(&owner, store, &format!("Item {n}"), "1.00").await;
     }
+    app.wait_until_numbered();
     let newest: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT max(id) FROM events")
         .get_result(&mut app.conn())
         .unwrap();

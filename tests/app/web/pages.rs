@@ -231,6 +231,7 @@ async fn live_pages_say_which_event_they_are_current_up_to() {
     let owner = app.user(Role::Member).await;
     let store = app.store(&owner, "Shop").await;
     app.item(&owner, store, "Lamp", "20.00").await;
+    app.wait_until_numbered();
     let newest: i64 = {
         use diesel::prelude::*;
         diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT max(id) FROM events")

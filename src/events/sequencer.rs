@@ -1,0 +1,147 @@
+//! The cluster's one sequencer: it gives committed events their ids.
+//!
+//! A change only inserts its event row, without an id, and commits: no lock
+//! and no NOTIFY in anyone's transaction, so writes never wait for each
+//! other. Every instance runs this thread on a connection of its own,
+//! outside the request pool; the one that holds a session-level advisory
+//! lock numbers, every few milliseconds, the rows that have become visible
+//! since its last batch, oldest insert first, in one transaction that also
+//! sends the batch's one `NOTIFY` (the newest id, never a body). Batches
+//! commit one after another, so an id is visible only once every lower id
+//! is: what a stream resumes from is never followed by a gap or a repeat,
+//! a transaction that commits late is numbered late rather than skipped,
+//! and one that rolls back leaves no row to number.
+//!
+//! The others try the lock every [`STANDBY_TRY`]; when the holder dies or
+//! loses its connection, PostgreSQL releases its lock and one of them takes
+//! over where the table says numbering stopped.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Text};
+
+use super::hub::Hub;
+use super::listener::CHANNEL;
+
+/// The advisory lock that makes its holder the sequencer.
+pub const LOCK: i64 = 5_495_529;
+/// How often the holder looks for rows to number.
+const POLL_EVERY: Duration = Duration::from_millis(2);
+/// How often the others try to take over.
+const STANDBY_TRY: Duration = Duration::from_millis(500);
+/// Rows numbered per transaction at most.
+const BATCH: i64 = 1000;
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const LAST_RETRY: Duration = Duration::from_secs(5);
+
+/// Starts this instance's sequencer thread. It ends soon after the hub is
+/// dropped, and its lock with its connection.
+pub fn spawn(url: String, alive: Weak<Hub>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("event-sequencer".into()).spawn(move || run(&url, &alive))?;
+    Ok(())
+}
+
+fn run(url: &str, alive: &Weak<Hub>) {
+    let mut retry = FIRST_RETRY;
+    while alive.strong_count() > 0 {
+        let outcome = PgConnection::establish(url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| serve(&mut conn, alive, &mut retry).map_err(|e| e.to_string()));
+        match outcome {
+            Ok(()) => return,
+            Err(why) => tracing::warn!("event sequencer: {}; reconnecting in {retry:?}", why.trim()),
+        }
+        super::listener::sleep_unless_dropped(alive, super::listener::jittered(retry));
+        retry = (retry * 2).min(LAST_RETRY);
+    }
+}
+
+/// Waits for the role, then numbers events, until the connection fails
+/// (`Err`) or the instance stops (`Ok`).
+fn serve(conn: &mut PgConnection, alive: &Weak<Hub>, retry: &mut Duration) -> QueryResult<()> {
+    // The server's side of the keepalives: a holder whose machine vanished
+    // without closing its connection loses the lock within half a minute.
+    diesel::sql_query("SET tcp_keepalives_idle = 10").execute(conn)?;
+    diesel::sql_query("SET tcp_keepalives_interval = 5").execute(conn)?;
+    diesel::sql_query("SET tcp_keepalives_count = 3").execute(conn)?;
+    loop {
+        if alive.strong_count() == 0 {
+            return Ok(());
+        }
+        if try_lock(conn)? {
+            break;
+        }
+        *retry = FIRST_RETRY;
+        super::listener::sleep_unless_dropped(alive, super::listener::jittered(STANDBY_TRY));
+    }
+    tracing::info!("event sequencer: this instance numbers the cluster's events");
+    *retry = FIRST_RETRY;
+    while alive.strong_count() > 0 {
+        // A full batch means more are waiting: no pause before the next.
+        if number_batch(conn)? < BATCH as usize {
+            std::thread::sleep(POLL_EVERY);
+        }
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+fn try_lock(conn: &mut PgConnection) -> QueryResult<bool> {
+    let row: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<BigInt, _>(LOCK)
+        .get_result(conn)?;
+    Ok(row.locked)
+}
+
+#[derive(QueryableByName)]
+struct Pending {
+    #[diesel(sql_type = BigInt)]
+    draft_id: i64,
+}
+
+#[derive(QueryableByName)]
+struct Numbered {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Numbers the rows visible now and not numbered yet (at most [`BATCH`]),
+/// after the newest id, in the order they were inserted, and wakes the
+/// instances. Returns how many it numbered.
+pub fn number_batch(conn: &mut PgConnection) -> QueryResult<usize> {
+    let pending: Vec<i64> =
+        diesel::sql_query("SELECT draft_id FROM events WHERE id IS NULL ORDER BY draft_id LIMIT $1")
+            .bind::<BigInt, _>(BATCH)
+            .load::<Pending>(conn)?
+            .into_iter()
+            .map(|row| row.draft_id)
+            .collect();
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    conn.transaction(|conn| {
+        let numbered: Vec<Numbered> = diesel::sql_query(
+            "UPDATE events SET id = newest.id + pending.n \
+             FROM (SELECT coalesce(max(id), 0) AS id FROM events) AS newest, \
+                  unnest($1::bigint[]) WITH ORDINALITY AS pending(draft_id, n) \
+             WHERE events.draft_id = pending.draft_id \
+             RETURNING events.id",
+        )
+        .bind::<Array<BigInt>, _>(&pending)
+        .load(conn)?;
+        if let Some(newest) = numbered.iter().map(|row| row.id).max() {
+            diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<Text, _>(CHANNEL)
+                .bind::<Text, _>(newest.to_string())
+                .execute(conn)?;
+        }
+        Ok(numbered.len())
+    })
+}
