@@ -1,13 +1,15 @@
-//! Single-resource reads kept in memory, so that reading an unchanged item,
-//! store or tag again costs no database work.
+//! Reads kept in memory, so that reading an unchanged item, store or tag,
+//! a list of them or a public page again costs no database work.
 //!
 //! Correctness rests on the live-event stream, which every instance already
 //! follows:
 //! - every change to the catalogue belongs to one store and announces itself
-//!   with an event naming that store; an item's or tag's representation only
-//!   shows data of its own store (its name, its tags). When this instance's
-//!   listener receives an event, everything cached of that store is dropped
-//!   before the event is handed to anyone else;
+//!   with an event naming that store. An entry says what it shows: one
+//!   store's data (an item or tag shows its own store's name and tags, a
+//!   store's page its items and tags) or data across stores (the home page,
+//!   a list without a store filter). When this instance's listener receives
+//!   an event, everything cached of that store, and everything across
+//!   stores, is dropped before the event is handed to anyone else;
 //! - a change made through this instance drops the store's entries as soon
 //!   as the blocking task that committed it finishes, before the response is
 //!   sent: the audit hook notes the store ([`note_change`]) and [`Db::run`]
@@ -17,30 +19,69 @@
 //!   a change never stores what it saw before it;
 //! - while the listener is not connected, events may be missed: the cache is
 //!   then neither read nor filled, and it starts empty when the listener is
-//!   back.
+//!   back;
+//! - who answers from it, and when, is for the callers to say: a request
+//!   with credentials only once this instance has heard of every event
+//!   committed before it began ([`Db::cache_for_reading`]), pages only for
+//!   visitors who are not signed in.
 //!
 //! Memory is bounded by a byte budget (`read_cache_bytes`, `0` turns the
 //! cache off); when it is full the oldest entries go first.
 //!
 //! [`Db::run`]: crate::db::Db::run
+//! [`Db::cache_for_reading`]: crate::db::Db::cache_for_reading
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 /// What a cached representation is of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     Item(i64),
     Store(i64),
     Tag(i64),
+    /// A list or a page: the site, path and query it was asked for.
+    Address(Arc<str>),
 }
 
-/// A representation as it is sent: its bytes and its entity tag.
+/// Whose changes make an entry out of date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// It shows the data of this store only.
+    Store(i64),
+    /// It shows data of any store: every change drops it.
+    AllStores,
+}
+
+/// A representation as it is sent: its bytes, its media type, its entity
+/// tag and the headers that go with it (a list's count and next page).
 #[derive(Debug)]
 pub struct Representation {
     pub body: Arc<[u8]>,
+    pub content_type: rocket::http::ContentType,
     pub etag: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Representation {
+    /// `body` of `content_type` with its entity tag, and `headers`.
+    pub fn new(
+        body: Vec<u8>,
+        content_type: rocket::http::ContentType,
+        headers: Vec<(&'static str, String)>,
+    ) -> Self {
+        let etag = etag_of_bytes(&body);
+        Representation { body: body.into(), content_type, etag, headers }
+    }
+}
+
+/// The strong entity tag of a body: a hash of its bytes.
+pub fn etag_of_bytes(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 /// Book-keeping bytes counted per entry on top of its body.
@@ -51,7 +92,7 @@ const ENTRY_OVERHEAD: usize = 160;
 pub struct Ticket(u64);
 
 struct Entry {
-    store_id: i64,
+    scope: Scope,
     value: Arc<Representation>,
     seq: u64,
     size: usize,
@@ -68,6 +109,8 @@ struct Inner {
     suspended: u64,
     entries: HashMap<Key, Entry>,
     by_store: HashMap<i64, HashSet<Key>>,
+    /// The entries of [`Scope::AllStores`].
+    across_stores: HashSet<Key>,
     /// Entries in the order they came, for making room.
     order: BTreeMap<u64, Key>,
     next_seq: u64,
@@ -79,10 +122,17 @@ impl Inner {
         if let Some(entry) = self.entries.remove(key) {
             self.order.remove(&entry.seq);
             self.bytes -= entry.size;
-            if let Some(keys) = self.by_store.get_mut(&entry.store_id) {
-                keys.remove(key);
-                if keys.is_empty() {
-                    self.by_store.remove(&entry.store_id);
+            match entry.scope {
+                Scope::Store(store_id) => {
+                    if let Some(keys) = self.by_store.get_mut(&store_id) {
+                        keys.remove(key);
+                        if keys.is_empty() {
+                            self.by_store.remove(&store_id);
+                        }
+                    }
+                }
+                Scope::AllStores => {
+                    self.across_stores.remove(key);
                 }
             }
         }
@@ -92,6 +142,7 @@ impl Inner {
         self.generation += 1;
         self.entries.clear();
         self.by_store.clear();
+        self.across_stores.clear();
         self.order.clear();
         self.bytes = 0;
     }
@@ -130,12 +181,12 @@ impl ReadCache {
     }
 
     /// The cached representation of `key`, if there is one to trust.
-    pub fn get(&self, key: Key) -> Option<Arc<Representation>> {
+    pub fn get(&self, key: &Key) -> Option<Arc<Representation>> {
         let inner = self.inner.read().ok()?;
         if !inner.live {
             return None;
         }
-        inner.entries.get(&key).map(|entry| Arc::clone(&entry.value))
+        inner.entries.get(key).map(|entry| Arc::clone(&entry.value))
     }
 
     /// Leave to store what a read is about to fetch; `None` when the cache
@@ -145,10 +196,11 @@ impl ReadCache {
         (self.is_enabled() && inner.live).then_some(Ticket(inner.generation))
     }
 
-    /// Stores `value` as `key` of store `store_id`, unless anything was
-    /// dropped since `ticket` was taken.
-    pub fn insert(&self, ticket: Ticket, key: Key, store_id: i64, value: Arc<Representation>) {
-        let size = value.body.len() + value.etag.len() + ENTRY_OVERHEAD;
+    /// Stores `value` as `key`, showing what `scope` says, unless anything
+    /// was dropped since `ticket` was taken.
+    pub fn insert(&self, ticket: Ticket, key: Key, scope: Scope, value: Arc<Representation>) {
+        let headers: usize = value.headers.iter().map(|(name, value)| name.len() + value.len()).sum();
+        let size = value.body.len() + value.etag.len() + headers + ENTRY_OVERHEAD;
         if size > self.budget {
             return;
         }
@@ -158,21 +210,28 @@ impl ReadCache {
         }
         inner.remove(&key);
         while inner.bytes + size > self.budget {
-            let Some((_, &oldest)) = inner.order.first_key_value() else { break };
+            let Some((_, oldest)) = inner.order.first_key_value() else { break };
+            let oldest = oldest.clone();
             inner.remove(&oldest);
         }
         let seq = inner.next_seq;
         inner.next_seq += 1;
-        inner.order.insert(seq, key);
-        inner.by_store.entry(store_id).or_default().insert(key);
+        inner.order.insert(seq, key.clone());
+        match scope {
+            Scope::Store(store_id) => inner.by_store.entry(store_id).or_default().insert(key.clone()),
+            Scope::AllStores => inner.across_stores.insert(key.clone()),
+        };
         inner.bytes += size;
-        inner.entries.insert(key, Entry { store_id, value, seq, size });
+        inner.entries.insert(key, Entry { scope, value, seq, size });
     }
 
-    /// Drops everything of the given stores.
+    /// Drops everything of the given stores, and everything across stores.
     pub fn forget_stores(&self, store_ids: impl IntoIterator<Item = i64>) {
         let Ok(mut inner) = self.inner.write() else { return };
         inner.generation += 1;
+        for key in std::mem::take(&mut inner.across_stores) {
+            inner.remove(&key);
+        }
         for store_id in store_ids {
             for key in inner.by_store.remove(&store_id).unwrap_or_default() {
                 inner.remove(&key);
@@ -229,7 +288,12 @@ mod tests {
     use super::*;
 
     fn value(len: usize) -> Arc<Representation> {
-        Arc::new(Representation { body: vec![b'x'; len].into(), etag: "\"e\"".into() })
+        Arc::new(Representation {
+            body: vec![b'x'; len].into(),
+            content_type: rocket::http::ContentType::JSON,
+            etag: "\"e\"".into(),
+            headers: Vec::new(),
+        })
     }
 
     fn live(budget: usize) -> ReadCache {
@@ -244,13 +308,13 @@ mod tests {
         assert!(cache.ticket().is_none());
         cache.resume();
         let ticket = cache.ticket().expect("a ticket once live");
-        cache.insert(ticket, Key::Item(1), 7, value(10));
-        assert!(cache.get(Key::Item(1)).is_some());
+        cache.insert(ticket, Key::Item(1), Scope::Store(7), value(10));
+        assert!(cache.get(&Key::Item(1)).is_some());
         cache.suspend();
-        assert!(cache.get(Key::Item(1)).is_none());
+        assert!(cache.get(&Key::Item(1)).is_none());
         assert!(cache.ticket().is_none());
         cache.resume();
-        assert!(cache.get(Key::Item(1)).is_none(), "emptied on reconnection");
+        assert!(cache.get(&Key::Item(1)).is_none(), "emptied on reconnection");
     }
 
     #[test]
@@ -258,27 +322,42 @@ mod tests {
         let cache = live(10_000);
         let ticket = cache.ticket().unwrap();
         cache.forget_stores([99]);
-        cache.insert(ticket, Key::Item(1), 7, value(10));
-        assert!(cache.get(Key::Item(1)).is_none());
+        cache.insert(ticket, Key::Item(1), Scope::Store(7), value(10));
+        assert!(cache.get(&Key::Item(1)).is_none());
         let before_outage = cache.ticket().unwrap();
         cache.suspend();
         cache.resume();
-        cache.insert(before_outage, Key::Item(1), 7, value(10));
-        assert!(cache.get(Key::Item(1)).is_none());
+        cache.insert(before_outage, Key::Item(1), Scope::Store(7), value(10));
+        assert!(cache.get(&Key::Item(1)).is_none());
     }
 
     #[test]
     fn a_change_drops_its_store_only() {
         let cache = live(10_000);
         for (key, store) in [(Key::Item(1), 7), (Key::Tag(2), 7), (Key::Store(7), 7), (Key::Item(3), 8)] {
-            cache.insert(cache.ticket().unwrap(), key, store, value(10));
+            cache.insert(cache.ticket().unwrap(), key, Scope::Store(store), value(10));
         }
         cache.forget_stores([7]);
-        assert!(cache.get(Key::Item(1)).is_none());
-        assert!(cache.get(Key::Tag(2)).is_none());
-        assert!(cache.get(Key::Store(7)).is_none());
-        assert!(cache.get(Key::Item(3)).is_some());
+        assert!(cache.get(&Key::Item(1)).is_none());
+        assert!(cache.get(&Key::Tag(2)).is_none());
+        assert!(cache.get(&Key::Store(7)).is_none());
+        assert!(cache.get(&Key::Item(3)).is_some());
         assert_eq!(cache.usage().1, 1);
+    }
+
+    #[test]
+    fn what_shows_every_store_goes_with_any_change() {
+        let cache = live(10_000);
+        let home = Key::Address("http://shop/".into());
+        let list = Key::Address("http://shop/api/items?store_id=8".into());
+        cache.insert(cache.ticket().unwrap(), home.clone(), Scope::AllStores, value(10));
+        cache.insert(cache.ticket().unwrap(), list.clone(), Scope::Store(8), value(10));
+        cache.forget_stores([7]);
+        assert!(cache.get(&home).is_none());
+        assert!(cache.get(&list).is_some());
+        assert_eq!(cache.usage().1, 1);
+        cache.forget_stores([8]);
+        assert_eq!(cache.usage(), (0, 0));
     }
 
     #[test]
@@ -286,14 +365,14 @@ mod tests {
         let size = 100 + 3 + ENTRY_OVERHEAD;
         let cache = live(size * 3);
         for id in 1..=5 {
-            cache.insert(cache.ticket().unwrap(), Key::Item(id), id, value(100));
+            cache.insert(cache.ticket().unwrap(), Key::Item(id), Scope::Store(id), value(100));
             assert!(cache.usage().0 <= size * 3);
         }
         assert_eq!(cache.usage(), (size * 3, 3));
-        assert!(cache.get(Key::Item(1)).is_none() && cache.get(Key::Item(2)).is_none());
-        assert!((3..=5).all(|id| cache.get(Key::Item(id)).is_some()));
+        assert!(cache.get(&Key::Item(1)).is_none() && cache.get(&Key::Item(2)).is_none());
+        assert!((3..=5).all(|id| cache.get(&Key::Item(id)).is_some()));
         // Replacing an entry counts it once.
-        cache.insert(cache.ticket().unwrap(), Key::Item(5), 5, value(100));
+        cache.insert(cache.ticket().unwrap(), Key::Item(5), Scope::Store(5), value(100));
         assert_eq!(cache.usage(), (size * 3, 3));
         // Dropped entries give their room back.
         cache.forget_stores([3, 4, 5]);
@@ -303,7 +382,7 @@ mod tests {
     #[test]
     fn an_entry_larger_than_the_budget_is_not_kept_and_off_keeps_nothing() {
         let cache = live(200);
-        cache.insert(cache.ticket().unwrap(), Key::Item(1), 1, value(500));
+        cache.insert(cache.ticket().unwrap(), Key::Item(1), Scope::Store(1), value(500));
         assert_eq!(cache.usage(), (0, 0));
         let off = live(0);
         assert!(!off.is_enabled());
@@ -313,12 +392,12 @@ mod tests {
     #[test]
     fn changes_noted_on_a_thread_are_dropped_once() {
         let cache = live(10_000);
-        cache.insert(cache.ticket().unwrap(), Key::Store(4), 4, value(10));
+        cache.insert(cache.ticket().unwrap(), Key::Store(4), Scope::Store(4), value(10));
         note_change(4);
         forget_changes(Some(&cache));
-        assert!(cache.get(Key::Store(4)).is_none());
-        cache.insert(cache.ticket().unwrap(), Key::Store(4), 4, value(10));
+        assert!(cache.get(&Key::Store(4)).is_none());
+        cache.insert(cache.ticket().unwrap(), Key::Store(4), Scope::Store(4), value(10));
         forget_changes(Some(&cache));
-        assert!(cache.get(Key::Store(4)).is_some());
+        assert!(cache.get(&Key::Store(4)).is_some());
     }
 }

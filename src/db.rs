@@ -148,7 +148,7 @@ const CATCH_UP: Duration = Duration::from_millis(50);
 
 /// Whether a request carries credentials: a bearer token (or any
 /// `Authorization`) or a session cookie, valid or not.
-fn carries_credentials(request: &Request<'_>) -> bool {
+pub(crate) fn carries_credentials(request: &Request<'_>) -> bool {
     request.headers().contains("Authorization")
         || [true, false]
             .into_iter()

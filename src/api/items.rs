@@ -10,12 +10,12 @@ use super::guards::{is_plain_decimal, ApiUser, JsonBody, QueryParams};
 use super::pagination;
 use super::problem::Problem;
 use super::respond::{ApiJson, Cached, IfMatch, NoContent};
-use crate::cache::Key;
+use crate::cache::{Key, Scope};
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::{ItemFilter, ItemSort, ItemSortField, ItemSortKey};
 use crate::price::Price;
-use crate::request::Id;
+use crate::request::{Id, SiteUrl};
 use crate::services::items::{self, ItemInput, ItemPage};
 use crate::services::tags;
 use crate::views::{ItemView, TagRefView};
@@ -303,24 +303,27 @@ impl ItemChangesInput {
         (status = 304, description = "Not modified since the given ETag"),
     ))]
 #[get("/items")]
-async fn list_items(
-    db: Db,
-    params: QueryParams,
-    uri: &Origin<'_>,
-) -> Result<ApiJson<Vec<ItemView>>, Problem> {
-    let ItemListing { filter, sort, sort_name, after, limit } = item_listing(&params)?;
-    let one_more = ItemPage { after, offset: 0, limit: limit + 1 };
-    let (details, total) = db.run(move |conn| items::list(conn, &filter, sort, one_more)).await?;
-    let (details, more) = pagination::split_page(details, limit);
-    let next = match details.last() {
-        Some(last) if more => {
-            let key = ItemSortKey::of(&last.item, sort.field);
-            let cursor = ItemCursor { sort: sort_name, key: sort_key_to_json(&key), id: last.item.id };
-            Some(pagination::next_url(uri, &pagination::encode(&cursor)))
-        }
-        _ => None,
+async fn list_items(db: Db, params: QueryParams, uri: &Origin<'_>, site: SiteUrl) -> Result<Cached, Problem> {
+    let key = Key::Address(format!("{}{uri}", site.0).into());
+    let read = async {
+        let ItemListing { filter, sort, sort_name, after, limit } = item_listing(&params)?;
+        // Items of one store show that store's data only (names, tags).
+        let scope = filter.store_id.map_or(Scope::AllStores, Scope::Store);
+        let one_more = ItemPage { after, offset: 0, limit: limit + 1 };
+        let (details, total) = db.run(move |conn| items::list(conn, &filter, sort, one_more)).await?;
+        let (details, more) = pagination::split_page(details, limit);
+        let next = match details.last() {
+            Some(last) if more => {
+                let key = ItemSortKey::of(&last.item, sort.field);
+                let cursor = ItemCursor { sort: sort_name, key: sort_key_to_json(&key), id: last.item.id };
+                Some(pagination::next_url(uri, &pagination::encode(&cursor)))
+            }
+            _ => None,
+        };
+        let views = details.into_iter().map(ItemView::from).collect::<Vec<_>>();
+        Ok((scope, ApiJson::estimated_page(views, total, next).representation(&site.0)?))
     };
-    Ok(ApiJson::estimated_page(details.into_iter().map(ItemView::from).collect(), total, next))
+    Ok(Cached::or_fill(&db, key, read).await?)
 }
 
 /// Add an item to a store you own (or any store, as staff).

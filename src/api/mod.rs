@@ -8,7 +8,7 @@ mod guards;
 mod items;
 mod pagination;
 mod problem;
-mod respond;
+pub(crate) mod respond;
 mod stores;
 mod tags;
 

@@ -1,6 +1,6 @@
 //! Successful API responses: JSON with a strong `ETag`, `304` on a matching
 //! `If-None-Match`, `Location` on creation and the paging headers of lists;
-//! single-resource reads by way of the read cache.
+//! reads of single resources and of lists by way of the read cache.
 
 use std::sync::Arc;
 
@@ -9,10 +9,9 @@ use rocket::http::{ContentType, Header, Method, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::problem::Problem;
-use crate::cache::{Key, ReadCache, Representation};
+use crate::cache::{etag_of_bytes, Key, ReadCache, Representation, Scope};
 use crate::db::Db;
 use crate::error::Error;
 use crate::models::Total;
@@ -22,12 +21,6 @@ pub fn etag_of<T: Serialize>(value: &T) -> Result<String, Error> {
     let bytes =
         serde_json::to_vec(value).map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;
     Ok(etag_of_bytes(&bytes))
-}
-
-fn etag_of_bytes(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
 }
 
 /// Whether an `If-None-Match` / `If-Match` header value lists `etag`.
@@ -48,7 +41,7 @@ pub fn header_lists(header: &str, etag: &str, weak: bool) -> bool {
 pub struct ApiJson<T> {
     value: T,
     status: Status,
-    headers: Vec<Header<'static>>,
+    headers: Vec<(&'static str, String)>,
     /// The path and query of the next page, made absolute in `Link`.
     next: Option<String>,
 }
@@ -60,12 +53,7 @@ impl<T: Serialize> ApiJson<T> {
 
     /// 201 with the new resource's address.
     pub fn created(value: T, location: String) -> ApiJson<T> {
-        ApiJson {
-            value,
-            status: Status::Created,
-            headers: vec![Header::new("Location", location)],
-            next: None,
-        }
+        ApiJson { value, status: Status::Created, headers: vec![("Location", location)], next: None }
     }
 
     /// A page of a list: `X-Total-Count`, and `Link` to the next page if any
@@ -78,95 +66,106 @@ impl<T: Serialize> ApiJson<T> {
     /// whether the total is an estimate.
     pub fn estimated_page(value: T, total: Total, next: Option<String>) -> ApiJson<T> {
         let headers = vec![
-            Header::new("X-Total-Count", total.count.to_string()),
-            Header::new("X-Total-Count-Approximate", total.approximate.to_string()),
+            ("X-Total-Count", total.count.to_string()),
+            ("X-Total-Count-Approximate", total.approximate.to_string()),
         ];
         ApiJson { value, status: Status::Ok, headers, next }
+    }
+
+    /// The response as the read cache keeps it, its `Link` on `site_url`.
+    pub fn representation(self, site_url: &str) -> Result<Representation, Error> {
+        let body = serde_json::to_vec(&self.value)
+            .map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;
+        let mut headers = self.headers;
+        if let Some(next) = self.next {
+            headers.push(("Link", format!("<{site_url}{next}>; rel=\"next\"")));
+        }
+        Ok(Representation::new(body, ContentType::JSON, headers))
     }
 }
 
 impl<'r, T: Serialize> Responder<'r, 'static> for ApiJson<T> {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let body = match serde_json::to_vec(&self.value) {
-            Ok(body) => body,
-            Err(e) => return Problem::internal(&format!("serialization failed: {e}")).respond_to(request),
-        };
-        let etag = etag_of_bytes(&body);
-        let mut headers = self.headers;
-        if let Some(next) = self.next {
-            let url = format!("{}{next}", crate::request::site_url(request));
-            headers.push(Header::new("Link", format!("<{url}>; rel=\"next\"")));
+        let status = self.status;
+        match self.representation(&crate::request::site_url(request)) {
+            Ok(representation) => Ok(tagged_response(request, status, &representation)),
+            Err(error) => Problem::from(error).respond_to(request),
         }
-        Ok(json_response(request, self.status, headers, body, etag))
     }
 }
 
-/// The response of a JSON body with its entity tag, or `304` when the
-/// request already has it.
-fn json_response<B>(
+/// The response of a representation with its entity tag, or `304` when
+/// the request already has it.
+pub fn tagged_response(
     request: &Request<'_>,
     status: Status,
-    headers: Vec<Header<'static>>,
-    body: B,
-    etag: String,
-) -> Response<'static>
-where
-    B: AsRef<[u8]> + Send + Unpin + 'static,
-{
+    representation: &Representation,
+) -> Response<'static> {
+    let Representation { body, content_type, etag, headers } = representation;
     let mut response = Response::build();
-    for header in headers {
-        response.header(header);
+    for (name, value) in headers {
+        response.header(Header::new(*name, value.clone()));
     }
     let is_read = matches!(request.method(), Method::Get | Method::Head);
     let not_modified = is_read
-        && request.headers().get_one("If-None-Match").is_some_and(|header| header_lists(header, &etag, true));
-    response.header(Header::new("ETag", etag));
+        && request.headers().get_one("If-None-Match").is_some_and(|header| header_lists(header, etag, true));
+    response.header(Header::new("ETag", etag.clone()));
     if not_modified {
         return response.status(Status::NotModified).finalize();
     }
-    let length = body.as_ref().len();
-    response.status(status).header(ContentType::JSON).sized_body(length, std::io::Cursor::new(body));
+    response
+        .status(status)
+        .header(content_type.clone())
+        .sized_body(body.len(), std::io::Cursor::new(Arc::clone(body)));
     response.finalize()
 }
 
-/// A single resource as the read cache has it, or as just read (and then
-/// offered to the cache).
-pub struct Cached(Arc<Representation>);
+/// A resource or a list as the read cache has it, or as just read (and
+/// then offered to the cache).
+pub struct Cached(pub Arc<Representation>);
 
 impl Cached {
-    /// The representation of `key`: from the cache when it holds one, else
-    /// from `load`, which gives the store the resource belongs to and how
-    /// the API shows it.
+    /// What `key` names: from the read cache when it may answer this
+    /// request and holds it, else what `fill` reads, offered to the cache
+    /// with the scope `fill` gives (the cache declines it if a change raced
+    /// the read). Only successes are kept.
+    pub async fn or_fill<F>(db: &Db, key: Key, fill: F) -> Result<Cached, Error>
+    where
+        F: std::future::Future<Output = Result<(Scope, Representation), Error>>,
+    {
+        let cache = db.cache_for_reading().await;
+        if let Some(hit) = cache.and_then(|cache| cache.get(&key)) {
+            return Ok(Cached(hit));
+        }
+        let ticket = cache.and_then(ReadCache::ticket);
+        let (scope, representation) = fill.await?;
+        let representation = Arc::new(representation);
+        if let (Some(cache), Some(ticket)) = (cache, ticket) {
+            cache.insert(ticket, key, scope, Arc::clone(&representation));
+        }
+        Ok(Cached(representation))
+    }
+
+    /// A single resource: `load` gives the store it belongs to and how the
+    /// API shows it.
     pub async fn read<T, F>(db: &Db, key: Key, load: F) -> Result<Cached, Error>
     where
         F: FnOnce(&mut PgConnection) -> Result<(i64, T), Error> + Send + 'static,
         T: Serialize,
     {
-        let cache = db.cache_for_reading().await;
-        if let Some(hit) = cache.and_then(|cache| cache.get(key)) {
-            return Ok(Cached(hit));
-        }
-        let ticket = cache.and_then(ReadCache::ticket);
-        let (store_id, representation) = db
-            .run(move |conn| {
-                let (store_id, value) = load(conn)?;
-                let body = serde_json::to_vec(&value)
-                    .map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;
-                let etag = etag_of_bytes(&body);
-                Ok((store_id, Arc::new(Representation { body: body.into(), etag })))
-            })
-            .await?;
-        if let (Some(cache), Some(ticket)) = (cache, ticket) {
-            cache.insert(ticket, key, store_id, Arc::clone(&representation));
-        }
-        Ok(Cached(representation))
+        let read = db.run(move |conn| {
+            let (store_id, value) = load(conn)?;
+            let body = serde_json::to_vec(&value)
+                .map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;
+            Ok((Scope::Store(store_id), Representation::new(body, ContentType::JSON, Vec::new())))
+        });
+        Cached::or_fill(db, key, read).await
     }
 }
 
 impl<'r> Responder<'r, 'static> for Cached {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let Representation { body, etag } = &*self.0;
-        Ok(json_response(request, Status::Ok, Vec::new(), Arc::clone(body), etag.clone()))
+        Ok(tagged_response(request, Status::Ok, &self.0))
     }
 }
 

@@ -8,11 +8,11 @@ use super::guards::{ApiUser, JsonBody, QueryParams};
 use super::pagination::{self, AfterId};
 use super::problem::Problem;
 use super::respond::{ApiJson, Cached, IfMatch, NoContent};
-use crate::cache::Key;
+use crate::cache::{Key, Scope};
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::PageRequest;
-use crate::request::Id;
+use crate::request::{Id, SiteUrl};
 use crate::services::stores;
 use crate::views::StoreView;
 
@@ -75,13 +75,19 @@ async fn list_stores(
     db: Db,
     params: QueryParams,
     uri: &Origin<'_>,
-) -> Result<ApiJson<Vec<StoreView>>, Problem> {
-    let page = page_request(&params)?;
-    let one_more = PageRequest { limit: page.limit + 1, ..page };
-    let (stores, total) = db.run(move |conn| stores::list(conn, one_more)).await?;
-    let (stores, more) = pagination::split_page(stores, page.limit);
-    let next = next_after(uri, stores.last().filter(|_| more).map(|s| s.id));
-    Ok(ApiJson::page(stores.into_iter().map(StoreView::from).collect(), total, next))
+    site: SiteUrl,
+) -> Result<Cached, Problem> {
+    let key = Key::Address(format!("{}{uri}", site.0).into());
+    let read = async {
+        let page = page_request(&params)?;
+        let one_more = PageRequest { limit: page.limit + 1, ..page };
+        let (stores, total) = db.run(move |conn| stores::list(conn, one_more)).await?;
+        let (stores, more) = pagination::split_page(stores, page.limit);
+        let next = next_after(uri, stores.last().filter(|_| more).map(|s| s.id));
+        let views = stores.into_iter().map(StoreView::from).collect::<Vec<_>>();
+        Ok((Scope::AllStores, ApiJson::page(views, total, next).representation(&site.0)?))
+    };
+    Ok(Cached::or_fill(&db, key, read).await?)
 }
 
 /// Open a store; you become its owner.

@@ -9,11 +9,11 @@ use super::pagination;
 use super::problem::Problem;
 use super::respond::{ApiJson, Cached, NoContent};
 use super::stores::{next_after, page_request};
-use crate::cache::Key;
+use crate::cache::{Key, Scope};
 use crate::db::Db;
 use crate::error::Error;
 use crate::models::PageRequest;
-use crate::request::Id;
+use crate::request::{Id, SiteUrl};
 use crate::services::tags;
 use crate::views::TagView;
 
@@ -64,15 +64,21 @@ async fn list_store_tags(
     id: Id,
     params: QueryParams,
     uri: &Origin<'_>,
-) -> Result<ApiJson<Vec<TagView>>, Problem> {
-    let page = page_request(&params)?;
-    let one_more = PageRequest { limit: page.limit + 1, ..page };
-    let tags::StoreTags { store, tags, total } =
-        db.run(move |conn| tags::list_in_store(conn, id.0, one_more)).await?;
-    let (tags, more) = pagination::split_page(tags, page.limit);
-    let next = next_after(uri, tags.last().filter(|_| more).map(|(t, _)| t.id));
-    let views = tags.into_iter().map(|(tag, count)| TagView::new(tag, store.name.clone(), count)).collect();
-    Ok(ApiJson::page(views, total, next))
+    site: SiteUrl,
+) -> Result<Cached, Problem> {
+    let key = Key::Address(format!("{}{uri}", site.0).into());
+    let read = async {
+        let page = page_request(&params)?;
+        let one_more = PageRequest { limit: page.limit + 1, ..page };
+        let tags::StoreTags { store, tags, total } =
+            db.run(move |conn| tags::list_in_store(conn, id.0, one_more)).await?;
+        let (tags, more) = pagination::split_page(tags, page.limit);
+        let next = next_after(uri, tags.last().filter(|_| more).map(|(t, _)| t.id));
+        let views: Vec<TagView> =
+            tags.into_iter().map(|(tag, count)| TagView::new(tag, store.name.clone(), count)).collect();
+        Ok((Scope::Store(id.0), ApiJson::page(views, total, next).representation(&site.0)?))
+    };
+    Ok(Cached::or_fill(&db, key, read).await?)
 }
 
 /// Create a tag in a store you own (or any store, as staff).

@@ -8,6 +8,7 @@ mod headers;
 mod layout;
 mod paging;
 mod public;
+mod remembered;
 mod resume;
 pub(crate) mod session;
 

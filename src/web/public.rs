@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use super::error::PageError;
 use super::layout::Layout;
-use super::paging::{with_param, Listing, PageNumber, Paging};
+use super::paging::{with_param, PageNumber, Paging};
+use super::remembered::{Page, Render, Visit};
+use crate::cache::Scope;
 use crate::db::Db;
 use crate::models::{ItemFilter, ItemSort, ItemSortField, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
@@ -49,13 +51,17 @@ struct HomePage {
 }
 
 #[get("/?<page>")]
-async fn home(db: Db, layout: Layout, page: Option<&str>) -> Result<Listing, PageError> {
+async fn home(db: Db, visit: Visit<'_>, page: Option<&str>) -> Result<Page, PageError> {
+    let (layout, render) = match visit.render() {
+        Ok(new) => new,
+        Err(remembered) => return Ok(remembered),
+    };
     let page = PageNumber::from_query(page);
     let (rows, total) = db.run(move |conn| stores::directory(conn, page.offset(), page.limit())).await?;
     let stores: Vec<StoreRow> =
         rows.into_iter().map(|(s, item_count)| StoreRow::new(s.id, s.name, item_count)).collect();
     let paging = Paging::new(page, stores.len(), total, "/");
-    Ok(Listing::of(paging, |paging| Template::render("home.html", HomePage { layout, stores, paging })))
+    render.listing(Scope::AllStores, paging, "home.html", |paging| HomePage { layout, stores, paging })
 }
 
 #[derive(Serialize)]
@@ -108,12 +114,16 @@ const BY_NAME: ItemSort = ItemSort { field: ItemSortField::Name, descending: fal
 #[get("/stores/<id>?<tag>&<sort>&<page>")]
 async fn store(
     db: Db,
-    layout: Layout,
+    visit: Visit<'_>,
     id: i64,
     tag: Option<i64>,
     sort: Option<&str>,
     page: Option<&str>,
-) -> Result<Listing, PageError> {
+) -> Result<Page, PageError> {
+    let (layout, render) = match visit.render() {
+        Ok(new) => new,
+        Err(remembered) => return Ok(remembered),
+    };
     let page = PageNumber::from_query(page);
     // By name unless asked otherwise: the order live updates keep.
     let (sort_name, _, order) =
@@ -137,22 +147,17 @@ async fn store(
     }
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let paging = Paging::of_total(page, items.len(), total, &base);
-    Ok(Listing::of(paging, |paging| {
-        Template::render(
-            "store.html",
-            StorePage {
-                layout,
-                owner_id: store.owner_id,
-                store: StoreRow::new(store.id, store.name, item_count),
-                tags: store_tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
-                selected_tag: tag,
-                sort: sort_name,
-                sorts,
-                items,
-                paging,
-            },
-        )
-    }))
+    render.listing(Scope::Store(id), paging, "store.html", |paging| StorePage {
+        layout,
+        owner_id: store.owner_id,
+        store: StoreRow::new(store.id, store.name, item_count),
+        tags: store_tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
+        selected_tag: tag,
+        sort: sort_name,
+        sorts,
+        items,
+        paging,
+    })
 }
 
 #[derive(Serialize)]
@@ -163,10 +168,15 @@ struct ItemPageContext {
 }
 
 #[get("/items/<id>")]
-async fn item(db: Db, layout: Layout, id: i64) -> Result<Template, PageError> {
+async fn item(db: Db, visit: Visit<'_>, id: i64) -> Result<Page, PageError> {
+    let (layout, render) = match visit.render() {
+        Ok(new) => new,
+        Err(remembered) => return Ok(remembered),
+    };
     let detail = db.run(move |conn| items::detail(conn, id)).await?;
-    let description = detail.item.description.clone();
-    Ok(Template::render("item.html", ItemPageContext { layout, item: ItemRow::from(detail), description }))
+    let (scope, description) = (Scope::Store(detail.item.store_id), detail.item.description.clone());
+    let context = ItemPageContext { layout, item: ItemRow::from(detail), description };
+    render.page(Status::Ok, scope, "item.html", context)
 }
 
 #[derive(Serialize)]
@@ -179,7 +189,11 @@ struct TagPage {
 }
 
 #[get("/tags/<id>?<page>")]
-async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<Listing, PageError> {
+async fn tag(db: Db, visit: Visit<'_>, id: i64, page: Option<&str>) -> Result<Page, PageError> {
+    let (layout, render) = match visit.render() {
+        Ok(new) => new,
+        Err(remembered) => return Ok(remembered),
+    };
     let page = PageNumber::from_query(page);
     let (detail, items, total) = db
         .run(move |conn| {
@@ -193,18 +207,13 @@ async fn tag(db: Db, layout: Layout, id: i64, page: Option<&str>) -> Result<List
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let paging = Paging::of_total(page, items.len(), total, &format!("/tags/{id}"));
     let tags::TagDetail { tag, store_name, item_count } = detail;
-    Ok(Listing::of(paging, |paging| {
-        Template::render(
-            "tag.html",
-            TagPage {
-                layout,
-                store: StoreRow::new(tag.store_id, store_name, item_count),
-                tag: TagLink { id: tag.id, name: tag.name },
-                items,
-                paging,
-            },
-        )
-    }))
+    render.listing(Scope::Store(tag.store_id), paging, "tag.html", |paging| TagPage {
+        layout,
+        store: StoreRow::new(tag.store_id, store_name, item_count),
+        tag: TagLink { id: tag.id, name: tag.name },
+        items,
+        paging,
+    })
 }
 
 #[derive(Serialize, Default)]
@@ -250,7 +259,7 @@ struct SearchPage {
 #[get("/search?<q>&<tag>&<min_price>&<max_price>&<sort>&<page>")]
 async fn search(
     db: Db,
-    layout: Layout,
+    visit: Visit<'_>,
     config: &rocket::State<crate::config::AppConfig>,
     q: Option<String>,
     tag: Option<String>,
@@ -258,7 +267,11 @@ async fn search(
     max_price: Option<String>,
     sort: Option<&str>,
     page: Option<&str>,
-) -> Result<Listing, PageError> {
+) -> Result<Page, PageError> {
+    let (layout, render) = match visit.render() {
+        Ok(new) => new,
+        Err(remembered) => return Ok(remembered),
+    };
     // Prices as people type them in the shop's currency (`€ 9,90`).
     let typed = |price: Option<String>| {
         let price = price.unwrap_or_default();
@@ -271,7 +284,7 @@ async fn search(
         max_price: typed(max_price),
         sort: "",
     };
-    search_page(db, layout, asked, sort, page, false).await
+    search_page(db, layout, render, asked, sort, page, false).await
 }
 
 /// Every item, newest first or in another order: the search with nothing
@@ -279,11 +292,15 @@ async fn search(
 #[get("/items?<sort>&<page>")]
 async fn all_items(
     db: Db,
-    layout: Layout,
+    visit: Visit<'_>,
     sort: Option<&str>,
     page: Option<&str>,
-) -> Result<Listing, PageError> {
-    search_page(db, layout, SearchForm::default(), sort, page, true).await
+) -> Result<Page, PageError> {
+    let (layout, render) = match visit.render() {
+        Ok(new) => new,
+        Err(remembered) => return Ok(remembered),
+    };
+    search_page(db, layout, render, SearchForm::default(), sort, page, true).await
 }
 
 /// How many tag names the search form suggests.
@@ -292,11 +309,12 @@ const TAG_SUGGESTIONS: i64 = 200;
 async fn search_page(
     db: Db,
     layout: Layout,
+    render: Render<'_>,
     asked: SearchForm,
     sort: Option<&str>,
     page: Option<&str>,
     everything: bool,
-) -> Result<Listing, PageError> {
+) -> Result<Page, PageError> {
     let page = PageNumber::from_query(page);
     let (sort_name, _, order) =
         SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(SEARCH_ORDERS[0]);
@@ -343,7 +361,7 @@ async fn search_page(
         let tag_names = db.run(|conn| tags::names_for_suggestions(conn, TAG_SUGGESTIONS)).await?;
         let page =
             SearchPage { layout, heading, form, sorts, errors, tag_names, items: vec![], paging: None };
-        return Ok(Listing::Page((status, Template::render("search.html", page))));
+        return render.page(status, Scope::AllStores, "search.html", page);
     }
     if !tag_name.is_empty() {
         filter.tag_named = Some(tag_name);
@@ -369,11 +387,16 @@ async fn search_page(
         )
     };
     let paging = Paging::of_total(page, items.len(), total, &base);
-    Ok(Listing::of(paging, |paging| {
-        let page =
-            SearchPage { layout, heading, form, sorts, errors, tag_names, items, paging: Some(paging) };
-        Template::render("search.html", page)
-    }))
+    render.listing(Scope::AllStores, paging, "search.html", |paging| SearchPage {
+        layout,
+        heading,
+        form,
+        sorts,
+        errors,
+        tag_names,
+        items,
+        paging: Some(paging),
+    })
 }
 
 fn encode(text: &str) -> String {

@@ -332,3 +332,94 @@ async fn the_cache_keeps_to_its_budget_and_can_be_turned_off() {
         assert_eq!(get(&off, &path).await["description"], format!("off {round}"));
     }
 }
+
+/// Renames, in SQL and without an event, the store and the item: what
+/// still shows the old names comes from memory.
+fn rename_behind_the_back(app: &TestApp, shop: &Catalogue) {
+    let mut conn = app.conn();
+    diesel::sql_query("UPDATE items SET name = 'Tea (renamed)' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(shop.item)
+        .execute(&mut conn)
+        .expect("rename the item");
+    diesel::sql_query("UPDATE stores SET name = 'Corner shop (renamed)' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(shop.store)
+        .execute(&mut conn)
+        .expect("rename the store");
+}
+
+/// Reads `path` anonymously until its body contains `text`.
+async fn read_text_until(server: &Server, path: &str, text: &str) {
+    let started = Instant::now();
+    loop {
+        let reply = server.request("GET", path, &[], "").await;
+        assert_eq!(reply.status, 200, "GET {path}");
+        if reply.body.contains(text) {
+            return;
+        }
+        assert!(started.elapsed() < WAIT, "GET {path} without {text:?} after {WAIT:?}");
+        rocket::tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[rocket::async_test]
+async fn lists_and_public_pages_come_from_memory_until_an_event_of_what_they_show() {
+    let app = TestApp::new().await;
+    let (a, b) = (Server::start(&app, |f| f).await, Server::start(&app, |f| f).await);
+    let shop = catalogue(&app).await;
+    let elsewhere = app.store(&shop.owner, "Elsewhere").await;
+    b.caught_up().await;
+    let of_the_store = [
+        format!("/api/items?store_id={}", shop.store),
+        format!("/api/items?store_id={}&sort=-price&limit=1", shop.store),
+        format!("/api/stores/{}/tags", shop.store),
+        format!("/stores/{}", shop.store),
+        format!("/items/{}", shop.item),
+        format!("/tags/{}", shop.tag),
+    ];
+    let across_stores = [
+        "/api/items".to_owned(),
+        "/api/stores".to_owned(),
+        "/".to_owned(),
+        "/items".to_owned(),
+        "/search?q=tea".to_owned(),
+    ];
+    let mut first = std::collections::HashMap::new();
+    for path in of_the_store.iter().chain(&across_stores) {
+        let reply = b.request("GET", path, &[], "").await;
+        assert_eq!(reply.status, 200, "GET {path}");
+        assert!(reply.body.contains("Corner shop"), "GET {path}: {}", reply.body);
+        first.insert(path.clone(), reply);
+    }
+
+    rename_behind_the_back(&app, &shop);
+    let before = app.queries();
+    for path in of_the_store.iter().chain(&across_stores) {
+        let again = b.request("GET", path, &[], "").await;
+        assert_eq!((again.status, &again.body), (200, &first[path].body), "GET {path} from memory");
+        let etag = first[path].header("etag").expect("an ETag");
+        let revalidated = b.request("GET", path, &[("If-None-Match", etag)], "").await;
+        assert_eq!((revalidated.status, revalidated.body.as_str()), (304, ""), "GET {path}");
+    }
+    assert_eq!(app.queries(), before, "answered without the database");
+    // Whoever is signed in (or says so) gets pages read for them alone.
+    for path in [format!("/stores/{}", shop.store), "/".to_owned()] {
+        let page = b.request("GET", &path, &[("Cookie", "storefront_session=whoever")], "").await;
+        assert!(page.body.contains("(renamed)"), "GET {path} with a session cookie");
+    }
+
+    // A change to another store, made through another instance, drops
+    // what shows every store within its one event, and only that.
+    app.item(&shop.owner, elsewhere, "Kettle", "30.00").await;
+    for path in &across_stores {
+        read_text_until(&b, path, "(renamed)").await;
+    }
+    for path in &of_the_store {
+        assert_eq!(b.request("GET", path, &[], "").await.body, first[path].body, "GET {path} kept");
+    }
+    // A change to the store drops what shows it.
+    put(&a, &shop.owner, &format!("/api/items/{}", shop.item), json!({"price": "3.50"})).await;
+    for path in &of_the_store {
+        read_text_until(&b, path, "(renamed)").await;
+    }
+    read_text_until(&b, &of_the_store[0], "\"price\":3.50").await;
+}

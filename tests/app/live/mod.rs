@@ -8,6 +8,7 @@ mod stream;
 
 use std::time::{Duration, Instant};
 
+use diesel::Connection;
 use rocket::figment::Figment;
 use rocket::tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use rocket::tokio::net::TcpStream;
@@ -23,6 +24,8 @@ pub struct Server {
     shutdown: rocket::Shutdown,
     /// The instance's read cache, for what a failing test reports.
     pub cache: Option<std::sync::Arc<storefront::cache::ReadCache>>,
+    /// The instance's hub: how far its listener has published.
+    pub hub: Option<std::sync::Arc<storefront::events::Hub>>,
 }
 
 impl Server {
@@ -46,13 +49,14 @@ impl Server {
         let rocket = storefront::rocket(configure(figment)).ignite().await.expect("the server ignites");
         let shutdown = rocket.shutdown();
         let cache = rocket.state::<std::sync::Arc<storefront::cache::ReadCache>>().cloned();
+        let hub = rocket.state::<std::sync::Arc<storefront::events::Hub>>().cloned();
         rocket::tokio::spawn(rocket.launch());
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             assert!(started.elapsed() < Duration::from_secs(10), "the server did not start");
             rocket::tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Server { port, database_url: app.url(), shutdown, cache }
+        Server { port, database_url: app.url(), shutdown, cache, hub }
     }
 
     /// Opens `GET path` as an event stream, once every event committed so
@@ -73,6 +77,26 @@ impl Server {
         assert_eq!(stream.status, 200, "{}", stream.body);
         stream.next_message(Duration::from_secs(5)).await.expect("the opening message");
         stream
+    }
+
+    /// Waits until every event committed so far is numbered and this
+    /// instance has published it, with its cache in use.
+    pub async fn caught_up(&self) {
+        let url = self.database_url.clone();
+        let newest = rocket::tokio::task::spawn_blocking(move || {
+            crate::harness::wait_until_numbered(&url);
+            let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+            storefront::models::Horizon::now(&mut conn).expect("the horizon").newest
+        })
+        .await
+        .expect("waited");
+        let hub = self.hub.as_ref().expect("a hub");
+        assert!(hub.reached(newest, Duration::from_secs(10)).await, "the listener reaches event {newest}");
+        let started = Instant::now();
+        while self.cache.as_ref().is_some_and(|cache| cache.ticket().is_none()) {
+            assert!(started.elapsed() < Duration::from_secs(10), "the cache is not in use");
+            rocket::tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Sends a request and reads the whole response.
