@@ -62,6 +62,9 @@ pub struct Representation {
     pub content_type: rocket::http::ContentType,
     pub etag: String,
     pub headers: Vec<(&'static str, String)>,
+    /// Where in `body` a page says which event it is current up to: the
+    /// number is written in as the page is sent (see `web::remembered`).
+    pub position_at: Option<usize>,
 }
 
 impl Representation {
@@ -72,7 +75,7 @@ impl Representation {
         headers: Vec<(&'static str, String)>,
     ) -> Self {
         let etag = etag_of_bytes(&body);
-        Representation { body: body.into(), content_type, etag, headers }
+        Representation { body: body.into(), content_type, etag, headers, position_at: None }
     }
 }
 
@@ -293,6 +296,7 @@ mod tests {
             content_type: rocket::http::ContentType::JSON,
             etag: "\"e\"".into(),
             headers: Vec::new(),
+            position_at: None,
         })
     }
 

@@ -101,7 +101,7 @@ pub fn tagged_response(
     status: Status,
     representation: &Representation,
 ) -> Response<'static> {
-    let Representation { body, content_type, etag, headers } = representation;
+    let Representation { body, content_type, etag, headers, .. } = representation;
     let mut response = Response::build();
     for (name, value) in headers {
         response.header(Header::new(*name, value.clone()));

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Memory and responsiveness under floods of logins, against a running instance.
 
-    logins.py BASE_URL PID
+    logins.py BASE_URL PID [LOGINS...]
 
-For 100 and then 1,000 concurrent logins of unknown emails (each costs a
-full argon2id verification against the dummy hash), prints the server's
+For 100 and then 1,000 concurrent logins of unknown emails (or the numbers
+given), each costing a full argon2id verification against the dummy hash,
+prints the server's
 RSS before, at the peak and two seconds after, the answers by status, and
 the slowest of the reads made meanwhile. Standard library only; see
 logins.sh.
@@ -92,7 +93,7 @@ def flood(base, pid, logins):
 
 def main():
     base, pid = sys.argv[1], int(sys.argv[2])
-    for logins in (100, 1000):
+    for logins in [int(n) for n in sys.argv[3:]] or (100, 1000):
         flood(base, pid, logins)
 
 

@@ -3,7 +3,8 @@
 # concurrent logins of unknown emails against one instance, with the RSS
 # before, at the peak and after, and how slow reads got meanwhile.
 #
-#   bash tests/load/logins.sh
+#   bash tests/load/logins.sh [LOGINS...]     # default 100 1000
+#   bash tests/load/logins.sh 20              # a short smoke run
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 db=storefront_logins_bench
@@ -34,4 +35,4 @@ export ROCKET_SECRET_KEY ROCKET_JWT_SECRET
 "$binary" >/tmp/storefront-logins.log 2>&1 &
 server=$!
 for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:18831/api/stores" && break; sleep 0.2; done
-python3 tests/load/logins.py http://127.0.0.1:18831 "$server"
+python3 tests/load/logins.py http://127.0.0.1:18831 "$server" "$@"
