@@ -424,7 +424,11 @@ async fn lists_and_public_pages_come_from_memory_until_an_event_of_what_they_sho
         if path.starts_with("/api") {
             assert_eq!(kept.body, first[path].body, "GET {path} kept");
         } else {
-            assert!(kept.body.contains(&format!("data-events-after=\"{newest}\"")), "GET {path}: {}", kept.body);
+            assert!(
+                kept.body.contains(&format!("data-events-after=\"{newest}\"")),
+                "GET {path}: {}",
+                kept.body
+            );
         }
     }
     // A change to the store drops what shows it.
