@@ -1,4 +1,7 @@
 DROP INDEX events_unnumbered_idx;
+DROP INDEX events_store_id_idx;
+CREATE INDEX events_store_id_idx ON events (store_id, id);
+DROP INDEX events_id_key;
 
 -- Whatever the sequencer had not numbered yet is numbered now, after the rest.
 CREATE SEQUENCE events_id_seq AS BIGINT;
@@ -6,6 +9,8 @@ SELECT setval('events_id_seq', coalesce((SELECT max(id) FROM events), 0) + 1, fa
 UPDATE events SET id = nextval('events_id_seq')
     FROM (SELECT draft_id FROM events WHERE id IS NULL ORDER BY draft_id) AS pending
     WHERE events.draft_id = pending.draft_id;
+
+ALTER TABLE events ADD CONSTRAINT events_id_key UNIQUE (id);
 
 CREATE FUNCTION storefront_number_event() RETURNS trigger
     LANGUAGE plpgsql AS

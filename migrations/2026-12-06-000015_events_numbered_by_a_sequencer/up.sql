@@ -12,3 +12,12 @@ DROP SEQUENCE events_id_seq;
 
 -- What the sequencer has still to number, oldest insert first.
 CREATE INDEX events_unnumbered_idx ON events (draft_id) WHERE id IS NULL;
+
+-- The indexes on ids hold numbered rows only: a change's insert skips them,
+-- and the sequencer's numbering (which writes a new row version anyway)
+-- adds the entries. Every query on ids (`id > n`, `max(id)`) implies
+-- `id IS NOT NULL`, so these indexes serve them as before.
+ALTER TABLE events DROP CONSTRAINT events_id_key;
+CREATE UNIQUE INDEX events_id_key ON events (id) WHERE id IS NOT NULL;
+DROP INDEX events_store_id_idx;
+CREATE INDEX events_store_id_idx ON events (store_id, id) WHERE id IS NOT NULL;

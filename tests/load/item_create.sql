@@ -20,14 +20,14 @@ INSERT INTO audit_log (actor_id, via, action, entity, entity_id, changes)
 \if :events = 1
 INSERT INTO events (kind, entity_id, store_id, object)
     VALUES ('item.created', currval('items_id_seq'), :store,
-            jsonb_build_object('id', currval('items_id_seq'), 'name', 'pgbench ' || :n, 'price', 1.00,
-                               'store', jsonb_build_object('id', :store, 'name', 'Writes'), 'tags', '[]'::jsonb,
+            jsonb_build_object('id', currval('items_id_seq'), 'name', 'pgbench ' || :n::text, 'price', 1.00,
+                               'store', jsonb_build_object('id', :store::bigint, 'name', 'Writes'), 'tags', '[]'::jsonb,
                                'description', null, 'version', 1, 'created_at', now(), 'updated_at', now()));
 \elif :events = 2
 INSERT INTO events_numbered_at_commit (kind, entity_id, store_id, object)
     VALUES ('item.created', currval('items_id_seq'), :store,
-            jsonb_build_object('id', currval('items_id_seq'), 'name', 'pgbench ' || :n, 'price', 1.00,
-                               'store', jsonb_build_object('id', :store, 'name', 'Writes'), 'tags', '[]'::jsonb,
+            jsonb_build_object('id', currval('items_id_seq'), 'name', 'pgbench ' || :n::text, 'price', 1.00,
+                               'store', jsonb_build_object('id', :store::bigint, 'name', 'Writes'), 'tags', '[]'::jsonb,
                                'description', null, 'version', 1, 'created_at', now(), 'updated_at', now()));
 \endif
 COMMIT;

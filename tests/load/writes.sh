@@ -35,7 +35,7 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     { wait; } 2>/dev/null || true
-    "${psql[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+    [ -n "${KEEP:-}" ] || "${psql[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
     rm -rf "$work"
 }
 trap cleanup EXIT

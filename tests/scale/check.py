@@ -21,6 +21,7 @@ from http.cookiejar import CookieJar
 from urllib.request import HTTPCookieProcessor, HTTPErrorProcessor, build_opener, Request
 
 CHANGES = int(os.environ.get("SCALE_CHANGES", "120"))
+STALE_ROUNDS = int(os.environ.get("SCALE_STALE_ROUNDS", "500"))
 
 
 def fail(message):
@@ -182,6 +183,33 @@ def main():
           f"other instance p50 {p50_b:.1f} ms p99 {p99_b:.1f} ms")
     check(p99_b < 1000, f"p99 to the other instance is {p99_b:.0f} ms, over 1 s")
 
+    # A client reads its own writes on every instance: a price changed
+    # through one instance and read at once through the other (the item, the
+    # store's list and the panel's form), each time after an anonymous read
+    # left the old price in the reader's cache; then the same through the
+    # balancer.
+    panel = web_session(balancer, admin_email, admin_password)
+    for label, writer, reader in (("A, read through B", a, b), ("the balancer", lb, lb)):
+        stale = []
+        for n in range(STALE_ROUNDS):
+            item_path, list_path = f"/api/items/{item['id']}", f"/api/items?store_id={store['id']}"
+            for path in (item_path, list_path):
+                Api(reader.base).call("GET", path)
+            price = f"{n % 900 + 10}.{n * 7 % 100:02d}"
+            status, _, _ = writer.call("PUT", item_path, {"price": price})
+            check(status == 200, f"change {n} through {label}: {status}")
+            status, read, _ = reader.call("GET", item_path)
+            if status != 200 or read["price"] != float(price):
+                stale.append(f"item {read}")
+            status, listed, _ = reader.call("GET", list_path)
+            if status != 200 or listed[0]["price"] != float(price):
+                stale.append(f"list {listed}")
+            form = panel.open(f"{reader.base}/admin/items/{item['id']}", timeout=10).read().decode()
+            if f'value="{price}"' not in form:
+                stale.append(f"panel: {form[:200]}")
+        check(not stale, f"{len(stale)} stale reads of {STALE_ROUNDS} rounds through {label}: {stale[:2]}")
+        print(f"ok: {STALE_ROUNDS} changes through {label}: 0 stale reads of the item, the list and the panel")
+
     # An independent client through the balancer, reconnecting with
     # Last-Event-ID while changes go through both instances, misses nothing
     # and gets nothing twice.
@@ -307,23 +335,33 @@ class NoRedirect(HTTPErrorProcessor):
     https_response = http_response
 
 
+def token_of(html):
+    marker = 'name="csrf_token" value="'
+    return html.split(marker, 1)[1].split('"', 1)[0]
+
+
+def post_form(opener, base, path, fields):
+    data = urllib.parse.urlencode(fields).encode()
+    return opener.open(Request(base + path, data=data, headers={"Origin": base}), timeout=10)
+
+
+def web_session(base, email, password):
+    """A browser's cookies, logged in to the web pages through `base`."""
+    opener = build_opener(HTTPCookieProcessor(CookieJar()), NoRedirect)
+    page = opener.open(base + "/account/login", timeout=10).read().decode()
+    fields = {"csrf_token": token_of(page), "email": email, "password": password}
+    response = post_form(opener, base, "/account/login", fields)
+    check(response.status == 303, f"web login: {response.status} {response.read()[:2000]}")
+    return opener
+
+
 def deactivate(base, email, password, user_id):
     """Deactivates a user through the admin panel, as a staff member would."""
-    opener = build_opener(HTTPCookieProcessor(CookieJar()), NoRedirect)
-    origin = base
-
-    def token_of(html):
-        marker = 'name="csrf_token" value="'
-        return html.split(marker, 1)[1].split('"', 1)[0]
+    opener = web_session(base, email, password)
 
     def post(path, fields):
-        data = urllib.parse.urlencode(fields).encode()
-        request = Request(base + path, data=data, headers={"Origin": origin})
-        return opener.open(request, timeout=10)
+        return post_form(opener, base, path, fields)
 
-    page = opener.open(base + "/account/login", timeout=10).read().decode()
-    response = post("/account/login", {"csrf_token": token_of(page), "email": email, "password": password})
-    check(response.status == 303, f"admin login: {response.status}")
     form = opener.open(f"{base}/admin/users/{user_id}", timeout=10).read().decode()
     version = form.split('name="version" value="', 1)[1].split('"', 1)[0]
     response = post(f"/admin/users/{user_id}",
