@@ -1,4 +1,5 @@
 DROP INDEX events_unnumbered_idx;
+CREATE INDEX events_at_idx ON events (at);
 DROP INDEX events_store_id_idx;
 CREATE INDEX events_store_id_idx ON events (store_id, id);
 DROP INDEX events_id_key;

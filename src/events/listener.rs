@@ -21,7 +21,7 @@ pub const CHANNEL: &str = "storefront_events";
 /// How often the connection is asked for notifications. Diesel's
 /// `notifications_iter` does not wait on the socket, so this is the most a
 /// notification waits before it is seen.
-const POLL_EVERY: Duration = Duration::from_millis(5);
+const POLL_EVERY: Duration = Duration::from_millis(2);
 /// Reads the table even without a notification now and then: a check that
 /// the connection still answers.
 const CHECK_EVERY: Duration = Duration::from_secs(5);

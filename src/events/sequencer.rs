@@ -5,7 +5,7 @@
 //! other. Every instance runs this thread on a connection of its own,
 //! outside the request pool; the one that holds a session-level advisory
 //! lock numbers, every few milliseconds, the rows that have become visible
-//! since its last batch, oldest insert first, in one transaction that also
+//! since its last batch, oldest insert first, in one statement that also
 //! sends the batch's one `NOTIFY` (the newest id, never a body). Batches
 //! commit one after another, so an id is visible only once every lower id
 //! is: what a stream resumes from is never followed by a gap or a repeat,
@@ -20,7 +20,7 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::hub::Hub;
 use super::listener::CHANNEL;
@@ -101,47 +101,33 @@ fn try_lock(conn: &mut PgConnection) -> QueryResult<bool> {
 }
 
 #[derive(QueryableByName)]
-struct Pending {
+struct Batch {
     #[diesel(sql_type = BigInt)]
-    draft_id: i64,
-}
-
-#[derive(QueryableByName)]
-struct Numbered {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
+    numbered: i64,
 }
 
 /// Numbers the rows visible now and not numbered yet (at most [`BATCH`]),
 /// after the newest id, in the order they were inserted, and wakes the
-/// instances. Returns how many it numbered.
+/// instances: one statement, so one round trip and one commit. Its one
+/// snapshot gives both the rows and the newest id; nobody else numbers.
+/// Returns how many it numbered.
 pub fn number_batch(conn: &mut PgConnection) -> QueryResult<usize> {
-    let pending: Vec<i64> =
-        diesel::sql_query("SELECT draft_id FROM events WHERE id IS NULL ORDER BY draft_id LIMIT $1")
-            .bind::<BigInt, _>(BATCH)
-            .load::<Pending>(conn)?
-            .into_iter()
-            .map(|row| row.draft_id)
-            .collect();
-    if pending.is_empty() {
-        return Ok(0);
-    }
-    conn.transaction(|conn| {
-        let numbered: Vec<Numbered> = diesel::sql_query(
-            "UPDATE events SET id = newest.id + pending.n \
-             FROM (SELECT coalesce(max(id), 0) AS id FROM events) AS newest, \
-                  unnest($1::bigint[]) WITH ORDINALITY AS pending(draft_id, n) \
-             WHERE events.draft_id = pending.draft_id \
-             RETURNING events.id",
-        )
-        .bind::<Array<BigInt>, _>(&pending)
-        .load(conn)?;
-        if let Some(newest) = numbered.iter().map(|row| row.id).max() {
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<Text, _>(CHANNEL)
-                .bind::<Text, _>(newest.to_string())
-                .execute(conn)?;
-        }
-        Ok(numbered.len())
-    })
+    let batch: Batch = diesel::sql_query(
+        "WITH pending AS ( \
+             SELECT draft_id, row_number() OVER (ORDER BY draft_id) AS n \
+             FROM events WHERE id IS NULL ORDER BY draft_id LIMIT $1 \
+         ), numbered AS ( \
+             UPDATE events SET id = (SELECT coalesce(max(id), 0) FROM events) + pending.n \
+             FROM pending WHERE events.draft_id = pending.draft_id \
+             RETURNING events.id \
+         ), batch AS ( \
+             SELECT count(*) AS numbered, max(id) AS newest FROM numbered \
+         ) \
+         SELECT numbered, CASE WHEN numbered > 0 THEN pg_notify($2, newest::text)::text END AS notified \
+         FROM batch",
+    )
+    .bind::<BigInt, _>(BATCH)
+    .bind::<Text, _>(CHANNEL)
+    .get_result(conn)?;
+    Ok(usize::try_from(batch.numbered).unwrap_or(0))
 }

@@ -139,11 +139,17 @@ impl StoredEvent {
         Ok(oldest.zip(newest).map(|(oldest, newest)| EventRange { oldest, newest }))
     }
 
-    /// Deletes the events older than `before`, always keeping the newest, so
-    /// that the table tells how far back it reaches.
+    /// Deletes the events before the first one of `before` or later (by id,
+    /// which grows with time), always keeping the newest, so that the table
+    /// tells how far back it reaches. Walks the ids from the oldest: the
+    /// table needs no index on time, which every change would pay for.
     pub fn prune(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
-        diesel::sql_query("DELETE FROM events WHERE at < $1 AND id < (SELECT max(id) FROM events)")
-            .bind::<diesel::sql_types::Timestamptz, _>(before)
-            .execute(conn)
+        diesel::sql_query(
+            "DELETE FROM events WHERE id < coalesce( \
+                 (SELECT min(id) FROM events WHERE id IS NOT NULL AND at >= $1), \
+                 (SELECT max(id) FROM events))",
+        )
+        .bind::<diesel::sql_types::Timestamptz, _>(before)
+        .execute(conn)
     }
 }

@@ -2,7 +2,9 @@
 # Write benchmark, on a release build: `POST /api/items` per second at 1, 4,
 # 16 and 64 concurrent clients through instance A of two on one database,
 # beside the same run's database ceiling for the same work, and the delivery
-# latency of the new items' events to a stream of instance B.
+# latency to instance B meanwhile: a probe client changes an item through A
+# twenty times a second and times each change from A's answer to its event
+# on a stream of B (tests/load/latency.py).
 #
 #   bash tests/load/writes.sh [RUNS] [SECONDS] [CLIENTS...]
 #   bash tests/load/writes.sh 1 1 1 4      # a short smoke run
@@ -62,6 +64,8 @@ json='Content-Type: application/json'
 token=$(curl -fsS "$a/api/login" -H "$json" \
     -d "{\"email\":\"bench@storefront.test\",\"password\":\"$password\"}" | field access_token)
 store=$(curl -fsS "$a/api/stores" -H "Authorization: Bearer $token" -H "$json" -d '{"name":"Writes"}' | field id)
+probe=$(curl -fsS "$a/api/items" -H "Authorization: Bearer $token" -H "$json" \
+    -d "{\"name\":\"Probe\",\"price\":\"1.00\",\"store_id\":$store}" | field id)
 user_id=$("${psql[@]}" -Atc "SELECT id FROM users WHERE email = 'bench@storefront.test'" "$db")
 session=$("${psql[@]}" -Atc "SELECT max(id) FROM sessions WHERE user_id = $user_id" "$db")
 # The former design, for comparison: a copy of the events table whose rows
@@ -111,7 +115,7 @@ for clients in "${levels[@]}"; do
         plain+=("$(ceiling "$clients" 0)")
         with+=("$(ceiling "$clients" 1)")
         former+=("$(ceiling "$clients" 2)")
-        python3 tests/load/latency.py "$b" "$((seconds + 2))" >"$work/latency" &
+        python3 tests/load/latency.py "$a" "$b" "$token" "$probe" "$seconds" >"$work/latency" &
         listener=$!
         sleep 0.5
         out=$(wrk -t"$(($clients < 2 ? 1 : 2))" -c"$clients" -d"${seconds}s" -s "$work/writes.lua" "$a")
@@ -122,8 +126,8 @@ for clients in "${levels[@]}"; do
         fi
         app+=("$(awk '/Requests\/sec/ { print $2 }' <<<"$out")")
         wait "$listener"
-        read -r count median99 <<<"$(awk '{ print $1, $2 "|" $3 }' "$work/latency")"
-        [ "$count" -gt 0 ] || { echo "no event reached instance B" >&2; exit 1; }
+        read -r count median99 missing <<<"$(awk '{ print $1, $2 "|" $3, $4 }' "$work/latency")"
+        [ "$count" -gt 0 ] && [ "$missing" -eq 0 ] || { echo "changes missing on B: $(cat "$work/latency")" >&2; exit 1; }
         p50+=("${median99%|*}")
         p99+=("${median99#*|}")
     done

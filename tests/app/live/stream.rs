@@ -538,3 +538,34 @@ async fn one_client_holds_at_most_its_share_of_the_streams() {
     // Others still get theirs.
     assert_eq!(server.stream("/api/events", &[("X-Real-IP", "198.51.100.8")]).await.status, 200);
 }
+
+#[rocket::async_test]
+async fn pruning_keeps_the_events_of_the_history_and_always_the_newest() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    for n in 0..4 {
+        app.item(&owner, store, &format!("Item {n}"), "1.00").await;
+    }
+    app.wait_until_numbered();
+    let mut conn = app.conn();
+    let ids = || -> Vec<i64> {
+        diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT id FROM events ORDER BY id")
+            .load(&mut app.conn())
+            .unwrap()
+    };
+    let all = ids();
+    assert_eq!(all.len(), 5);
+    // The first three happened two days ago.
+    diesel::sql_query("UPDATE events SET at = now() - interval '2 days' WHERE id <= $1")
+        .bind::<diesel::sql_types::BigInt, _>(all[2])
+        .execute(&mut conn)
+        .unwrap();
+    let a_day_ago = chrono::Utc::now() - chrono::Duration::hours(24);
+    assert_eq!(storefront::models::StoredEvent::prune(&mut conn, a_day_ago).unwrap(), 3);
+    assert_eq!(ids(), all[3..]);
+    // When all of it is older, the newest stays: the history says where it ends.
+    diesel::sql_query("UPDATE events SET at = now() - interval '2 days'").execute(&mut conn).unwrap();
+    assert_eq!(storefront::models::StoredEvent::prune(&mut conn, a_day_ago).unwrap(), 1);
+    assert_eq!(ids(), [all[4]]);
+}
