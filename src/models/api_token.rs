@@ -65,11 +65,14 @@ impl ApiToken {
     }
 
     /// Records a use, at most once a minute to spare writes.
-    pub fn touch(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+    pub fn touch(conn: &mut PgConnection, token: &ApiToken) -> QueryResult<usize> {
         let a_minute_ago = Utc::now() - chrono::Duration::minutes(1);
+        if token.last_used_at.is_some_and(|used| used >= a_minute_ago) {
+            return Ok(0);
+        }
         diesel::update(
             api_tokens::table
-                .find(id)
+                .find(token.id)
                 .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(a_minute_ago))),
         )
         .set(api_tokens::last_used_at.eq(diesel::dsl::now))

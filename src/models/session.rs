@@ -66,6 +66,15 @@ impl Session {
         sessions::table.find(id).select(Session::as_select()).first(conn)
     }
 
+    /// The session and its account, in one query.
+    pub fn find_with_user(conn: &mut PgConnection, id: i64) -> QueryResult<(Session, crate::models::User)> {
+        sessions::table
+            .inner_join(crate::schema::users::table)
+            .filter(sessions::id.eq(id))
+            .select((Session::as_select(), crate::models::User::as_select()))
+            .first(conn)
+    }
+
     /// Moves the refresh chain from `generation` to the next one, if nobody
     /// else did first. Returns whether this call did it.
     pub fn advance_refresh(conn: &mut PgConnection, id: i64, generation: i32) -> QueryResult<bool> {
@@ -80,10 +89,15 @@ impl Session {
         Ok(updated == 1)
     }
 
-    /// Marks the session as seen, at most once a minute to spare writes.
-    pub fn touch(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+    /// Marks the session as seen, at most once a minute to spare writes
+    /// (and, when the session as read was seen within the minute, without a
+    /// statement).
+    pub fn touch(conn: &mut PgConnection, session: &Session) -> QueryResult<usize> {
         let a_minute_ago = Utc::now() - chrono::Duration::minutes(1);
-        diesel::update(sessions::table.find(id).filter(sessions::last_seen_at.lt(a_minute_ago)))
+        if session.last_seen_at >= a_minute_ago {
+            return Ok(0);
+        }
+        diesel::update(sessions::table.find(session.id).filter(sessions::last_seen_at.lt(a_minute_ago)))
             .set(sessions::last_seen_at.eq(diesel::dsl::now))
             .execute(conn)
     }

@@ -256,14 +256,13 @@ fn gone_is_revoked(error: diesel::result::Error) -> Error {
 }
 
 fn load_session(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Session), Error> {
-    let session = Session::find(conn, claims.sid).map_err(gone_is_revoked)?;
+    let (session, user) = Session::find_with_user(conn, claims.sid).map_err(gone_is_revoked)?;
     if session.user_id != claims.user_id()? || session.kind != SessionKind::Api {
         return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
     }
     if !session.is_live(Utc::now()) {
         return Err(revoked());
     }
-    let user = User::find(conn, session.user_id).map_err(gone_is_revoked)?;
     check_user(&user, claims.issued_at())?;
     Ok((user, session))
 }
@@ -271,7 +270,7 @@ fn load_session(conn: &mut PgConnection, claims: &Claims) -> Result<(User, Sessi
 /// The user behind a verified access token, if its session still holds.
 pub fn authenticate_access(conn: &mut PgConnection, claims: &Claims) -> Result<Authenticated, Error> {
     let (user, session) = load_session(conn, claims)?;
-    Session::touch(conn, session.id)?;
+    Session::touch(conn, &session)?;
     Ok(Authenticated { user, credential: Credential::Session(session.id), fresh: claims.fresh })
 }
 
@@ -289,7 +288,7 @@ pub fn authenticate_personal_token(conn: &mut PgConnection, secret: &str) -> Res
     }
     let user = User::find(conn, token.user_id).map_err(gone_is_revoked)?;
     check_user(&user, token.created_at)?;
-    ApiToken::touch(conn, token.id)?;
+    ApiToken::touch(conn, &token)?;
     Ok(Authenticated { user, credential: Credential::PersonalToken(token.id), fresh: false })
 }
 
@@ -366,11 +365,10 @@ pub fn revoke_personal_token(conn: &mut PgConnection, user_id: i64, token_id: i6
 
 /// The user behind a web session cookie, if the session still holds.
 pub fn authenticate_web(conn: &mut PgConnection, session_id: i64) -> Result<(User, Session), Error> {
-    let session = Session::find(conn, session_id).map_err(gone_is_revoked)?;
+    let (session, user) = Session::find_with_user(conn, session_id).map_err(gone_is_revoked)?;
     if session.kind != SessionKind::Web || !session.is_live(Utc::now()) {
         return Err(revoked());
     }
-    let user = User::find(conn, session.user_id).map_err(gone_is_revoked)?;
     // A password change revokes the other sessions row by row; the one that
     // made the change goes on, so only deactivation is checked here. A role
     // change ends the sessions too; and whatever happened, only members may
@@ -379,7 +377,7 @@ pub fn authenticate_web(conn: &mut PgConnection, session_id: i64) -> Result<(Use
     if !user.is_active || kept_signed_in {
         return Err(revoked());
     }
-    Session::touch(conn, session.id)?;
+    Session::touch(conn, &session)?;
     Ok((user, session))
 }
 
