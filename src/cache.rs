@@ -278,12 +278,15 @@ pub fn note_change(store_id: i64) {
 }
 
 /// Drops from `cache` the stores changed by the work done on this thread
-/// since the last call, and forgets the notes.
-pub fn forget_changes(cache: Option<&ReadCache>) {
+/// since the last call, and forgets the notes. Returns whether there were
+/// any.
+pub fn forget_changes(cache: Option<&ReadCache>) -> bool {
     let changed = CHANGED.with(|changed| std::mem::take(&mut *changed.borrow_mut()));
-    if let (Some(cache), false) = (cache, changed.is_empty()) {
+    let any = !changed.is_empty();
+    if let (Some(cache), true) = (cache, any) {
         cache.forget_stores(changed);
     }
+    any
 }
 
 #[cfg(test)]

@@ -296,11 +296,11 @@ impl Db {
         let Some(remaining) = self.deadline.checked_duration_since(Instant::now()) else {
             return Err(Error::Unavailable);
         };
-        let (pool, cache) = (self.pool.clone(), self.cache.clone());
+        let (pool, cache, hub) = (self.pool.clone(), self.cache.clone(), self.reader.hub.clone());
         let gate = Arc::new(CommitGate::default());
         let task_gate = gate.clone();
         let job = rocket::tokio::task::spawn_blocking(move || {
-            let _forget = ForgetChanges(cache);
+            let _forget = ForgetChanges { cache, hub };
             let mut conn = pool.get_timeout(remaining).map_err(|_| Error::Unavailable)?;
             task_gate.backend_pid.store(conn.backend_pid, Ordering::SeqCst);
             let result = {
@@ -460,13 +460,21 @@ impl Canceller {
     }
 }
 
-/// Drops the stores a blocking task changed from the read cache when the
-/// task ends, even by a panic.
-struct ForgetChanges(Option<Arc<ReadCache>>);
+/// When a blocking task ends, even by a panic: drops the stores it changed
+/// from the read cache, and asks for the sequencer to be woken (its
+/// transaction is over: the change is committed, or was rolled back).
+struct ForgetChanges {
+    cache: Option<Arc<ReadCache>>,
+    hub: Option<Arc<Hub>>,
+}
 
 impl Drop for ForgetChanges {
     fn drop(&mut self) {
-        cache::forget_changes(self.0.as_deref());
+        if cache::forget_changes(self.cache.as_deref()) {
+            if let Some(hub) = &self.hub {
+                hub.note_write();
+            }
+        }
     }
 }
 

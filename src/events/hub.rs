@@ -5,7 +5,7 @@
 //! of holding anyone up.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +45,9 @@ pub struct Hub {
     /// Open streams by client address, each at most `max_per_client`.
     by_client: Mutex<HashMap<String, usize>>,
     max_per_client: usize,
+    /// A change was committed through this instance since the listener last
+    /// woke the sequencer.
+    wrote: AtomicBool,
 }
 
 /// Why a stream was not admitted.
@@ -69,6 +72,7 @@ impl Hub {
             max_streams,
             by_client: Mutex::new(HashMap::new()),
             max_per_client,
+            wrote: AtomicBool::new(false),
         }
     }
 
@@ -92,6 +96,17 @@ impl Hub {
         let mut newest = self.reached.subscribe();
         let waited = rocket::tokio::time::timeout(wait, newest.wait_for(|&newest| newest >= id)).await;
         matches!(waited, Ok(Ok(_)))
+    }
+
+    /// A change to the catalogue was committed through this instance: its
+    /// listener wakes the sequencer (see `sequencer`).
+    pub fn note_write(&self) {
+        self.wrote.store(true, Ordering::Release);
+    }
+
+    /// Whether changes were committed since the last call.
+    pub(super) fn take_writes(&self) -> bool {
+        self.wrote.swap(false, Ordering::AcqRel)
     }
 
     /// Where the listener starts: events up to `id` are not published.

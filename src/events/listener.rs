@@ -17,6 +17,8 @@ use crate::cache::ReadCache;
 use crate::models::StoredEvent;
 
 pub const CHANNEL: &str = "storefront_events";
+/// Where instances tell the sequencer that they committed changes.
+pub const WRITES_CHANNEL: &str = "storefront_writes";
 
 /// How often the connection is asked for notifications. Diesel's
 /// `notifications_iter` does not wait on the socket, so this is the most a
@@ -85,6 +87,11 @@ fn listen(
     let (mut checked, mut pruned) = (Instant::now(), None::<Instant>);
     loop {
         let Some(hub) = hub.upgrade() else { return Ok(()) };
+        // Changes committed through this instance: one wake-up for all of
+        // them, from this connection, outside any request's transaction.
+        if hub.take_writes() {
+            diesel::sql_query(format!("NOTIFY {WRITES_CHANNEL}")).execute(conn)?;
+        }
         let mut notified = false;
         for notification in conn.notifications_iter() {
             notification?;

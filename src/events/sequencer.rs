@@ -4,9 +4,13 @@
 //! and no NOTIFY in anyone's transaction, so writes never wait for each
 //! other. Every instance runs this thread on a connection of its own,
 //! outside the request pool; the one that holds a session-level advisory
-//! lock numbers, every few milliseconds, the rows that have become visible
-//! since its last batch, oldest insert first, in one statement that also
-//! sends the batch's one `NOTIFY` (the newest id, never a body). Batches
+//! lock numbers the rows that have become visible since its last batch,
+//! oldest insert first, in one statement that also sends the batch's one
+//! `NOTIFY` (the newest id, never a body). It numbers when woken: an
+//! instance whose requests committed changes says so on `storefront_writes`
+//! from its listener's connection, at most once every few milliseconds
+//! (never from a request's transaction); and once a second in any case, for
+//! changes made by other means. Batches
 //! commit one after another, so an id is visible only once every lower id
 //! is: what a stream resumes from is never followed by a gap or a repeat,
 //! a transaction that commits late is numbered late rather than skipped,
@@ -17,18 +21,23 @@
 //! over where the table says numbering stopped.
 
 use std::sync::Weak;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::hub::Hub;
-use super::listener::CHANNEL;
+use super::listener::{CHANNEL, WRITES_CHANNEL};
 
 /// The advisory lock that makes its holder the sequencer.
 pub const LOCK: i64 = 5_495_529;
-/// How often the holder looks for rows to number.
-const POLL_EVERY: Duration = Duration::from_millis(2);
+/// How often the holder looks for a wake-up (no statement: what the
+/// server has sent is read).
+const POLL_EVERY: Duration = Duration::from_millis(1);
+/// Batches are at least this far apart, so that many changes share one.
+const BATCH_EVERY: Duration = Duration::from_millis(2);
+/// Numbers what is there at least this often, woken or not.
+const FALLBACK: Duration = Duration::from_secs(1);
 /// How often the others try to take over.
 const STANDBY_TRY: Duration = Duration::from_millis(500);
 /// Rows numbered per transaction at most.
@@ -78,9 +87,22 @@ fn serve(conn: &mut PgConnection, alive: &Weak<Hub>, retry: &mut Duration) -> Qu
     }
     tracing::info!("event sequencer: this instance numbers the cluster's events");
     *retry = FIRST_RETRY;
+    // Listen first, then number: a change committed in between wakes it.
+    diesel::sql_query(format!("LISTEN {WRITES_CHANNEL}")).execute(conn)?;
+    let mut woken = true;
+    let mut last = Instant::now();
     while alive.strong_count() > 0 {
-        // A full batch means more are waiting: no pause before the next.
-        if number_batch(conn)? < BATCH as usize {
+        for notification in conn.notifications_iter() {
+            notification?;
+            woken = true;
+        }
+        if woken || last.elapsed() >= FALLBACK {
+            woken = false;
+            last = Instant::now();
+            // A full batch means more are waiting: no pause before the next.
+            while number_batch(conn)? == BATCH as usize {}
+            std::thread::sleep(BATCH_EVERY);
+        } else {
             std::thread::sleep(POLL_EVERY);
         }
     }
