@@ -9,8 +9,12 @@
 //! `NOTIFY` (the newest id, never a body). It numbers when woken: an
 //! instance whose requests committed changes says so on `storefront_writes`
 //! from its listener's connection, at most once every few milliseconds
-//! (never from a request's transaction); and once a second in any case, for
-//! changes made by other means. Batches
+//! (never from a request's transaction). Once woken it stays busy for a
+//! second, numbering every few milliseconds without waiting to be woken
+//! again, so that under a steady stream of changes delivery does not hang on
+//! the wake-ups of instances busy with requests; idle, it numbers what is
+//! there once a second, for changes made by other means, and otherwise asks
+//! the database nothing. Batches
 //! commit one after another, so an id is visible only once every lower id
 //! is: what a stream resumes from is never followed by a gap or a repeat,
 //! a transaction that commits late is numbered late rather than skipped,
@@ -38,6 +42,8 @@ const POLL_EVERY: Duration = Duration::from_millis(1);
 const BATCH_EVERY: Duration = Duration::from_millis(2);
 /// Numbers what is there at least this often, woken or not.
 const FALLBACK: Duration = Duration::from_secs(1);
+/// How long a wake-up keeps it numbering every [`BATCH_EVERY`].
+const BUSY_FOR: Duration = Duration::from_secs(1);
 /// How often the others try to take over.
 const STANDBY_TRY: Duration = Duration::from_millis(500);
 /// Rows numbered per transaction at most.
@@ -89,14 +95,16 @@ fn serve(conn: &mut PgConnection, alive: &Weak<Hub>, retry: &mut Duration) -> Qu
     *retry = FIRST_RETRY;
     // Listen first, then number: a change committed in between wakes it.
     diesel::sql_query(format!("LISTEN {WRITES_CHANNEL}")).execute(conn)?;
-    let mut woken = true;
-    let mut last = Instant::now();
+    let (mut woken, mut busy_until, mut last) = (true, Instant::now(), Instant::now());
     while alive.strong_count() > 0 {
         for notification in conn.notifications_iter() {
             notification?;
             woken = true;
         }
-        if woken || last.elapsed() >= FALLBACK {
+        if woken {
+            busy_until = Instant::now() + BUSY_FOR;
+        }
+        if woken || Instant::now() < busy_until || last.elapsed() >= FALLBACK {
             woken = false;
             last = Instant::now();
             // A full batch means more are waiting: no pause before the next.
