@@ -13,8 +13,8 @@
 
 cluster_pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-cluster_as_pg() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+cluster_as_pg() { # from /, which `postgres` may enter wherever the caller is
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 cluster_dir() { # WORK/NAME, owned by whoever runs the servers
