@@ -112,8 +112,9 @@ pub struct AppConfig {
     /// this far behind, is told to reload (`resync`) instead.
     #[serde(default = "defaults::events_backlog")]
     pub events_backlog: usize,
-    /// Bytes of single-resource reads (`GET /api/items/{id}` and the like)
-    /// kept in memory, kept correct by the live events; `0` turns it off.
+    /// Bytes of reads kept in memory (single resources, the API's lists and
+    /// anonymous visitors' pages), kept correct by the live events; `0`
+    /// turns it off.
     #[serde(default = "defaults::read_cache_bytes")]
     pub read_cache_bytes: usize,
     /// Origins of frontends that may call the API from a browser

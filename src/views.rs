@@ -146,7 +146,8 @@ pub struct TokenPairView {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Event)]
 pub struct EventView {
-    /// Grows in commit order; resume after it with `Last-Event-ID`.
+    /// Grows in the order changes become visible; resume after it with
+    /// `Last-Event-ID`.
     pub id: i64,
     /// What happened; also the stream's `event:` name.
     #[schema(value_type = EventKindSchema)]
