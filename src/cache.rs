@@ -45,6 +45,13 @@ pub enum Key {
     Address(Arc<str>),
 }
 
+impl Key {
+    /// A list or page by the site, path and query it was asked for.
+    pub fn address(site_url: &str, uri: &impl std::fmt::Display) -> Key {
+        Key::Address(format!("{site_url}{uri}").into())
+    }
+}
+
 /// Whose changes make an entry out of date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

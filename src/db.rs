@@ -129,6 +129,7 @@ pub struct Db {
     deadline: Instant,
     cache: Option<Arc<ReadCache>>,
     canceller: Option<Arc<Canceller>>,
+    hub: Option<Arc<Hub>>,
     reader: Arc<Reader>,
 }
 
@@ -137,7 +138,6 @@ struct Reader {
     /// The request carries credentials (a bearer token or a session
     /// cookie): its client may have written, through any instance.
     credentialed: bool,
-    hub: Option<Arc<Hub>>,
     /// Whether the cache may answer this request, once asked.
     may_use_cache: rocket::tokio::sync::OnceCell<bool>,
 }
@@ -237,13 +237,13 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
 
 impl Db {
     fn new(pool: PgPool, rocket: &Rocket<Orbit>, deadline: Instant, credentialed: bool) -> Db {
-        let hub = rocket.state::<Arc<Hub>>().cloned();
         Db {
             pool,
             deadline,
             cache: rocket.state::<Arc<ReadCache>>().cloned(),
             canceller: rocket.state::<Arc<Canceller>>().cloned(),
-            reader: Arc::new(Reader { credentialed, hub, may_use_cache: Default::default() }),
+            hub: rocket.state::<Arc<Hub>>().cloned(),
+            reader: Arc::new(Reader { credentialed, may_use_cache: Default::default() }),
         }
     }
 
@@ -269,7 +269,7 @@ impl Db {
 
     /// Whether this instance has published every event committed as of now.
     async fn caught_up(&self) -> bool {
-        let Some(hub) = self.reader.hub.clone() else { return false };
+        let Some(hub) = self.hub.clone() else { return false };
         match self.run(|conn| Ok(Horizon::now(conn)?)).await {
             // Committed changes still waiting for their number: whose they
             // are is unknown, so none is trusted to be in the cache yet.
@@ -296,7 +296,7 @@ impl Db {
         let Some(remaining) = self.deadline.checked_duration_since(Instant::now()) else {
             return Err(Error::Unavailable);
         };
-        let (pool, cache, hub) = (self.pool.clone(), self.cache.clone(), self.reader.hub.clone());
+        let (pool, cache, hub) = (self.pool.clone(), self.cache.clone(), self.hub.clone());
         let gate = Arc::new(CommitGate::default());
         let task_gate = gate.clone();
         let job = rocket::tokio::task::spawn_blocking(move || {

@@ -304,7 +304,7 @@ impl ItemChangesInput {
     ))]
 #[get("/items")]
 async fn list_items(db: Db, params: QueryParams, uri: &Origin<'_>, site: SiteUrl) -> Result<Cached, Problem> {
-    let key = Key::Address(format!("{}{uri}", site.0).into());
+    let key = Key::address(&site.0, uri);
     let read = async {
         let ItemListing { filter, sort, sort_name, after, limit } = item_listing(&params)?;
         // Items of one store show that store's data only (names, tags).

@@ -77,7 +77,7 @@ async fn list_stores(
     uri: &Origin<'_>,
     site: SiteUrl,
 ) -> Result<Cached, Problem> {
-    let key = Key::Address(format!("{}{uri}", site.0).into());
+    let key = Key::address(&site.0, uri);
     let read = async {
         let page = page_request(&params)?;
         let one_more = PageRequest { limit: page.limit + 1, ..page };

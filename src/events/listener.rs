@@ -30,7 +30,7 @@ const CHECK_EVERY: Duration = Duration::from_secs(5);
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// Events read per query while catching up.
 const BATCH: i64 = 500;
-const FIRST_RETRY: Duration = Duration::from_millis(100);
+pub(super) const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);
 
 /// Starts the listener thread. It ends soon after the hub is dropped.
@@ -47,18 +47,35 @@ struct Followed {
 }
 
 fn run(url: &str, followed: &Followed, history: Duration) {
-    let hub = &followed.hub;
+    keep_connected("event listener", url, &followed.hub, |conn, retry| {
+        let outcome = listen(conn, followed, history, retry);
+        // From here events may be missed until the next connection has
+        // caught up: the cache is not used meanwhile.
+        followed.cache.suspend();
+        outcome
+    });
+}
+
+/// Runs `session` on a connection of its own to `url`, connecting again
+/// with backoff whenever the connection fails, until `session` returns `Ok`
+/// or `alive` is gone. `session` resets the backoff (`retry`) once it is
+/// under way; `what` names the thread in the log.
+pub(super) fn keep_connected(
+    what: &str,
+    url: &str,
+    alive: &Weak<Hub>,
+    mut session: impl FnMut(&mut PgConnection, &mut Duration) -> QueryResult<()>,
+) {
     let mut retry = FIRST_RETRY;
-    while hub.strong_count() > 0 {
+    while alive.strong_count() > 0 {
         let outcome = PgConnection::establish(url)
             .map_err(|e| e.to_string())
-            .and_then(|mut conn| listen(&mut conn, followed, history, &mut retry).map_err(|e| e.to_string()));
-        followed.cache.suspend();
+            .and_then(|mut conn| session(&mut conn, &mut retry).map_err(|e| e.to_string()));
         match outcome {
             Ok(()) => return,
-            Err(why) => tracing::warn!("event listener: {}; reconnecting in {retry:?}", why.trim()),
+            Err(why) => tracing::warn!("{what}: {}; reconnecting in {retry:?}", why.trim()),
         }
-        sleep_unless_dropped(hub, jittered(retry));
+        sleep_unless_dropped(alive, jittered(retry));
         retry = (retry * 2).min(LAST_RETRY);
     }
 }

@@ -31,7 +31,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::hub::Hub;
-use super::listener::{CHANNEL, WRITES_CHANNEL};
+use super::listener::{jittered, keep_connected, sleep_unless_dropped, CHANNEL, FIRST_RETRY, WRITES_CHANNEL};
 
 /// The advisory lock that makes its holder the sequencer.
 pub const LOCK: i64 = 5_495_529;
@@ -48,29 +48,14 @@ const BUSY_FOR: Duration = Duration::from_secs(1);
 const STANDBY_TRY: Duration = Duration::from_millis(500);
 /// Rows numbered per transaction at most.
 const BATCH: i64 = 1000;
-const FIRST_RETRY: Duration = Duration::from_millis(100);
-const LAST_RETRY: Duration = Duration::from_secs(5);
 
 /// Starts this instance's sequencer thread. It ends soon after the hub is
 /// dropped, and its lock with its connection.
 pub fn spawn(url: String, alive: Weak<Hub>) -> std::io::Result<()> {
-    std::thread::Builder::new().name("event-sequencer".into()).spawn(move || run(&url, &alive))?;
+    let run =
+        move || keep_connected("event sequencer", &url, &alive, |conn, retry| serve(conn, &alive, retry));
+    std::thread::Builder::new().name("event-sequencer".into()).spawn(run)?;
     Ok(())
-}
-
-fn run(url: &str, alive: &Weak<Hub>) {
-    let mut retry = FIRST_RETRY;
-    while alive.strong_count() > 0 {
-        let outcome = PgConnection::establish(url)
-            .map_err(|e| e.to_string())
-            .and_then(|mut conn| serve(&mut conn, alive, &mut retry).map_err(|e| e.to_string()));
-        match outcome {
-            Ok(()) => return,
-            Err(why) => tracing::warn!("event sequencer: {}; reconnecting in {retry:?}", why.trim()),
-        }
-        super::listener::sleep_unless_dropped(alive, super::listener::jittered(retry));
-        retry = (retry * 2).min(LAST_RETRY);
-    }
 }
 
 /// Waits for the role, then numbers events, until the connection fails
@@ -89,7 +74,7 @@ fn serve(conn: &mut PgConnection, alive: &Weak<Hub>, retry: &mut Duration) -> Qu
             break;
         }
         *retry = FIRST_RETRY;
-        super::listener::sleep_unless_dropped(alive, super::listener::jittered(STANDBY_TRY));
+        sleep_unless_dropped(alive, jittered(STANDBY_TRY));
     }
     tracing::info!("event sequencer: this instance numbers the cluster's events");
     *retry = FIRST_RETRY;

@@ -69,7 +69,7 @@ pub enum Page {
 fn remembered(request: &Request<'_>) -> Result<(Arc<Representation>, Option<i64>), Option<Keep>> {
     let anonymous = !crate::db::carries_credentials(request) && request.cookies().get("_flash").is_none();
     let cache = request.rocket().state::<Arc<ReadCache>>().filter(|_| anonymous).ok_or(None)?;
-    let key = Key::Address(format!("{}{}", crate::request::site_url(request), request.uri()).into());
+    let key = Key::address(&crate::request::site_url(request), request.uri());
     // Read before the cache: what the cache still holds then is current up
     // to at least this event.
     let newest = request.rocket().state::<Arc<Hub>>().and_then(|hub| hub.newest());
