@@ -120,7 +120,7 @@ pub struct AppConfig {
     /// Origins of frontends that may call the API from a browser
     /// (`https://app.example.org`): a list, or one string separated by
     /// commas or spaces. Empty (the default): no cross-origin calls.
-    #[serde(default, deserialize_with = "origins")]
+    #[serde(default, deserialize_with = "list")]
     pub cors_origins: Vec<String>,
     /// The address clients reach this site at (`https://shop.example.org`),
     /// for absolute links such as the API's `Link` headers. Unset: the
@@ -131,6 +131,15 @@ pub struct AppConfig {
     /// how pages write prices. The API gives the bare decimal.
     #[serde(default = "defaults::currency")]
     pub currency: String,
+    /// Connection URLs of streaming replicas of the database (hot standbys)
+    /// that may answer reads: a list, or one string separated by commas or
+    /// spaces. Empty (the default): the primary answers everything.
+    #[serde(default, deserialize_with = "list")]
+    pub replica_urls: Vec<String>,
+    /// A replica further behind the primary than this many milliseconds
+    /// is not read from until it catches up.
+    #[serde(default = "defaults::replica_max_lag_ms")]
+    pub replica_max_lag_ms: u64,
 }
 
 /// Checks the allow-list: each entry an origin as browsers send it
@@ -152,17 +161,17 @@ fn check_origins(origins: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// A list of origins, or one string of them.
-fn origins<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+/// A list, or one string of its entries separated by commas or spaces.
+fn list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Origins {
+    enum Listed {
         One(String),
         Many(Vec<String>),
     }
-    let listed = match Origins::deserialize(deserializer)? {
-        Origins::One(text) => text.split([',', ' ']).map(str::to_owned).collect(),
-        Origins::Many(list) => list,
+    let listed = match Listed::deserialize(deserializer)? {
+        Listed::One(text) => text.split([',', ' ']).map(str::to_owned).collect(),
+        Listed::Many(list) => list,
     };
     Ok(listed.into_iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
 }
@@ -226,6 +235,10 @@ mod defaults {
     pub fn read_cache_bytes() -> usize {
         32 * 1024 * 1024
     }
+
+    pub fn replica_max_lag_ms() -> u64 {
+        3000
+    }
 }
 
 impl AppConfig {
@@ -277,6 +290,15 @@ impl AppConfig {
             return Err("events_heartbeat_seconds and events_backlog must be positive".into());
         }
         check_origins(&config.cors_origins)?;
+        if !config.replica_urls.is_empty() && config.replica_max_lag_ms == 0 {
+            return Err("replica_max_lag_ms must be positive".into());
+        }
+        if let Some(url) = config.replica_urls.iter().find(|url| !url.contains("://")) {
+            return Err(format!(
+                "replica_urls: {:?} is not a connection URL (postgres://user@host:port/database)",
+                crate::db::redact(url)
+            ));
+        }
         if crate::price::Money::new(&config.currency).is_none() {
             return Err(format!(
                 "currency: {:?} is not a currency code; use three capital letters such as EUR or USD",

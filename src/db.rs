@@ -19,7 +19,9 @@ use crate::cache::{self, ReadCache};
 use crate::config::AppConfig;
 use crate::error::Error;
 use crate::events::Hub;
+use crate::logging::Notes;
 use crate::models::Horizon;
+use crate::replicas::{self, Replicas};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -65,7 +67,7 @@ impl std::ops::DerefMut for Pg {
 /// uses it. One that breaks during a request is discarded when it returns.
 pub struct PgManager(ConnectionManager<PgConnection>);
 
-type PgPool = rocket_sync_db_pools::r2d2::Pool<PgManager>;
+pub(crate) type PgPool = rocket_sync_db_pools::r2d2::Pool<PgManager>;
 
 impl rocket_sync_db_pools::r2d2::ManageConnection for PgManager {
     type Connection = Pg;
@@ -94,6 +96,19 @@ impl rocket_sync_db_pools::r2d2::ManageConnection for PgManager {
     fn has_broken(&self, conn: &mut Pg) -> bool {
         self.0.has_broken(&mut conn.conn)
     }
+}
+
+/// A pool of a streaming replica's connections: up to `size`, opened when
+/// reads need them, each checkout waiting at most [`replicas::CHECKOUT`].
+/// Building it does not connect, so a replica that is down when the
+/// instance starts delays nothing.
+pub(crate) fn replica_pool(url: &str, size: u32) -> PgPool {
+    let url = with_parameter(&with_parameter(url, "connect_timeout", "2"), "application_name", "storefront");
+    rocket_sync_db_pools::r2d2::Pool::builder()
+        .max_size(size.max(1))
+        .min_idle(Some(0))
+        .connection_timeout(replicas::CHECKOUT)
+        .build_unchecked(PgManager(ConnectionManager::new(url)))
 }
 
 /// Where the pool `rocket_sync_db_pools` builds is also kept for [`Db`].
@@ -130,14 +145,21 @@ pub struct Db {
     cache: Option<Arc<ReadCache>>,
     canceller: Option<Arc<Canceller>>,
     hub: Option<Arc<Hub>>,
+    replicas: Option<Arc<Replicas>>,
     reader: Arc<Reader>,
 }
 
-/// Who reads, as far as the read cache is concerned.
+/// Who reads, as far as the read cache and the replicas are concerned.
 struct Reader {
     /// The request carries credentials (a bearer token or a session
     /// cookie): its client may have written, through any instance.
     credentialed: bool,
+    /// The request's notes: who its client is, once authenticated, and
+    /// how many reads replicas answered.
+    notes: Arc<Notes>,
+    /// Where the events and the client's changes stand, asked of the
+    /// primary at most once per request.
+    standing: rocket::tokio::sync::OnceCell<Horizon>,
     /// Whether the cache may answer this request, once asked.
     may_use_cache: rocket::tokio::sync::OnceCell<bool>,
 }
@@ -176,8 +198,8 @@ impl<'r> FromRequest<'r> for Db {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match pool_of(request.rocket()) {
             Ok(pool) => {
-                let credentialed = carries_credentials(request);
-                Outcome::Success(Db::new(pool, request.rocket(), deadline_of(request), credentialed))
+                let reader = Reader::new(carries_credentials(request), crate::logging::notes(request));
+                Outcome::Success(Db::new(pool, request.rocket(), deadline_of(request), reader))
             }
             Err(error) => Outcome::Error((Status::InternalServerError, error)),
         }
@@ -191,6 +213,7 @@ impl<'r> FromRequest<'r> for Db {
 pub struct DbOnDemand<'r> {
     rocket: &'r Rocket<Orbit>,
     deadline: Instant,
+    notes: Arc<Notes>,
 }
 
 #[rocket::async_trait]
@@ -198,14 +221,16 @@ impl<'r> FromRequest<'r> for DbOnDemand<'r> {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(DbOnDemand { rocket: request.rocket(), deadline: deadline_of(request) })
+        let notes = crate::logging::notes(request);
+        Outcome::Success(DbOnDemand { rocket: request.rocket(), deadline: deadline_of(request), notes })
     }
 }
 
 impl DbOnDemand<'_> {
     /// The request's database, until its deadline.
     pub async fn connect(&self) -> Result<Db, Error> {
-        Ok(Db::new(pool_of(self.rocket)?, self.rocket, self.deadline, true))
+        let reader = Reader::new(true, Arc::clone(&self.notes));
+        Ok(Db::new(pool_of(self.rocket)?, self.rocket, self.deadline, reader))
     }
 }
 
@@ -235,15 +260,22 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
     Duration::from_secs(seconds)
 }
 
+impl Reader {
+    fn new(credentialed: bool, notes: Arc<Notes>) -> Reader {
+        Reader { credentialed, notes, standing: Default::default(), may_use_cache: Default::default() }
+    }
+}
+
 impl Db {
-    fn new(pool: PgPool, rocket: &Rocket<Orbit>, deadline: Instant, credentialed: bool) -> Db {
+    fn new(pool: PgPool, rocket: &Rocket<Orbit>, deadline: Instant, reader: Reader) -> Db {
         Db {
             pool,
             deadline,
             cache: rocket.state::<Arc<ReadCache>>().cloned(),
             canceller: rocket.state::<Arc<Canceller>>().cloned(),
             hub: rocket.state::<Arc<Hub>>().cloned(),
-            reader: Arc::new(Reader { credentialed, may_use_cache: Default::default() }),
+            replicas: rocket.state::<Arc<Replicas>>().cloned(),
+            reader: Arc::new(reader),
         }
     }
 
@@ -270,12 +302,93 @@ impl Db {
     /// Whether this instance has published every event committed as of now.
     async fn caught_up(&self) -> bool {
         let Some(hub) = self.hub.clone() else { return false };
-        match self.run(|conn| Ok(Horizon::now(conn)?)).await {
+        match self.standing().await {
             // Committed changes still waiting for their number: whose they
             // are is unknown, so none is trusted to be in the cache yet.
             Ok(Horizon { pending: true, .. }) | Err(_) => false,
-            Ok(Horizon { newest, pending: false }) => hub.reached(newest, CATCH_UP).await,
+            Ok(Horizon { newest, pending: false, .. }) => hub.reached(newest, CATCH_UP).await,
         }
+    }
+
+    /// Where the events and this request's client stand, asked of the
+    /// primary once per request.
+    async fn standing(&self) -> Result<Horizon, Error> {
+        let standing = self.reader.standing.get_or_try_init(|| {
+            // Authenticated by now if the route checks credentials at all
+            // (guards run before handlers); an unknown client is taken to
+            // have written last of all.
+            let client = self.reader.notes.user.get().copied();
+            self.run(move |conn| Ok(Horizon::now(conn, client)?))
+        });
+        standing.await.copied()
+    }
+
+    /// The primary's WAL position a replica must have replayed before it
+    /// may answer a read of this request: whatever this instance has
+    /// announced (its streams, pages and cache show nothing older), and,
+    /// for a client with credentials, its own last change.
+    async fn required_wal(&self) -> Result<i64, Error> {
+        let announced = self.hub.as_ref().map_or(0, |hub| hub.announced_wal());
+        if !self.reader.credentialed {
+            return Ok(announced);
+        }
+        Ok(announced.max(self.standing().await?.written))
+    }
+
+    /// Runs `work`, which only reads, on a streaming replica that has
+    /// replayed everything [`Db::required_wal`] asks for (checked on the
+    /// replica, in the same session, before `work` runs), or else on the
+    /// primary. A replica that fails or does not answer in time is skipped
+    /// from then on and the primary answers instead: a replica's trouble
+    /// never becomes the request's. Without replicas, the same as `run`.
+    ///
+    /// For reads of what events announce (stores, items, tags and their
+    /// links): the requirement is proven through them. Accounts, sessions
+    /// and anything a read then writes stay with [`Db::run`].
+    pub async fn read<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, Error> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        let Some(replicas) = self.replicas.clone() else { return self.run(work).await };
+        let required = self.required_wal().await?;
+        let Some(replica) = replicas.choose(required) else { return self.run(work).await };
+        let work = Arc::new(work);
+        let attempt = Arc::clone(&work);
+        let Some(remaining) = self.deadline.checked_duration_since(Instant::now()) else {
+            return Err(Error::Unavailable);
+        };
+        // Half the request's budget at most, so the primary keeps the rest.
+        let deadline = Instant::now() + remaining / 2;
+        let outcome = self
+            .run_in(replica.pool.clone(), deadline, replicas::CHECKOUT, None, move |conn| {
+                match replicas::replay_position(conn)? {
+                    Some(replayed) if replayed >= required => Ok(Ok(attempt(conn))),
+                    replayed => Ok(Err(replayed)),
+                }
+            })
+            .await;
+        match outcome {
+            Ok(Ok(Ok(value))) => {
+                self.reader.notes.replica_reads.fetch_add(1, Ordering::Relaxed);
+                return Ok(value);
+            }
+            // What the data says (not found, forbidden): the same on the
+            // primary, which the replica has caught up with.
+            Ok(Ok(Err(error))) if !matches!(error, Error::Unavailable | Error::Internal(_)) => {
+                return Err(error)
+            }
+            Ok(Err(Some(replayed))) => replica.note_replayed(replayed),
+            Ok(Err(None)) => replica.set_down("it is not a streaming replica"),
+            Ok(Ok(Err(error))) | Err(error) => {
+                let state = replica.pool.state();
+                let busy = state.idle_connections == 0 && state.connections >= replica.pool.max_size();
+                if !busy {
+                    replica.set_down(&error.to_string());
+                }
+            }
+        }
+        self.run(move |conn| work(conn)).await
     }
 
     /// Runs `work` with a connection of the pool on a blocking thread, if
@@ -293,10 +406,30 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let Some(remaining) = self.deadline.checked_duration_since(Instant::now()) else {
+        let canceller = self.canceller.clone();
+        self.run_in(self.pool.clone(), self.deadline, Duration::MAX, canceller, work).await
+    }
+
+    /// `run` on a connection of `pool`, by `deadline`, waiting at most
+    /// `checkout` for the connection; `canceller` cancels abandoned work
+    /// (on the primary).
+    async fn run_in<T, F>(
+        &self,
+        pool: PgPool,
+        deadline: Instant,
+        checkout: Duration,
+        canceller: Option<Arc<Canceller>>,
+        work: F,
+    ) -> Result<T, Error>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(remaining) = deadline.checked_duration_since(Instant::now()) else {
             return Err(Error::Unavailable);
         };
-        let (pool, cache, hub) = (self.pool.clone(), self.cache.clone(), self.hub.clone());
+        let remaining = remaining.min(checkout);
+        let (cache, hub) = (self.cache.clone(), self.hub.clone());
         let gate = Arc::new(CommitGate::default());
         let task_gate = gate.clone();
         let job = rocket::tokio::task::spawn_blocking(move || {
@@ -310,7 +443,7 @@ impl Db {
             task_gate.finished.store(true, Ordering::SeqCst);
             result
         });
-        match timeout_at(self.deadline.into(), job).await {
+        match timeout_at(deadline.into(), job).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => match join.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),
@@ -318,7 +451,7 @@ impl Db {
             },
             Err(_) => {
                 let committing = gate.abandon();
-                if let Some(canceller) = &self.canceller {
+                if let Some(canceller) = &canceller {
                     canceller.cancel(gate);
                 }
                 if committing {
@@ -482,12 +615,45 @@ impl Drop for ForgetChanges {
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Database", |rocket| async {
         let url = rocket.figment().extract_inner::<String>("databases.main.url").unwrap_or_default();
-        rocket
+        let rocket = rocket
             .manage(PoolSlot(std::sync::OnceLock::new()))
             .manage(Arc::new(Canceller::new(url)))
             .attach(DbPool::fairing())
-            .attach(AdHoc::try_on_ignite("Migrations", run_migrations))
+            .attach(AdHoc::try_on_ignite("Migrations", run_migrations));
+        match replicas_of(&rocket) {
+            Some(replicas) => rocket.manage(replicas).attach(AdHoc::on_liftoff("Replica checks", |rocket| {
+                Box::pin(async move {
+                    let Some(replicas) = rocket.state::<Arc<Replicas>>() else { return };
+                    let url =
+                        rocket.figment().extract_inner::<String>("databases.main.url").unwrap_or_default();
+                    let url = with_parameter(
+                        &url,
+                        "application_name",
+                        &format!("storefront-replica-check-{}", rocket.config().port),
+                    );
+                    if let Err(e) = Replicas::watch(replicas, url) {
+                        tracing::error!("replicas: cannot start the threads that check them: {e}");
+                    }
+                })
+            })),
+            None => rocket,
+        }
     })
+}
+
+/// The replicas the configuration names, each with a pool as large as the
+/// primary's.
+fn replicas_of(rocket: &Rocket<Build>) -> Option<Arc<Replicas>> {
+    let config = rocket.state::<AppConfig>()?;
+    if config.replica_urls.is_empty() {
+        return None;
+    }
+    let pool_size = rocket.figment().extract_inner::<u32>("databases.main.pool_size").unwrap_or(8);
+    let max_lag = Duration::from_millis(config.replica_max_lag_ms);
+    let replicas = Replicas::new(&config.replica_urls, pool_size, max_lag);
+    let names: Vec<&str> = replicas.names().collect();
+    tracing::info!("reads may go to {} replica(s): {}", names.len(), names.join(", "));
+    Some(Arc::new(replicas))
 }
 
 async fn run_migrations(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {

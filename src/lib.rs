@@ -26,6 +26,7 @@ pub mod logging;
 pub mod models;
 pub mod policy;
 pub mod price;
+pub mod replicas;
 pub mod request;
 pub mod schema;
 pub mod services;

@@ -127,12 +127,26 @@ struct RequestFacts {
     started: Instant,
 }
 
-/// The signed-in user of a request, once a guard has established it.
-struct RequestUser(std::sync::OnceLock<i64>);
+/// What a request's log line tells beyond the request itself, noted while
+/// it is served.
+#[derive(Default)]
+pub struct Notes {
+    /// The signed-in user, once a guard has established it.
+    pub user: std::sync::OnceLock<i64>,
+    /// Reads a streaming replica answered.
+    pub replica_reads: std::sync::atomic::AtomicU32,
+}
+
+struct RequestNotes(std::sync::Arc<Notes>);
+
+/// This request's notes, shared with what serves it (its database).
+pub fn notes(request: &Request<'_>) -> std::sync::Arc<Notes> {
+    std::sync::Arc::clone(&request.local_cache(|| RequestNotes(Default::default())).0)
+}
 
 /// Notes who made the request, for its log line.
 pub fn note_user(request: &Request<'_>, user_id: i64) {
-    let _ = request.local_cache(|| RequestUser(std::sync::OnceLock::new())).0.set(user_id);
+    let _ = notes(request).user.set(user_id);
 }
 
 /// This request's id: the trusted proxy's, or one made for it.
@@ -174,7 +188,10 @@ impl Fairing for RequestLog {
         let facts = facts(request);
         response.set_header(Header::new(REQUEST_ID_HEADER, facts.id.clone()));
         let status = response.status();
-        let user_id = request.local_cache(|| RequestUser(std::sync::OnceLock::new())).0.get().copied();
+        let notes = notes(request);
+        let user_id = notes.user.get().copied();
+        let replica_reads = notes.replica_reads.load(std::sync::atomic::Ordering::Relaxed);
+        let replica_reads = (replica_reads > 0).then_some(replica_reads);
         let client = request.client_ip().map(|ip| ip.to_string());
         let path = redacted_uri(request);
         let duration_ms = facts.started.elapsed().as_secs_f64() * 1000.0;
@@ -189,6 +206,7 @@ impl Fairing for RequestLog {
                     duration_ms,
                     user_id,
                     client,
+                    replica_reads,
                     "request"
                 )
             };

@@ -131,6 +131,8 @@ diesel::table! {
         entity_id -> BigInt,
         store_id -> BigInt,
         object -> Nullable<Jsonb>,
+        actor_id -> Nullable<BigInt>,
+        lsn -> Nullable<BigInt>,
     }
 }
 

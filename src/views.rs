@@ -178,7 +178,7 @@ fn event_object_schema() -> utoipa::openapi::schema::Schema {
 
 impl From<StoredEvent> for EventView {
     fn from(event: StoredEvent) -> EventView {
-        let StoredEvent { id, at, kind, entity_id, store_id, object } = event;
+        let StoredEvent { id, at, kind, entity_id, store_id, object, .. } = event;
         EventView { id, kind: kind.as_str(), at, entity_id, store_id, object }
     }
 }

@@ -21,7 +21,7 @@ use super::views::{
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::models::{ListQuery, ListSort, SortKey, Total};
+use crate::models::{Entity, ListQuery, ListSort, SortKey, Total};
 use crate::policy::Actor;
 use crate::services::sessions;
 use crate::web::{
@@ -79,7 +79,7 @@ pub trait Resource: 'static {
     const CAN_CREATE: bool = true;
 
     /// The list's filters, from the query.
-    type Filters: for<'r> FromForm<'r> + Send + 'static;
+    type Filters: for<'r> FromForm<'r> + Send + Sync + 'static;
     /// The form's own fields (the CSRF token, version and button are
     /// [`Submitted`]'s). A new object's form reads them from the query too,
     /// so that it may start filled in (`/admin/items/new?store_id=4`); every
@@ -278,7 +278,11 @@ pub async fn list<R: Resource>(
     let params_of_list = params.clone();
     let per_page = if page.size == PER_PAGE { String::new() } else { page.size.to_string() };
     params.push(("per_page", per_page));
-    let listed = db.run(move |conn| R::list(conn, &actor, &query, &filters)).await?;
+    let list = move |conn: &mut PgConnection| R::list(conn, &actor, &query, &filters);
+    // Changes to accounts are not announced by events, which is what tells
+    // how far a replica must be: accounts are listed from the primary.
+    let listed =
+        if R::SECTION.entity() == Entity::User { db.run(list).await? } else { db.read(list).await? };
     let columns = listing::columns(R::COLUMNS, &R::SECTION.list_with(&params), sort);
     params.push(("sort", sort.param()));
     let paging = Paging::of_total(page, listed.rows.len(), listed.total, &R::SECTION.list_with(&params));

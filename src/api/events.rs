@@ -154,7 +154,7 @@ async fn events(
     let backlog = config.events_backlog;
     let db = pool.connect().await?;
     let StreamStart { mut position, replay, resync: must_resync } =
-        db.run(move |conn| history::start(conn, resume, store_id, backlog)).await?;
+        db.read(move |conn| history::start(conn, resume, store_id, backlog)).await?;
     drop(db);
     let hub = Arc::clone(hub);
     let stream = EventStream! {

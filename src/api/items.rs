@@ -310,7 +310,8 @@ async fn list_items(db: Db, params: QueryParams, uri: &Origin<'_>, site: SiteUrl
         // Items of one store show that store's data only (names, tags).
         let scope = filter.store_id.map_or(Scope::AllStores, Scope::Store);
         let one_more = ItemPage { after, offset: 0, limit: limit + 1 };
-        let (details, total) = db.run(move |conn| items::list(conn, &filter, sort, one_more)).await?;
+        let (details, total) =
+            db.read(move |conn| items::list(conn, &filter, sort, one_more.clone())).await?;
         let (details, more) = pagination::split_page(details, limit);
         let next = match details.last() {
             Some(last) if more => {

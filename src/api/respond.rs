@@ -150,10 +150,10 @@ impl Cached {
     /// API shows it.
     pub async fn read<T, F>(db: &Db, key: Key, load: F) -> Result<Cached, Error>
     where
-        F: FnOnce(&mut PgConnection) -> Result<(i64, T), Error> + Send + 'static,
+        F: Fn(&mut PgConnection) -> Result<(i64, T), Error> + Send + Sync + 'static,
         T: Serialize,
     {
-        let read = db.run(move |conn| {
+        let read = db.read(move |conn| {
             let (store_id, value) = load(conn)?;
             let body = serde_json::to_vec(&value)
                 .map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;

@@ -81,7 +81,7 @@ async fn list_stores(
     let read = async {
         let page = page_request(&params)?;
         let one_more = PageRequest { limit: page.limit + 1, ..page };
-        let (stores, total) = db.run(move |conn| stores::list(conn, one_more)).await?;
+        let (stores, total) = db.read(move |conn| stores::list(conn, one_more)).await?;
         let (stores, more) = pagination::split_page(stores, page.limit);
         let next = next_after(uri, stores.last().filter(|_| more).map(|s| s.id));
         let views = stores.into_iter().map(StoreView::from).collect::<Vec<_>>();

@@ -71,7 +71,7 @@ async fn list_store_tags(
         let page = page_request(&params)?;
         let one_more = PageRequest { limit: page.limit + 1, ..page };
         let tags::StoreTags { store, tags, total } =
-            db.run(move |conn| tags::list_in_store(conn, id.0, one_more)).await?;
+            db.read(move |conn| tags::list_in_store(conn, id.0, one_more)).await?;
         let (tags, more) = pagination::split_page(tags, page.limit);
         let next = next_after(uri, tags.last().filter(|_| more).map(|(t, _)| t.id));
         let views: Vec<TagView> =

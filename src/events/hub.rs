@@ -20,15 +20,17 @@ pub struct Published {
     pub id: i64,
     pub kind: EventKind,
     pub store_id: i64,
+    /// The primary's WAL position its change is before (`0`: unknown).
+    pub wal: i64,
     /// The `data:` line: the event as [`EventView`].
     pub data: String,
 }
 
 impl From<StoredEvent> for Published {
     fn from(event: StoredEvent) -> Published {
-        let (id, kind, store_id) = (event.id, event.kind, event.store_id);
+        let (id, kind, store_id, wal) = (event.id, event.kind, event.store_id, event.lsn.unwrap_or(0));
         let data = serde_json::to_string(&EventView::from(event)).unwrap_or_else(|_| "{}".to_owned());
-        Published { id, kind, store_id, data }
+        Published { id, kind, store_id, wal, data }
     }
 }
 
@@ -40,6 +42,9 @@ pub struct Hub {
     newest: AtomicI64,
     /// The same as `newest`, for those who wait for it to reach an id.
     reached: watch::Sender<i64>,
+    /// The primary's WAL position that every change this instance has
+    /// announced is before; see [`Hub::announced_wal`].
+    announced_wal: AtomicI64,
     open_streams: AtomicUsize,
     max_streams: usize,
     /// Open streams by client address, each at most `max_per_client`.
@@ -68,6 +73,7 @@ impl Hub {
             sender,
             newest: AtomicI64::new(NOT_STARTED),
             reached: watch::Sender::new(NOT_STARTED),
+            announced_wal: AtomicI64::new(0),
             open_streams: AtomicUsize::new(0),
             max_streams,
             by_client: Mutex::new(HashMap::new()),
@@ -85,6 +91,15 @@ impl Hub {
     /// listener has started. Every event up to it is committed and visible.
     pub fn newest(&self) -> Option<i64> {
         Some(self.newest.load(Ordering::Acquire)).filter(|&id| id != NOT_STARTED)
+    }
+
+    /// The primary's WAL position that every change this instance has
+    /// announced (by publishing its event, or as already done when its
+    /// listener started) is before. A replica that has replayed this far
+    /// shows nothing older than what this instance's streams, pages and
+    /// read cache have shown.
+    pub fn announced_wal(&self) -> i64 {
+        self.announced_wal.load(Ordering::Acquire)
     }
 
     /// Whether this instance has published every event up to `id`, waiting
@@ -109,15 +124,18 @@ impl Hub {
         self.wrote.swap(false, Ordering::AcqRel)
     }
 
-    /// Where the listener starts: events up to `id` are not published.
-    pub(super) fn start_after(&self, id: i64) {
+    /// Where the listener starts: events up to `id` are not published, and
+    /// their changes are before `wal` in the primary's WAL.
+    pub(super) fn start_after(&self, id: i64, wal: i64) {
         if self.newest.compare_exchange(NOT_STARTED, id, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            self.announced_wal.fetch_max(wal, Ordering::AcqRel);
             self.reached.send_replace(id);
         }
     }
 
     /// Hands `event` to every stream. Events must come in id order.
     pub(super) fn publish(&self, event: Published) {
+        self.announced_wal.fetch_max(event.wal, Ordering::AcqRel);
         self.newest.store(event.id, Ordering::Release);
         self.reached.send_replace(event.id);
         // No receivers is not an error: nobody is listening right now.
@@ -171,7 +189,13 @@ mod tests {
     use super::*;
 
     fn event(id: i64) -> Published {
-        Published { id, kind: EventKind::ItemUpdated, store_id: 1, data: format!("{{\"id\":{id}}}") }
+        Published {
+            id,
+            kind: EventKind::ItemUpdated,
+            store_id: 1,
+            wal: id * 100,
+            data: format!("{{\"id\":{id}}}"),
+        }
     }
 
     #[test]
@@ -202,7 +226,7 @@ mod tests {
         let hub = Hub::new(2, 10, 10);
         let mut fast = hub.subscribe();
         let mut slow = hub.subscribe();
-        hub.start_after(0);
+        hub.start_after(0, 0);
         for id in 1..=3 {
             hub.publish(event(id));
             assert_eq!(fast.try_recv().map(|e| e.id).ok(), Some(id));
@@ -216,7 +240,7 @@ mod tests {
     async fn waiting_for_an_id_ends_when_it_is_published_or_the_wait_is_over() {
         let hub = Arc::new(Hub::new(4, 10, 10));
         assert!(!hub.reached(0, Duration::from_millis(10)).await, "not started");
-        hub.start_after(5);
+        hub.start_after(5, 500);
         assert!(hub.reached(5, Duration::ZERO).await);
         let waiting = {
             let hub = Arc::clone(&hub);
@@ -225,6 +249,7 @@ mod tests {
         hub.publish(event(6));
         hub.publish(event(7));
         assert!(waiting.await.unwrap());
+        assert_eq!(hub.announced_wal(), 700, "the newest published event's position");
         assert!(!hub.reached(8, Duration::from_millis(20)).await);
     }
 
@@ -232,8 +257,10 @@ mod tests {
     fn newest_is_unknown_until_the_listener_starts() {
         let hub = Hub::new(2, 10, 10);
         assert_eq!(hub.newest(), None);
-        hub.start_after(41);
-        hub.start_after(7);
+        assert_eq!(hub.announced_wal(), 0);
+        hub.start_after(41, 4100);
+        hub.start_after(7, 700);
         assert_eq!(hub.newest(), Some(41));
+        assert_eq!(hub.announced_wal(), 4100);
     }
 }

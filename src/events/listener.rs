@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use super::hub::{Hub, Published};
 use crate::cache::ReadCache;
-use crate::models::StoredEvent;
+use crate::models::{Horizon, StoredEvent};
 
 pub const CHANNEL: &str = "storefront_events";
 /// Where instances tell the sequencer that they committed changes.
@@ -93,7 +93,8 @@ fn listen(
     diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(conn)?;
     match hub.upgrade() {
         Some(hub) if hub.newest().is_none() => {
-            hub.start_after(StoredEvent::range(conn)?.map_or(0, |range| range.newest))
+            let Horizon { newest, written, .. } = Horizon::now(conn, None)?;
+            hub.start_after(newest, written)
         }
         Some(hub) => publish_new(conn, &hub, cache)?,
         None => return Ok(()),

@@ -132,7 +132,8 @@ pub fn number_batch(conn: &mut PgConnection) -> QueryResult<usize> {
              SELECT draft_id, row_number() OVER (ORDER BY draft_id) AS n \
              FROM events WHERE id IS NULL ORDER BY draft_id LIMIT $1 \
          ), numbered AS ( \
-             UPDATE events SET id = (SELECT coalesce(max(id), 0) FROM events) + pending.n \
+             UPDATE events SET id = (SELECT coalesce(max(id), 0) FROM events) + pending.n, \
+                 lsn = (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint \
              FROM pending WHERE events.draft_id = pending.draft_id \
              RETURNING events.id \
          ), batch AS ( \

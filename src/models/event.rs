@@ -67,6 +67,10 @@ pub struct StoredEvent {
     pub entity_id: i64,
     pub store_id: i64,
     pub object: Option<serde_json::Value>,
+    /// The primary's WAL position when it was numbered (bytes from `0/0`):
+    /// its change is in the WAL before it. `None` for events numbered
+    /// before positions were recorded.
+    pub lsn: Option<i64>,
 }
 
 /// An event to publish: its row is numbered by the sequencer once the
@@ -78,6 +82,8 @@ pub struct NewEvent {
     pub entity_id: i64,
     pub store_id: i64,
     pub object: Option<serde_json::Value>,
+    /// Who made the change.
+    pub actor_id: Option<i64>,
 }
 
 impl NewEvent {
@@ -93,8 +99,9 @@ pub struct EventRange {
     pub newest: i64,
 }
 
-/// How far the numbered events reach, and whether committed ones still
-/// wait for their number.
+/// How far the numbered events reach, whether committed ones still wait for
+/// their number, and where in the primary's WAL a replica must have replayed
+/// to before it may serve one client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct Horizon {
     /// The newest id, `0` when there is none.
@@ -103,15 +110,30 @@ pub struct Horizon {
     /// Committed events the sequencer has not numbered yet.
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub pending: bool,
+    /// The WAL position (bytes from `0/0`) that every change the client
+    /// made is before: the position recorded with its newest event, or
+    /// the primary's current one while that event waits for its number.
+    /// For an unknown client (`None`), the current position: everything
+    /// committed so far.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub written: i64,
 }
 
 impl Horizon {
-    /// Where the events stand as of now (this statement's snapshot).
-    pub fn now(conn: &mut PgConnection) -> QueryResult<Horizon> {
+    /// Where the events stand as of now (this statement's snapshot), and
+    /// where the changes of `client` end. Asked of the primary.
+    pub fn now(conn: &mut PgConnection, client: Option<i64>) -> QueryResult<Horizon> {
         diesel::sql_query(
             "SELECT coalesce((SELECT max(id) FROM events), 0) AS newest, \
-             EXISTS (SELECT 1 FROM events WHERE id IS NULL) AS pending",
+             EXISTS (SELECT 1 FROM events WHERE id IS NULL) AS pending, \
+             CASE WHEN $1::bigint IS NULL \
+                    OR EXISTS (SELECT 1 FROM events WHERE id IS NULL AND actor_id = $1) \
+                  THEN (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint \
+                  ELSE coalesce((SELECT lsn FROM events WHERE actor_id = $1 AND id IS NOT NULL \
+                                 ORDER BY id DESC LIMIT 1), 0) \
+             END AS written",
         )
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(client)
         .get_result(conn)
     }
 }

@@ -91,7 +91,7 @@ impl Subject {
     }
 
     /// The event announcing `action` on this subject, if it is published.
-    fn event(self, action: Action) -> Option<NewEvent> {
+    fn event(self, action: Action, actor: &Actor) -> Option<NewEvent> {
         use Action::{Create, Delete, Link, Unlink, Update};
         let kind = match (self.entity, action) {
             (Entity::Store, Create) => EventKind::StoreCreated,
@@ -107,7 +107,8 @@ impl Subject {
             (Entity::Store | Entity::Tag, Link | Unlink) | (Entity::User, _) => return None,
         };
         let object = if action == Delete { None } else { self.object };
-        Some(NewEvent { kind, entity_id: self.id, store_id: self.store_id?, object })
+        let actor_id = Some(actor.user_id);
+        Some(NewEvent { kind, entity_id: self.id, store_id: self.store_id?, object, actor_id })
     }
 }
 
@@ -128,7 +129,7 @@ pub fn record(
         changes: Value::Object(changes.0),
     }
     .insert(conn)?;
-    if let Some(event) = subject.event(action) {
+    if let Some(event) = subject.event(action, actor) {
         event.insert(conn)?;
         crate::cache::note_change(event.store_id);
     }

@@ -57,7 +57,7 @@ async fn home(db: Db, visit: Visit<'_>, page: Option<&str>) -> Result<Page, Page
         Err(remembered) => return Ok(remembered),
     };
     let page = PageNumber::from_query(page);
-    let (rows, total) = db.run(move |conn| stores::directory(conn, page.offset(), page.limit())).await?;
+    let (rows, total) = db.read(move |conn| stores::directory(conn, page.offset(), page.limit())).await?;
     let stores: Vec<StoreRow> =
         rows.into_iter().map(|(s, item_count)| StoreRow::new(s.id, s.name, item_count)).collect();
     let paging = Paging::new(page, stores.len(), total, "/");
@@ -132,7 +132,7 @@ async fn store(
     let filter =
         ItemFilter { store_id: Some(id), tag_ids: tag.into_iter().collect(), ..ItemFilter::default() };
     let ((store, store_tags, item_count), (items, total)) = db
-        .run(move |conn| {
+        .read(move |conn| {
             let store = stores::with_tags_and_item_count(conn, id)?;
             let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
             Ok((store, items::list(conn, &filter, order, listing)?))
@@ -173,7 +173,7 @@ async fn item(db: Db, visit: Visit<'_>, id: i64) -> Result<Page, PageError> {
         Ok(new) => new,
         Err(remembered) => return Ok(remembered),
     };
-    let detail = db.run(move |conn| items::detail(conn, id)).await?;
+    let detail = db.read(move |conn| items::detail(conn, id)).await?;
     let (scope, description) = (Scope::Store(detail.item.store_id), detail.item.description.clone());
     let context = ItemPageContext { layout, item: ItemRow::from(detail), description };
     render.page(Status::Ok, scope, "item.html", context)
@@ -196,7 +196,7 @@ async fn tag(db: Db, visit: Visit<'_>, id: i64, page: Option<&str>) -> Result<Pa
     };
     let page = PageNumber::from_query(page);
     let (detail, items, total) = db
-        .run(move |conn| {
+        .read(move |conn| {
             let detail = tags::detail(conn, id)?;
             let filter = ItemFilter { tag_ids: vec![id], ..ItemFilter::default() };
             let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
@@ -358,7 +358,7 @@ async fn search_page(
         && filter.max_price.is_none());
     if !errors.is_empty() || !(searching || everything) {
         let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
-        let tag_names = db.run(|conn| tags::names_for_suggestions(conn, TAG_SUGGESTIONS)).await?;
+        let tag_names = db.read(|conn| tags::names_for_suggestions(conn, TAG_SUGGESTIONS)).await?;
         let page =
             SearchPage { layout, heading, form, sorts, errors, tag_names, items: vec![], paging: None };
         return render.page(status, Scope::AllStores, "search.html", page);
@@ -368,8 +368,8 @@ async fn search_page(
     }
     let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
     let (items, total, tag_names) = db
-        .run(move |conn| {
-            let (items, total) = items::list(conn, &filter, order, listing)?;
+        .read(move |conn| {
+            let (items, total) = items::list(conn, &filter, order, listing.clone())?;
             Ok((items, total, tags::names_for_suggestions(conn, TAG_SUGGESTIONS)?))
         })
         .await?;

@@ -251,3 +251,55 @@ async fn when_the_sequencer_loses_its_connection_another_takes_over_without_gap_
     assert_eq!(entities, (EVENTS / 2 + 1..=EVENTS).collect::<Vec<_>>());
     assert_eq!(rest[0].id(), seen[EVENTS as usize / 2].id());
 }
+
+/// Each change's event records who made it and, once numbered, a position
+/// of the primary's WAL past the change: where a replica must have replayed
+/// to before it may serve that client. A client's position is that of its
+/// newest change, the current one while that change waits for its number,
+/// and nothing for a client that changed nothing.
+#[rocket::async_test]
+async fn each_event_records_its_author_and_a_wal_position_past_its_change() {
+    use storefront::models::{EventKind, Horizon, NewEvent};
+    use storefront::replicas::primary_position;
+
+    let app = TestApp::new().await;
+    let _sequencer = Server::start(&app, |f| f).await;
+    let (writer, reader) = (app.user(Role::Member).await, app.user(Role::Member).await);
+    let mut conn = app.conn();
+    let before = primary_position(&mut conn).expect("the primary's position");
+    let store = app.store(&writer, "Shop").await;
+    app.wait_until_numbered();
+    let after = primary_position(&mut conn).expect("the primary's position");
+
+    let (actor, lsn): (Option<i64>, Option<i64>) = storefront::schema::events::table
+        .filter(storefront::schema::events::entity_id.eq(store))
+        .select((storefront::schema::events::actor_id, storefront::schema::events::lsn))
+        .get_result(&mut conn)
+        .expect("the store's event");
+    assert_eq!(actor, Some(writer.id));
+    let lsn = lsn.expect("a numbered event has a position");
+    assert!(before < lsn && lsn <= after, "{before} < {lsn} <= {after}");
+
+    let horizon = Horizon::now(&mut conn, Some(writer.id)).expect("the writer's horizon");
+    assert_eq!(horizon.written, lsn, "the writer's newest change");
+    assert_eq!(Horizon::now(&mut conn, Some(reader.id)).expect("horizon").written, 0, "nothing written");
+    let everyone = Horizon::now(&mut conn, None).expect("horizon").written;
+    assert!(everyone >= after, "an unknown client: everything so far ({everyone} >= {after})");
+
+    // A change that waits for its number: the position of the moment.
+    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        let event = NewEvent {
+            kind: EventKind::StoreUpdated,
+            entity_id: store,
+            store_id: store,
+            object: None,
+            actor_id: Some(reader.id),
+        };
+        event.insert(conn)?;
+        let now = primary_position(conn)?;
+        let written = Horizon::now(conn, Some(reader.id))?.written;
+        assert!(written >= now && written > lsn, "pending: {written} >= {now}");
+        Err(diesel::result::Error::RollbackTransaction)
+    })
+    .expect_err("rolled back");
+}

@@ -86,7 +86,7 @@ impl Server {
         let newest = rocket::tokio::task::spawn_blocking(move || {
             crate::harness::wait_until_numbered(&url);
             let mut conn = diesel::PgConnection::establish(&url).expect("connect");
-            storefront::models::Horizon::now(&mut conn).expect("the horizon").newest
+            storefront::models::Horizon::now(&mut conn, None).expect("the horizon").newest
         })
         .await
         .expect("waited");
