@@ -157,6 +157,9 @@ struct Reader {
     /// The request's notes: who its client is, once authenticated, and
     /// how many reads replicas answered.
     notes: Arc<Notes>,
+    /// Who the credentials name before they are checked (a signed token's
+    /// or session cookie's user).
+    claimed: Option<i64>,
     /// Where the events and the client's changes stand, asked of the
     /// primary at most once per request.
     standing: rocket::tokio::sync::OnceCell<Horizon>,
@@ -176,6 +179,17 @@ pub(crate) fn carries_credentials(request: &Request<'_>) -> bool {
             .into_iter()
             .any(|secure| request.cookies().get(crate::web::session::session_cookie(secure)).is_some())
 }
+
+/// Who a request's credentials name, as far as they tell without the
+/// database: the user of a bearer access token whose signature holds, or
+/// of the session cookie (encrypted and signed). Only ever used to choose
+/// where to read, never to allow anything: naming someone else's id only
+/// makes the reads wait for that user's changes.
+fn claimed_client(request: &Request<'_>) -> Option<i64> {
+    crate::api::guards::claimed_user(request).or_else(|| crate::web::session::cookie_owner(request))
+}
+
+struct ClaimedClient(Option<i64>);
 
 /// When the request's time with the database is up.
 struct Deadline(Instant);
@@ -198,7 +212,11 @@ impl<'r> FromRequest<'r> for Db {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match pool_of(request.rocket()) {
             Ok(pool) => {
-                let reader = Reader::new(carries_credentials(request), crate::logging::notes(request));
+                let credentialed = carries_credentials(request);
+                let mut reader = Reader::new(credentialed, crate::logging::notes(request));
+                if credentialed {
+                    reader.claimed = request.local_cache(|| ClaimedClient(claimed_client(request))).0;
+                }
                 Outcome::Success(Db::new(pool, request.rocket(), deadline_of(request), reader))
             }
             Err(error) => Outcome::Error((Status::InternalServerError, error)),
@@ -262,7 +280,13 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
 
 impl Reader {
     fn new(credentialed: bool, notes: Arc<Notes>) -> Reader {
-        Reader { credentialed, notes, standing: Default::default(), may_use_cache: Default::default() }
+        Reader {
+            credentialed,
+            notes,
+            claimed: None,
+            standing: Default::default(),
+            may_use_cache: Default::default(),
+        }
     }
 }
 
@@ -315,9 +339,10 @@ impl Db {
     async fn standing(&self) -> Result<Horizon, Error> {
         let standing = self.reader.standing.get_or_try_init(|| {
             // Authenticated by now if the route checks credentials at all
-            // (guards run before handlers); an unknown client is taken to
-            // have written last of all.
-            let client = self.reader.notes.user.get().copied();
+            // (guards run before handlers), else as the credentials claim;
+            // an unknown client (a personal token the route does not check)
+            // is taken to have written last of all.
+            let client = self.reader.notes.user.get().copied().or(self.reader.claimed);
             self.run(move |conn| Ok(Horizon::now(conn, client)?))
         });
         standing.await.copied()
@@ -352,7 +377,7 @@ impl Db {
     {
         let Some(replicas) = self.replicas.clone() else { return self.run(work).await };
         let required = self.required_wal().await?;
-        let Some(replica) = replicas.choose(required) else { return self.run(work).await };
+        let Some(replica) = replicas.choose(required) else { return self.on_primary(work).await };
         let work = Arc::new(work);
         let attempt = Arc::clone(&work);
         let Some(remaining) = self.deadline.checked_duration_since(Instant::now()) else {
@@ -388,7 +413,17 @@ impl Db {
                 }
             }
         }
-        self.run(move |conn| work(conn)).await
+        self.on_primary(move |conn| work(conn)).await
+    }
+
+    /// `run`, for a read no replica could take.
+    async fn on_primary<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.reader.notes.primary_reads.fetch_add(1, Ordering::Relaxed);
+        self.run(work).await
     }
 
     /// Runs `work` with a connection of the pool on a blocking thread, if

@@ -133,8 +133,10 @@ struct RequestFacts {
 pub struct Notes {
     /// The signed-in user, once a guard has established it.
     pub user: std::sync::OnceLock<i64>,
-    /// Reads a streaming replica answered.
+    /// Reads a streaming replica answered, and reads that could have gone
+    /// to one but went to the primary (none was far enough, or usable).
     pub replica_reads: std::sync::atomic::AtomicU32,
+    pub primary_reads: std::sync::atomic::AtomicU32,
 }
 
 struct RequestNotes(std::sync::Arc<Notes>);
@@ -192,6 +194,8 @@ impl Fairing for RequestLog {
         let user_id = notes.user.get().copied();
         let replica_reads = notes.replica_reads.load(std::sync::atomic::Ordering::Relaxed);
         let replica_reads = (replica_reads > 0).then_some(replica_reads);
+        let primary_reads = notes.primary_reads.load(std::sync::atomic::Ordering::Relaxed);
+        let primary_reads = (primary_reads > 0).then_some(primary_reads);
         let client = request.client_ip().map(|ip| ip.to_string());
         let path = redacted_uri(request);
         let duration_ms = facts.started.elapsed().as_secs_f64() * 1000.0;
@@ -207,6 +211,7 @@ impl Fairing for RequestLog {
                     user_id,
                     client,
                     replica_reads,
+                    primary_reads,
                     "request"
                 )
             };

@@ -41,6 +41,17 @@ fn bearer<'r>(request: &'r Request<'_>) -> Result<&'r str, Error> {
     }
 }
 
+/// The user a bearer access token names, if its signature holds (expired
+/// or revoked, it may name them still): who the client is, for where it
+/// may read (see `Db::read`), before anything checks more.
+pub(crate) fn claimed_user(request: &Request<'_>) -> Option<i64> {
+    let token = bearer(request).ok()?;
+    if personal_token::is_personal_token(token) {
+        return None;
+    }
+    keys(request).ok()?.verify(token, TokenType::Access).ok()?.sub.parse().ok()
+}
+
 fn keys<'r>(request: &'r Request<'_>) -> Result<&'r TokenKeys, Error> {
     request.rocket().state::<TokenKeys>().ok_or_else(|| Error::Internal("token keys are not managed".into()))
 }

@@ -4,7 +4,7 @@
 mod accounts;
 mod cors;
 mod events;
-mod guards;
+pub(crate) mod guards;
 mod items;
 mod pagination;
 mod problem;

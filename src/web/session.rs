@@ -130,7 +130,7 @@ fn cookie_session(request: &Request<'_>) -> Option<(i64, Option<i64>)> {
 
 /// The account whose session this browser's cookie names, whether or not
 /// the session still holds: who typed a form sent after it ended.
-pub(super) fn cookie_owner(request: &Request<'_>) -> Option<i64> {
+pub(crate) fn cookie_owner(request: &Request<'_>) -> Option<i64> {
     cookie_session(request).and_then(|(_, user)| user)
 }
 

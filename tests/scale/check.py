@@ -263,6 +263,10 @@ def main():
     check(statuses[:10] == [401] * 10 and statuses[10:] == [429, 429], f"failures across instances: {statuses}")
     print(f"ok: login failures are counted across both instances: {statuses}")
 
+    if os.environ.get("SCALE_CLUSTER"):
+        import replica
+        replica.check_replica(balancer, lb, token, store["id"], item["id"])
+
     # Killing A loses no acknowledged write, and B keeps serving.
     acknowledged, refused = [], []
     stop = threading.Event()
