@@ -339,6 +339,23 @@ mod tests {
     }
 
     #[test]
+    fn replicas_are_connection_urls_with_a_positive_bound() {
+        let with = |values: &[(&str, &str)]| {
+            let mut all = vec![("jwt_secret", DEBUG_JWT_SECRET)];
+            all.extend_from_slice(values);
+            AppConfig::from_figment(&figment("debug", &all))
+        };
+        let none = with(&[]).unwrap();
+        assert!(none.replica_urls.is_empty());
+        assert_eq!(none.replica_max_lag_ms, 3000);
+        let two = with(&[("replica_urls", "postgres://r1/shop, postgres://u:pw@r2:5433/shop")]).unwrap();
+        assert_eq!(two.replica_urls, ["postgres://r1/shop", "postgres://u:pw@r2:5433/shop"]);
+        let refused = with(&[("replica_urls", "r1.example.org")]).unwrap_err();
+        assert!(refused.contains("not a connection URL"), "{refused}");
+        assert!(with(&[("replica_urls", "postgres://r1/shop"), ("replica_max_lag_ms", "0")]).is_err());
+    }
+
+    #[test]
     fn debug_accepts_the_debug_secret() {
         let config = AppConfig::from_figment(&figment("debug", &[("jwt_secret", DEBUG_JWT_SECRET)]));
         assert_eq!(config.unwrap().access_token_minutes, 15);

@@ -303,3 +303,32 @@ async fn each_event_records_its_author_and_a_wal_position_past_its_change() {
     })
     .expect_err("rolled back");
 }
+
+/// Replicas that cannot serve (one that does not answer, one that is not a
+/// replica at all: the primary itself) are skipped by their checks: every
+/// read is answered, by the primary.
+#[rocket::async_test]
+async fn replicas_that_cannot_serve_are_skipped_and_the_primary_answers() {
+    let app = TestApp::new().await;
+    let not_a_replica = app.url();
+    let server = Server::start(&app, |f| {
+        f.merge(("replica_urls", vec!["postgres://postgres@127.0.0.1:9/nothing".to_owned(), not_a_replica]))
+            .merge(("read_cache_bytes", 0))
+    })
+    .await;
+    let owner = app.user(Role::Member).await;
+    let store = app.store(&owner, "Shop").await;
+    let item = app.item(&owner, store, "Kettle", "1.00").await;
+    rocket::tokio::time::sleep(Duration::from_millis(600)).await;
+    let bearer = format!("Bearer {}", owner.access);
+    for round in 0..20 {
+        let headers: &[(&str, &str)] =
+            if round % 2 == 0 { &[] } else { &[("Authorization", bearer.as_str())] };
+        let listed = server.request("GET", &format!("/api/items?store_id={store}"), headers, "").await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        assert_eq!(listed.json()[0]["id"], json!(item));
+        let page = server.request("GET", &format!("/stores/{store}"), headers, "").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Kettle"));
+    }
+}
