@@ -212,12 +212,7 @@ impl<'r> FromRequest<'r> for Db {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match pool_of(request.rocket()) {
             Ok(pool) => {
-                let credentialed = carries_credentials(request);
-                let mut reader = Reader::new(credentialed, crate::logging::notes(request));
-                if credentialed {
-                    reader.claimed = request.local_cache(|| ClaimedClient(claimed_client(request))).0;
-                }
-                Outcome::Success(Db::new(pool, request.rocket(), deadline_of(request), reader))
+                Outcome::Success(Db::new(pool, request.rocket(), deadline_of(request), Reader::of(request)))
             }
             Err(error) => Outcome::Error((Status::InternalServerError, error)),
         }
@@ -231,7 +226,7 @@ impl<'r> FromRequest<'r> for Db {
 pub struct DbOnDemand<'r> {
     rocket: &'r Rocket<Orbit>,
     deadline: Instant,
-    notes: Arc<Notes>,
+    request: &'r Request<'r>,
 }
 
 #[rocket::async_trait]
@@ -239,16 +234,14 @@ impl<'r> FromRequest<'r> for DbOnDemand<'r> {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let notes = crate::logging::notes(request);
-        Outcome::Success(DbOnDemand { rocket: request.rocket(), deadline: deadline_of(request), notes })
+        Outcome::Success(DbOnDemand { rocket: request.rocket(), deadline: deadline_of(request), request })
     }
 }
 
 impl DbOnDemand<'_> {
     /// The request's database, until its deadline.
     pub async fn connect(&self) -> Result<Db, Error> {
-        let reader = Reader::new(true, Arc::clone(&self.notes));
-        Ok(Db::new(pool_of(self.rocket)?, self.rocket, self.deadline, reader))
+        Ok(Db::new(pool_of(self.rocket)?, self.rocket, self.deadline, Reader::of(self.request)))
     }
 }
 
@@ -279,11 +272,13 @@ fn budget_of<P: rocket::Phase>(rocket: &Rocket<P>) -> Duration {
 }
 
 impl Reader {
-    fn new(credentialed: bool, notes: Arc<Notes>) -> Reader {
+    fn of(request: &Request<'_>) -> Reader {
+        let credentialed = carries_credentials(request);
+        let claimed = credentialed.then(|| request.local_cache(|| ClaimedClient(claimed_client(request))).0);
         Reader {
             credentialed,
-            notes,
-            claimed: None,
+            notes: crate::logging::notes(request),
+            claimed: claimed.flatten(),
             standing: Default::default(),
             may_use_cache: Default::default(),
         }
