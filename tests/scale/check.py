@@ -265,7 +265,7 @@ def main():
 
     if os.environ.get("SCALE_CLUSTER"):
         import replica
-        replica.check_replica(balancer, lb, token, store["id"], item["id"])
+        replica.check_replica(balancer, lb, token, store["id"], item["id"], a, b_url)
 
     # Killing A loses no acknowledged write, and B keeps serving.
     acknowledged, refused = [], []
