@@ -24,6 +24,7 @@ pub mod flows;
 pub mod housekeeping;
 pub mod logging;
 pub mod models;
+pub mod pictures;
 pub mod policy;
 pub mod price;
 pub mod replicas;
