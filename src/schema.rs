@@ -136,6 +136,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    picture_blobs (digest) {
+        digest -> Text,
+        content_type -> Text,
+        bytes -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    item_pictures (id) {
+        id -> BigInt,
+        item_id -> BigInt,
+        position -> Integer,
+        alt -> Nullable<Text>,
+        width -> Integer,
+        height -> Integer,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    item_picture_sizes (picture_id, width) {
+        picture_id -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        digest -> Text,
+    }
+}
+
 diesel::joinable!(stores -> users (owner_id));
 diesel::joinable!(items -> stores (store_id));
 diesel::joinable!(tags -> stores (store_id));
@@ -144,6 +174,9 @@ diesel::joinable!(item_tags -> tags (tag_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(form_drafts -> sessions (session_id));
+diesel::joinable!(item_pictures -> items (item_id));
+diesel::joinable!(item_picture_sizes -> item_pictures (picture_id));
+diesel::joinable!(item_picture_sizes -> picture_blobs (digest));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -157,4 +190,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     login_failures,
     events,
+    picture_blobs,
+    item_pictures,
+    item_picture_sizes,
 );

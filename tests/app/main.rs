@@ -7,5 +7,6 @@ mod admin;
 mod api;
 mod live;
 mod outage;
+mod pictures;
 mod process;
 mod web;

@@ -13,7 +13,10 @@
 //! survives re-encoding. Each size is named by the SHA-256 of its bytes.
 //!
 //! This is CPU work of tens to hundreds of milliseconds: callers run it on
-//! bounded workers, never on the request threads.
+//! bounded workers, never on the request threads. Where the sizes are kept
+//! is [`store`]'s matter.
+
+pub mod store;
 
 use std::io::Cursor;
 

@@ -1,0 +1,3 @@
+DROP TABLE item_picture_sizes;
+DROP TABLE item_pictures;
+DROP TABLE picture_blobs;
