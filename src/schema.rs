@@ -36,6 +36,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         name_folded -> Text,
+        pictures -> Jsonb,
     }
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::models::picture::{ShownPicture, ShownSize};
 use crate::models::{EventKind, ItemDetail, Role, Store, StoredEvent, Tag, TagDetail, TagRef, User};
 use crate::price::Price;
 
@@ -73,15 +74,76 @@ pub struct ItemView {
     pub store: StoreRefView,
     /// By name.
     pub tags: Vec<TagRefView>,
-    /// Grows by one with every change, tags included.
+    /// Its pictures, in order.
+    pub images: Vec<ImageView>,
+    /// Grows by one with every change, tags and pictures included.
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+/// A picture of an item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageView {
+    pub id: i64,
+    /// What it shows, for those who cannot see it: the item's name unless
+    /// set for this picture.
+    #[schema(example = "The kettle from the side")]
+    pub alt: String,
+    /// Whether `alt` was set for this picture.
+    pub alt_set: bool,
+    /// The picture's own size, upright.
+    pub width: i32,
+    pub height: i32,
+    /// The sizes to show it in, smallest first (long side at most 160, 480
+    /// and 1280 pixels, never enlarged), each at an address that never
+    /// changes and may be cached for a year.
+    pub sizes: Vec<ImageSizeView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageSizeView {
+    pub width: i32,
+    pub height: i32,
+    #[schema(example = "/pictures/3f1b34a5a23635fd59e7143294e3873df5d14d2d526e627685ee8c80cd3bfa80.jpg")]
+    pub url: String,
+}
+
+impl ImageView {
+    /// The pictures an item's row holds, as shown.
+    pub fn all_of(item: &crate::models::Item) -> Vec<ImageView> {
+        ShownPicture::of(&item.pictures)
+            .into_iter()
+            .map(|picture| ImageView {
+                id: picture.id,
+                alt_set: picture.alt.is_some(),
+                alt: picture.alt.unwrap_or_else(|| item.name.clone()),
+                width: picture.width,
+                height: picture.height,
+                sizes: picture
+                    .sizes
+                    .into_iter()
+                    .map(|size| ImageSizeView {
+                        width: size.width,
+                        height: size.height,
+                        url: picture_url(&size),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// Where the bytes of a size are served: named by their digest.
+pub fn picture_url(size: &ShownSize) -> String {
+    let extension = if size.content_type == "image/png" { "png" } else { "jpg" };
+    format!("/pictures/{}.{extension}", size.digest)
+}
+
 impl From<ItemDetail> for ItemView {
     fn from(detail: ItemDetail) -> ItemView {
         let ItemDetail { item, store_name, tags } = detail;
+        let images = ImageView::all_of(&item);
         ItemView {
             id: item.id,
             name: item.name,
@@ -89,6 +151,7 @@ impl From<ItemDetail> for ItemView {
             description: item.description,
             store: StoreRefView { id: item.store_id, name: store_name },
             tags: tags.into_iter().map(TagRefView::from).collect(),
+            images,
             version: item.version,
             created_at: item.created_at,
             updated_at: item.updated_at,

@@ -34,3 +34,9 @@ CREATE TABLE item_picture_sizes (
 );
 -- Whether any picture still uses some bytes.
 CREATE INDEX item_picture_sizes_digest_idx ON item_picture_sizes (digest);
+
+-- The item's pictures as every representation of the item shows them,
+-- kept with the item and rewritten whenever they change, so that reading
+-- items (a page of 50, a list of a million) reads nothing more:
+-- [{id, alt, width, height, sizes: [{width, height, digest, type}]}].
+ALTER TABLE items ADD COLUMN pictures JSONB NOT NULL DEFAULT '[]';

@@ -65,6 +65,7 @@ pub fn stage() -> AdHoc {
         events::events,
     ),
     components(schemas(Problem, events::ResyncView, crate::views::StoreView, crate::views::ItemView,
+        crate::views::ImageView, crate::views::ImageSizeView,
         crate::views::TagView)),
     modifiers(&BearerScheme, &CommonResponses, &ClosedRequestBodies, &PlainSummaries),
     tags(

@@ -23,6 +23,8 @@ pub struct Item {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Its pictures as shown: see [`super::picture::ShownPicture`].
+    pub pictures: serde_json::Value,
 }
 
 #[derive(Debug, Insertable)]

@@ -6,7 +6,34 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::schema::{item_picture_sizes, item_pictures, picture_blobs};
+use crate::schema::{item_picture_sizes, item_pictures, items, picture_blobs};
+
+/// A picture as the item's row keeps it for showing (`items.pictures`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ShownPicture {
+    pub id: i64,
+    pub alt: Option<String>,
+    pub width: i32,
+    pub height: i32,
+    /// Smallest first.
+    pub sizes: Vec<ShownSize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ShownSize {
+    pub width: i32,
+    pub height: i32,
+    pub digest: String,
+    #[serde(rename = "type")]
+    pub content_type: String,
+}
+
+impl ShownPicture {
+    /// The pictures an item's row holds; none if it holds something else.
+    pub fn of(pictures: &serde_json::Value) -> Vec<ShownPicture> {
+        serde_json::from_value(pictures.clone()).unwrap_or_default()
+    }
+}
 
 /// The most pictures one item may have.
 pub const MAX_PER_ITEM: i64 = 10;
@@ -155,5 +182,48 @@ impl ItemPicture {
             .filter(item_pictures::item_id.eq(item_id))
             .select(item_picture_sizes::digest)
             .load(conn)
+    }
+}
+
+/// Writes the item's pictures, as they now are, into its row
+/// (`items.pictures`), and counts the change in its version.
+pub fn show_on_item(conn: &mut PgConnection, item_id: i64) -> QueryResult<super::Item> {
+    diesel::sql_query(
+        "UPDATE items SET version = version + 1, updated_at = now(), pictures = coalesce(( \
+             SELECT jsonb_agg(jsonb_build_object('id', p.id, 'alt', p.alt, 'width', p.width, \
+                 'height', p.height, 'sizes', ( \
+                     SELECT coalesce(jsonb_agg(jsonb_build_object('width', s.width, 'height', s.height, \
+                         'digest', s.digest, 'type', b.content_type) ORDER BY s.width), '[]') \
+                     FROM item_picture_sizes s JOIN picture_blobs b ON b.digest = s.digest \
+                     WHERE s.picture_id = p.id)) ORDER BY p.position) \
+             FROM item_pictures p WHERE p.item_id = items.id), '[]') \
+         WHERE id = $1 \
+         RETURNING id, store_id, name, description, price, version, created_at, updated_at, pictures",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(item_id)
+    .get_result::<ItemRow>(conn)
+    .map(ItemRow::into_item)
+}
+
+/// An item as `RETURNING` gives it back from raw SQL.
+#[derive(QueryableByName)]
+#[diesel(table_name = items, check_for_backend(diesel::pg::Pg))]
+struct ItemRow {
+    id: i64,
+    store_id: i64,
+    name: String,
+    description: Option<String>,
+    price: crate::price::Price,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    pictures: serde_json::Value,
+}
+
+impl ItemRow {
+    fn into_item(self) -> super::Item {
+        let ItemRow { id, store_id, name, description, price, version, created_at, updated_at, pictures } =
+            self;
+        super::Item { id, store_id, name, description, price, version, created_at, updated_at, pictures }
     }
 }
