@@ -335,6 +335,15 @@ impl BodyReader {
         }
     }
 
+    /// An optional integer of 0 or more (a place in a list).
+    pub fn index(&mut self, name: &str) -> Option<i64> {
+        let raw = self.take(name)?;
+        match integer(&raw).filter(|&value| value >= 0) {
+            Some(value) => Some(value),
+            None => self.fail(name, "must be an integer of 0 or more"),
+        }
+    }
+
     /// Fails with every collected error, and one for each member nobody asked for.
     pub fn finish(mut self) -> Result<(), Error> {
         for name in std::mem::take(&mut self.fields).into_keys() {
@@ -348,6 +357,11 @@ impl BodyReader {
 /// A JSON number that is a positive integer. As in JSON Schema, `7.0` is
 /// the integer 7; fractions, and values past the range of ids, are not.
 fn positive_integer(raw: &RawValue) -> Option<i64> {
+    integer(raw).filter(|&id| id > 0)
+}
+
+/// A JSON number that is an integer (`7.0` and `7e0` included).
+fn integer(raw: &RawValue) -> Option<i64> {
     let text = raw.get();
     let integer = match text.parse::<i64>() {
         Ok(value) => Some(value),
@@ -364,7 +378,7 @@ fn positive_integer(raw: &RawValue) -> Option<i64> {
             _ => None,
         },
     };
-    integer.filter(|&id| id > 0)
+    integer
 }
 
 /// `0`, `12`, `12.5`, `12.50`: at most ten whole digits without leading

@@ -5,6 +5,7 @@ mod accounts;
 mod cors;
 mod events;
 pub(crate) mod guards;
+mod images;
 mod items;
 mod pagination;
 mod problem;
@@ -34,6 +35,7 @@ pub fn stage() -> AdHoc {
             .mount("/api", accounts::routes())
             .mount("/api", stores::routes())
             .mount("/api", items::routes())
+            .mount("/api", images::routes())
             .mount("/api", tags::routes())
             .mount("/api", events::routes())
             .mount("/", SwaggerUi::new("/api/docs/<_..>").url("/api/openapi.json", ApiDoc::openapi()))
@@ -61,6 +63,7 @@ pub fn stage() -> AdHoc {
         stores::delete_store,
         items::list_items, items::create_item, items::get_item, items::update_item,
         items::delete_item, items::link_tags, items::unlink_tag,
+        images::add_image, images::change_image, images::remove_image,
         tags::list_store_tags, tags::create_tag, tags::get_tag, tags::delete_tag,
         events::events,
     ),
@@ -165,7 +168,7 @@ impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
             for operation in
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete].into_iter().flatten()
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
                 CommonResponses::add(operation);
             }
@@ -231,7 +234,7 @@ impl Modify for PlainSummaries {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
             for operation in
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete].into_iter().flatten()
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
                 if let Some(summary) = operation.summary.as_mut() {
                     *summary = summary.replace('`', "");
@@ -257,6 +260,7 @@ impl Modify for ClosedRequestBodies {
             "ItemChangesInput",
             "TagInput",
             "TagIdsInput",
+            "ImageChangesInput",
         ] {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
                 object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));

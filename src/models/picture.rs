@@ -163,6 +163,35 @@ impl ItemPicture {
             .collect())
     }
 
+    /// Sets the picture's alt text; returns the one it had.
+    pub fn set_alt(conn: &mut PgConnection, id: i64, alt: Option<&str>) -> QueryResult<Option<String>> {
+        let old = item_pictures::table.find(id).select(item_pictures::alt).first(conn)?;
+        diesel::update(item_pictures::table.find(id)).set(item_pictures::alt.eq(alt)).execute(conn)?;
+        Ok(old)
+    }
+
+    /// Places the item's pictures in the order of `ids` (every one of them).
+    /// The positions' uniqueness is checked at commit, so they may swap.
+    pub fn reorder(conn: &mut PgConnection, item_id: i64, ids: &[i64]) -> QueryResult<()> {
+        for (position, id) in ids.iter().enumerate() {
+            diesel::update(item_pictures::table.find(id))
+                .filter(item_pictures::item_id.eq(item_id))
+                .set(item_pictures::position.eq(i32::try_from(position).unwrap_or(i32::MAX)))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    /// The digests of every size of the pictures of the items of the
+    /// store: what deleting the store may leave unused.
+    pub fn digests_of_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<Vec<String>> {
+        item_picture_sizes::table
+            .inner_join(item_pictures::table.inner_join(items::table))
+            .filter(items::store_id.eq(store_id))
+            .select(item_picture_sizes::digest)
+            .load(conn)
+    }
+
     /// Deletes the picture; returns the digests of its sizes, for
     /// [`PictureBytes::forget_unused`].
     pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<Vec<String>> {

@@ -37,6 +37,18 @@ const QUALITY: u8 = 82;
 /// channel, and some room.
 const MAX_DECODE_BYTES: u64 = MAX_PIXELS * 4 + 16 * 1024 * 1024;
 
+/// Where pictures are prepared: one worker per core, as many jobs queued,
+/// five seconds of patience for a place (then `Error::Busy`, a 503). Each
+/// job holds one upload and its decoded pixels, so memory stays bounded
+/// however many arrive.
+pub fn workers() -> &'static crate::auth::workers::Workers {
+    static WORKERS: std::sync::OnceLock<crate::auth::workers::Workers> = std::sync::OnceLock::new();
+    WORKERS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        crate::auth::workers::Workers::new("picture", cores, cores, std::time::Duration::from_secs(5))
+    })
+}
+
 /// What kind of picture an upload is, by its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -22,6 +22,11 @@ pub trait Store: Send + Sync {
 /// Bytes in the `picture_blobs` table.
 pub struct InDatabase;
 
+/// Where this application keeps pictures.
+pub fn configured() -> &'static dyn Store {
+    &InDatabase
+}
+
 impl Store for InDatabase {
     fn keep(&self, conn: &mut PgConnection, rendition: &Rendition) -> Result<(), Error> {
         let row = NewPictureBytes {

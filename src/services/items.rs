@@ -183,7 +183,9 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Err
         let item = Item::lock(conn, id).map_err(not_found_as("item"))?;
         let store = Store::find(conn, item.store_id)?;
         policy::manage_store(actor, &store)?;
+        let digests = crate::models::ItemPicture::digests_of_item(conn, id)?;
         Item::delete(conn, id)?;
+        crate::pictures::store::configured().forget_unused(conn, &digests)?;
         audit::record(
             conn,
             actor,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod events;
 pub mod items;
 pub mod overview;
+pub mod pictures;
 pub mod sessions;
 pub mod stores;
 pub mod tags;

@@ -154,7 +154,9 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<StoreCo
         let store = Store::lock(conn, id).map_err(not_found_as("store"))?;
         policy::delete_store(actor, &store)?;
         let contents = contents(conn, id)?;
+        let digests = crate::models::ItemPicture::digests_of_store(conn, id)?;
         Store::delete(conn, id)?;
+        crate::pictures::store::configured().forget_unused(conn, &digests)?;
         let changes = Changes::new()
             .field("name", Some(&store.name), None)
             .field("items", Some(contents.items), None)

@@ -7,6 +7,7 @@ mod error;
 mod headers;
 mod layout;
 mod paging;
+pub mod pictures;
 mod public;
 mod remembered;
 mod resume;
@@ -21,13 +22,18 @@ pub use paging::{with_param, Listing, PageNumber, Paging, PAGE_SIZES, PER_PAGE};
 pub use resume::{Draft, Resumable};
 pub use session::{device_cookie, session_cookie, WebUser};
 
-/// Mounts the pages, the stylesheet and the HTML catchers.
+/// Memory for pictures' bytes read once (they never change).
+const PICTURE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Mounts the pages, the stylesheet, the pictures and the HTML catchers.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Web pages", |rocket| async {
         rocket
             .attach(crate::assets::stage())
             .attach(headers::SecurityHeaders)
             .mount("/", public::routes())
+            .mount("/", pictures::routes())
+            .manage(pictures::PictureCache::new(PICTURE_CACHE_BYTES))
             .mount("/account", account::routes())
             .register("/", public::catchers())
     })

@@ -374,7 +374,7 @@ pub struct Call<'a> {
     path: String,
     headers: Vec<(String, String)>,
     cookies: Vec<(String, String)>,
-    body: Option<String>,
+    body: Option<Vec<u8>>,
 }
 
 impl Call<'_> {
@@ -403,7 +403,14 @@ impl Call<'_> {
         if let Some(content_type) = content_type {
             self = self.header("Content-Type", content_type);
         }
-        self.body = Some(body.to_owned());
+        self.body = Some(body.as_bytes().to_vec());
+        self
+    }
+
+    /// A body of bytes, with the given content type.
+    pub fn bytes(mut self, content_type: &str, body: Vec<u8>) -> Self {
+        self = self.header("Content-Type", content_type);
+        self.body = Some(body);
         self
     }
 
@@ -425,8 +432,9 @@ impl Call<'_> {
             .iter()
             .map(|h| (h.name().as_str().to_lowercase(), h.value().to_owned()))
             .collect();
-        let text = response.into_string().await.unwrap_or_default();
-        Reply { status: status.code, headers, text }
+        let bytes = response.into_bytes().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Reply { status: status.code, headers, text, bytes }
     }
 }
 
@@ -436,6 +444,7 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {

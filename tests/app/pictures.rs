@@ -11,13 +11,18 @@ use storefront::pictures::{prepare, Prepared};
 
 use crate::harness::TestApp;
 
-fn photo(width: u32, height: u32, shade: u8) -> Prepared {
+/// A picture of `width` × `height` in `format`, its blue `shade`.
+pub fn encoded(width: u32, height: u32, shade: u8, format: ImageFormat) -> Vec<u8> {
     let picture = DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
         Rgb([(x % 256) as u8, (y % 256) as u8, shade])
     }));
     let mut bytes = Vec::new();
-    picture.write_to(&mut std::io::Cursor::new(&mut bytes), ImageFormat::Jpeg).expect("encode");
-    prepare(&bytes).expect("a picture")
+    picture.write_to(&mut std::io::Cursor::new(&mut bytes), format).expect("encode");
+    bytes
+}
+
+fn photo(width: u32, height: u32, shade: u8) -> Prepared {
+    prepare(&encoded(width, height, shade, ImageFormat::Jpeg)).expect("a picture")
 }
 
 fn blobs(conn: &mut PgConnection) -> i64 {

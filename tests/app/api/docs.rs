@@ -28,6 +28,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/items/{id}", vec!["delete", "get", "put"]),
         ("/api/items/{id}/tags", vec!["post"]),
         ("/api/items/{item_id}/tags/{tag_id}", vec!["delete"]),
+        ("/api/items/{id}/images", vec!["post"]),
+        ("/api/items/{id}/images/{image_id}", vec!["delete", "patch"]),
         ("/api/tags/{id}", vec!["delete", "get"]),
         ("/api/events", vec!["get"]),
     ];
@@ -76,7 +78,7 @@ async fn the_openapi_document_describes_every_route() {
         stream["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(parameters, ["store_id", "last_event_id", "Last-Event-ID"]);
     let schemas = &doc["components"]["schemas"];
-    for name in ["Event", "Resync", "StoreView", "ItemView", "TagView"] {
+    for name in ["Event", "Resync", "StoreView", "ItemView", "TagView", "ImageView", "ImageSizeView"] {
         assert!(schemas[name].is_object(), "{name} is documented");
     }
     let objects: Vec<&str> = schemas["Event"]["properties"]["object"]["oneOf"]

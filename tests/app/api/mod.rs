@@ -5,6 +5,7 @@ mod cors;
 mod docs;
 mod errors;
 mod headers;
+mod images;
 mod items;
 mod stores;
 mod tags;
