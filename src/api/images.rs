@@ -168,7 +168,7 @@ pub struct ImageChangesInput {
     #[schema(value_type = Option<String>, max_length = 500)]
     pub alt: Option<Option<String>>,
     /// Its place among the item's pictures, from 0; past the end is last.
-    #[schema(minimum = 0)]
+    #[schema(nullable = false, minimum = 0)]
     pub position: Option<i64>,
 }
 
