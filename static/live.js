@@ -64,6 +64,34 @@
     element.classList.add('changed');
   }
 
+  // A picture in every size, for the browser to choose by `sizes`.
+  function picture(image, size, sizes, alt) {
+    var img = document.createElement('img');
+    img.src = size.url;
+    img.srcset = image.sizes.map(function (each) { return each.url + ' ' + each.width + 'w'; }).join(', ');
+    img.sizes = sizes;
+    img.width = size.width;
+    img.height = size.height;
+    img.alt = alt;
+    img.decoding = 'async';
+    return img;
+  }
+
+  // The thumbnail beside an item's name in a list: its first picture.
+  function showThumb(cell, item) {
+    var old = cell.querySelector('img.thumb');
+    if (old) {
+      old.remove();
+    }
+    if (item.images && item.images.length) {
+      var image = item.images[0];
+      var img = picture(image, image.sizes[0], '3rem', '');
+      img.className = 'thumb';
+      img.loading = 'lazy';
+      cell.insertBefore(img, cell.firstChild);
+    }
+  }
+
   function tagLinks(tags) {
     var fragment = document.createDocumentFragment();
     tags.forEach(function (tag) {
@@ -183,6 +211,7 @@
       var link = row.querySelector('.item-name a');
       link.href = '/items/' + item.id;
       link.textContent = item.name;
+      showThumb(row.querySelector('.item-name'), item);
       var tags = row.querySelector('.item-tags');
       tags.textContent = '';
       tags.appendChild(tagLinks(item.tags));
@@ -317,6 +346,17 @@
       var description = field('item-description');
       description.textContent = item.description || '';
       description.hidden = !item.description;
+      var gallery = field('item-images');
+      var images = item.images || [];
+      gallery.textContent = '';
+      images.forEach(function (image, index) {
+        var img = picture(image, image.sizes[image.sizes.length - 1], '(max-width: 40rem) 100vw, 40rem', image.alt);
+        if (index > 0) {
+          img.loading = 'lazy';
+        }
+        gallery.appendChild(img);
+      });
+      gallery.hidden = !images.length;
       highlight(root.querySelector('.facts'));
     },
     handlers: {

@@ -17,6 +17,7 @@ use crate::models::{ItemFilter, ItemSort, ItemSortField, EXACT_FILTERED_COUNT_LI
 use crate::price::Price;
 use crate::services::items::{self, ItemDetail, ItemPage};
 use crate::services::{stores, tags};
+use crate::views::ImageView;
 
 pub fn routes() -> Vec<Route> {
     routes![home, store, item, all_items, tag, search]
@@ -72,6 +73,8 @@ struct ItemRow {
     store_id: i64,
     store_name: String,
     tags: Vec<TagLink>,
+    /// Its pictures, in order: the first is its thumbnail in lists.
+    images: Vec<ImageView>,
 }
 
 #[derive(Serialize)]
@@ -82,8 +85,10 @@ struct TagLink {
 
 impl From<ItemDetail> for ItemRow {
     fn from(detail: ItemDetail) -> ItemRow {
+        let images = ImageView::all_of(&detail.item);
         let ItemDetail { item, store_name, tags } = detail;
         ItemRow {
+            images,
             id: item.id,
             name: item.name,
             price: item.price.to_string(),
@@ -165,17 +170,20 @@ struct ItemPageContext {
     layout: Layout,
     item: ItemRow,
     description: Option<String>,
+    /// Where the site is, for the absolute address of the picture that
+    /// represents the page when it is shared (`og:image`).
+    site: String,
 }
 
 #[get("/items/<id>")]
-async fn item(db: Db, visit: Visit<'_>, id: i64) -> Result<Page, PageError> {
+async fn item(db: Db, visit: Visit<'_>, site: crate::request::SiteUrl, id: i64) -> Result<Page, PageError> {
     let (layout, render) = match visit.render() {
         Ok(new) => new,
         Err(remembered) => return Ok(remembered),
     };
     let detail = db.read(move |conn| items::detail(conn, id)).await?;
     let (scope, description) = (Scope::Store(detail.item.store_id), detail.item.description.clone());
-    let context = ItemPageContext { layout, item: ItemRow::from(detail), description };
+    let context = ItemPageContext { layout, item: ItemRow::from(detail), description, site: site.0 };
     render.page(Status::Ok, scope, "item.html", context)
 }
 

@@ -227,3 +227,36 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[rocket::async_test]
+async fn pictures_show_on_the_store_page_and_as_the_item_page_gallery() {
+    let app = TestApp::new().await;
+    let (owner, item) = shop(&app).await;
+    let store = app.get(&format!("/api/items/{item}")).send().await.json()["store"]["id"].as_i64().unwrap();
+    upload(&app, &owner, item, &encoded(1600, 1200, 5, ImageFormat::Jpeg), Some("The kettle <b>boiling</b>"))
+        .await;
+    let body = upload(&app, &owner, item, &encoded(500, 500, 6, ImageFormat::Jpeg), None).await.json();
+    let first = &body["images"][0];
+    // As the page writes them: Tera escapes `/` too.
+    let urls: Vec<String> = urls(first).iter().map(|url| url.replace('/', "&#x2F;")).collect();
+
+    let page = app.get(&format!("/stores/{store}")).send().await;
+    assert_eq!(page.status, 200);
+    let thumb = format!(
+        r#"<img class="thumb" src="{}" srcset="{} 160w, {} 480w, {} 1280w" sizes="3rem" width="160" height="120" alt="" loading="lazy" decoding="async">"#,
+        urls[0], urls[0], urls[1], urls[2]
+    );
+    assert!(page.text.contains(&thumb), "{}", page.text);
+
+    let page = app.get(&format!("/items/{item}")).header("Host", "shop.example.org").send().await;
+    assert_eq!(page.status, 200);
+    let og = format!(r#"<meta property="og:image" content="http:&#x2F;&#x2F;shop.example.org{}">"#, urls[2]);
+    assert!(page.text.contains(&og), "{}", page.text);
+    assert!(
+        page.text.contains(r#"alt="The kettle &lt;b&gt;boiling&lt;&#x2F;b&gt;""#),
+        "alt text escaped: {}",
+        page.text
+    );
+    assert!(page.text.contains(r#"width="1280" height="960" alt="The kettle"#));
+    assert!(page.text.contains(r#"width="500" height="500" alt="Kettle" loading="lazy""#), "{}", page.text);
+}
