@@ -1,6 +1,7 @@
-//! Demo data: a few stores with items and tags, and an admin to log in with,
-//! so that a first `cargo run` shows something. Loaded only into an empty
-//! database, through the same services as everything else.
+//! Demo data: a few stores with items and tags, each item with a picture
+//! the program draws itself (nothing is downloaded), and an admin to log in
+//! with, so that a first `cargo run` shows something. Loaded only into an
+//! empty database, through the same services as everything else.
 
 use diesel::PgConnection;
 use rocket::fairing::AdHoc;
@@ -11,7 +12,7 @@ use crate::error::Error;
 use crate::models::{Role, Store, User, Via};
 use crate::policy::Actor;
 use crate::services::items::ItemInput;
-use crate::services::{accounts, items, stores, tags};
+use crate::services::{accounts, items, pictures, stores, tags};
 
 pub const ADMIN_EMAIL: &str = "admin@storefront.test";
 
@@ -111,12 +112,60 @@ pub fn seed(conn: &mut PgConnection, admin_password_hash: &str) -> Result<Seeded
                     description: Some(Some(format!("{name}, from {store_name}."))),
                     tag_ids: Some(tag_indexes.iter().map(|&i| tag_ids[i]).collect()),
                 };
-                items::create(conn, &actor, store.id, input)?;
+                let item = items::create(conn, &actor, store.id, input)?;
+                let drawn = crate::pictures::prepare(&drawing(store.id, item_count)).map_err(|why| {
+                    Error::Internal(format!("a demo picture was refused: {}", why.message()))
+                })?;
+                pictures::add(
+                    conn,
+                    crate::pictures::store::configured(),
+                    &actor,
+                    item.item.id,
+                    None,
+                    &drawn,
+                )?;
                 item_count += 1;
             }
         }
         Ok(Seeded { admin_email: admin.email, stores: STORES.len(), items: item_count })
     })
+}
+
+/// A picture for the `n`th demo item: rings on a gradient, in a hue of its
+/// store's with a shift of its own, as a JPEG of 480 × 360.
+fn drawing(store_id: i64, n: usize) -> Vec<u8> {
+    use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+    let hue = (store_id as f32 * 97.0 + n as f32 * 23.0) % 360.0;
+    let rings = 3.0 + (n % 5) as f32;
+    let picture = RgbImage::from_fn(480, 360, |x, y| {
+        let (dx, dy) = (x as f32 - 240.0, y as f32 - 180.0);
+        let ring = ((dx * dx + dy * dy).sqrt() / 180.0 * rings).fract();
+        let light = 0.35 + 0.3 * (y as f32 / 360.0) + if ring < 0.5 { 0.2 } else { 0.0 };
+        Rgb(hsl(hue, 0.55, light.min(0.9)))
+    });
+    let mut bytes = Vec::new();
+    // Encoding into memory does not fail; if it did, the empty picture
+    // would be refused where it is prepared.
+    let _ =
+        DynamicImage::ImageRgb8(picture).write_to(&mut std::io::Cursor::new(&mut bytes), ImageFormat::Jpeg);
+    bytes
+}
+
+/// A colour from hue (degrees), saturation and lightness (0 to 1).
+fn hsl(hue: f32, saturation: f32, lightness: f32) -> [u8; 3] {
+    let chroma = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
+    let sector = hue / 60.0;
+    let second = chroma * (1.0 - (sector % 2.0 - 1.0).abs());
+    let (r, g, b) = match sector as u32 {
+        0 => (chroma, second, 0.0),
+        1 => (second, chroma, 0.0),
+        2 => (0.0, chroma, second),
+        3 => (0.0, second, chroma),
+        4 => (second, 0.0, chroma),
+        _ => (chroma, 0.0, second),
+    };
+    let lift = lightness - chroma / 2.0;
+    [r, g, b].map(|channel| ((channel + lift) * 255.0).round().clamp(0.0, 255.0) as u8)
 }
 
 /// A password to print once, for the demo admin.

@@ -86,3 +86,26 @@ async fn an_item_has_at_most_ten_pictures() {
         other => panic!("an eleventh picture: {other:?}"),
     }
 }
+
+#[rocket::async_test]
+async fn demo_data_has_a_picture_drawn_for_every_item() {
+    let app = TestApp::new().await;
+    let mut conn = app.conn();
+    let seeded = storefront::demo::seed(&mut conn, "not-a-real-hash").expect("seeded");
+    let counts: Vec<(i64, i64)> = storefront::schema::items::table
+        .left_join(storefront::schema::item_pictures::table)
+        .group_by(storefront::schema::items::id)
+        .select((
+            storefront::schema::items::id,
+            diesel::dsl::count(storefront::schema::item_pictures::id.nullable()),
+        ))
+        .load(&mut conn)
+        .expect("counted");
+    assert_eq!(counts.len(), seeded.items);
+    assert!(counts.iter().all(|&(_, pictures)| pictures == 1), "{counts:?}");
+    let shown = app.get("/api/items?limit=5").send().await.json();
+    let sizes = shown[0]["images"][0]["sizes"].as_array().expect("sizes").len();
+    assert_eq!(sizes, 2, "160, and the drawing's own 480: {shown}");
+    let url = shown[0]["images"][0]["sizes"][0]["url"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(&url).send().await.status, 200);
+}
