@@ -233,16 +233,19 @@ fn renditions(picture: &DynamicImage) -> Result<Vec<Rendition>, Refusal> {
     // Largest first, each smaller size from the one before: resizing a
     // 1280-pixel picture is much cheaper than resizing the upload again.
     let mut made = Vec::new();
-    let mut source = picture.clone();
+    let mut previous: Option<DynamicImage> = None;
     for side in long_sides(width.max(height)).into_iter().rev() {
         let (w, h) = fitted(width, height, side);
+        let source = previous.as_ref().unwrap_or(picture);
         let sized = if (w, h) == (source.width(), source.height()) {
-            source.clone()
+            None
         } else {
-            source.resize_exact(w, h, FilterType::CatmullRom)
+            Some(source.resize_exact(w, h, FilterType::CatmullRom))
         };
-        made.push(encode(&sized, transparent)?);
-        source = sized;
+        made.push(encode(sized.as_ref().unwrap_or(source), transparent)?);
+        if sized.is_some() {
+            previous = sized;
+        }
     }
     made.reverse();
     Ok(made)
