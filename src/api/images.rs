@@ -29,14 +29,16 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Uploads read and prepared at once; past them a request waits
-/// [`UPLOAD_PATIENCE`] for a place, then is answered 503. Each holds at
-/// most [`pictures::MAX_BYTES`] in memory while it is prepared.
+/// [`UPLOAD_PATIENCE`] for a place (its file on disk, not in memory), then
+/// is answered 503. Each holds at most [`pictures::MAX_BYTES`] in memory
+/// while it is prepared, besides the pixels its worker decodes.
 fn uploads() -> &'static Semaphore {
     static UPLOADS: OnceLock<Semaphore> = OnceLock::new();
     UPLOADS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) * 2))
 }
 
-const UPLOAD_PATIENCE: Duration = Duration::from_secs(2);
+/// Long enough for a burst of fifty 12-megapixel uploads on two cores.
+const UPLOAD_PATIENCE: Duration = Duration::from_secs(20);
 
 /// A picture to add.
 #[derive(FromForm)]
