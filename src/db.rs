@@ -142,6 +142,7 @@ impl rocket_sync_db_pools::Poolable for Pg {
 pub struct Db {
     pool: PgPool,
     deadline: Instant,
+    budget: Duration,
     cache: Option<Arc<ReadCache>>,
     canceller: Option<Arc<Canceller>>,
     hub: Option<Arc<Hub>>,
@@ -290,12 +291,20 @@ impl Db {
         Db {
             pool,
             deadline,
+            budget: budget_of(rocket),
             cache: rocket.state::<Arc<ReadCache>>().cloned(),
             canceller: rocket.state::<Arc<Canceller>>().cloned(),
             hub: rocket.state::<Arc<Hub>>().cloned(),
             replicas: rocket.state::<Arc<Replicas>>().cloned(),
             reader: Arc::new(reader),
         }
+    }
+
+    /// The same database with a whole budget from now: for a request that
+    /// spent a long time on other work (a picture prepared by a worker)
+    /// between its database steps, which is not time with the database.
+    pub fn with_fresh_budget(&self) -> Db {
+        Db { deadline: Instant::now() + self.budget, ..self.clone() }
     }
 
     /// The instance's read cache, if it may answer this request.

@@ -143,8 +143,11 @@ async fn add_image(db: Db, user: ApiUser, id: Id, upload: Upload<'_>) -> Result<
     let bytes = read(&file).await?;
     let prepared =
         pictures::workers().run(move || pictures::prepare(&bytes)).await?.map_err(|why| refusal(&why))?;
+    // Waiting for a place and preparing the picture took time that was not
+    // the database's: the write gets a whole budget of its own.
     let (detail, _) = db
-        .run(move |conn| service::add(conn, store::configured(), &user.actor, id.0, alt.clone(), &prepared))
+        .with_fresh_budget()
+        .run(move |conn| service::add(conn, store::configured(), &user.actor, id.0, alt, &prepared))
         .await?;
     let location = format!("/api/items/{}", detail.item.id);
     Ok(ApiJson::created(ItemView::from(detail), location))
