@@ -98,7 +98,8 @@ impl Resource for Items {
                 id: item.id,
                 label: item.name.clone(),
                 cells: vec![
-                    Cell::link(&item.name, Section::Items.object(item.id)),
+                    Cell::link(&item.name, Section::Items.object(item.id))
+                        .with_thumb(crate::views::ImageView::all_of(&item).into_iter().next()),
                     Cell::link(store_name, Section::Stores.object(item.store_id)),
                     Cell::text(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),
                     Cell::money(item.price),

@@ -40,19 +40,27 @@ pub struct Cell {
     pub href: Option<String>,
     /// `text` is a price, written in the site's currency.
     pub money: bool,
+    /// A small picture before the text (an item's first).
+    pub thumb: Option<crate::views::ImageSizeView>,
 }
 
 impl Cell {
     pub fn text(text: impl ToString) -> Cell {
-        Cell { text: text.to_string(), href: None, money: false }
+        Cell { text: text.to_string(), href: None, money: false, thumb: None }
     }
 
     pub fn link(text: impl ToString, href: String) -> Cell {
-        Cell { text: text.to_string(), href: Some(href), money: false }
+        Cell { text: text.to_string(), href: Some(href), money: false, thumb: None }
     }
 
     pub fn money(price: crate::price::Price) -> Cell {
-        Cell { text: price.to_string(), href: None, money: true }
+        Cell { text: price.to_string(), href: None, money: true, thumb: None }
+    }
+
+    /// The same cell with the smallest size of `image` before its text.
+    pub fn with_thumb(mut self, image: Option<crate::views::ImageView>) -> Cell {
+        self.thumb = image.and_then(|image| image.sizes.into_iter().next());
+        self
     }
 }
 

@@ -260,3 +260,20 @@ async fn pictures_show_on_the_store_page_and_as_the_item_page_gallery() {
     assert!(page.text.contains(r#"width="1280" height="960" alt="The kettle"#));
     assert!(page.text.contains(r#"width="500" height="500" alt="Kettle" loading="lazy""#), "{}", page.text);
 }
+
+#[rocket::async_test]
+async fn the_admin_items_list_shows_each_items_first_picture() {
+    let app = TestApp::new().await;
+    let (owner, item) = shop(&app).await;
+    let body = upload(&app, &owner, item, &encoded(800, 400, 9, ImageFormat::Jpeg), None).await.json();
+    let small = urls(&body["images"][0])[0].replace('/', "&#x2F;");
+    let staff = app.user(Role::Staff).await;
+    let browser = app.browser();
+    browser.login(&staff.email, crate::harness::PASSWORD).await;
+    let list = browser.get("/admin/items").await;
+    assert_eq!(list.status, 200);
+    let thumb = format!(
+        r#"<img class="thumb" src="{small}" width="160" height="80" alt="" loading="lazy" decoding="async">"#
+    );
+    assert!(list.text.contains(&thumb), "{}", list.text);
+}
