@@ -12,7 +12,7 @@ use crate::price::Price;
 use crate::schema::{item_tags, items, stores, tags};
 use crate::text::like_pattern_containing;
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = items, check_for_backend(diesel::pg::Pg))]
 pub struct Item {
     pub id: i64,

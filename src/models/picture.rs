@@ -31,7 +31,7 @@ pub struct ShownSize {
 impl ShownPicture {
     /// The pictures an item's row holds; none if it holds something else.
     pub fn of(pictures: &serde_json::Value) -> Vec<ShownPicture> {
-        serde_json::from_value(pictures.clone()).unwrap_or_default()
+        serde::Deserialize::deserialize(pictures).unwrap_or_default()
     }
 }
 
@@ -230,29 +230,5 @@ pub fn show_on_item(conn: &mut PgConnection, item_id: i64) -> QueryResult<super:
          RETURNING id, store_id, name, description, price, version, created_at, updated_at, pictures",
     )
     .bind::<diesel::sql_types::BigInt, _>(item_id)
-    .get_result::<ItemRow>(conn)
-    .map(ItemRow::into_item)
-}
-
-/// An item as `RETURNING` gives it back from raw SQL.
-#[derive(QueryableByName)]
-#[diesel(table_name = items, check_for_backend(diesel::pg::Pg))]
-struct ItemRow {
-    id: i64,
-    store_id: i64,
-    name: String,
-    description: Option<String>,
-    price: crate::price::Price,
-    version: i32,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    pictures: serde_json::Value,
-}
-
-impl ItemRow {
-    fn into_item(self) -> super::Item {
-        let ItemRow { id, store_id, name, description, price, version, created_at, updated_at, pictures } =
-            self;
-        super::Item { id, store_id, name, description, price, version, created_at, updated_at, pictures }
-    }
+    .get_result(conn)
 }

@@ -252,7 +252,11 @@ fn renditions(picture: &DynamicImage) -> Result<Vec<Rendition>, Refusal> {
 }
 
 fn has_transparency(picture: &DynamicImage) -> bool {
-    picture.to_rgba8().pixels().any(|pixel| pixel.0[3] < 255)
+    match picture.as_rgba8() {
+        // Decoded as 8-bit RGBA already (most pictures with alpha): no copy.
+        Some(rgba) => rgba.pixels().any(|pixel| pixel.0[3] < 255),
+        None => picture.to_rgba8().pixels().any(|pixel| pixel.0[3] < 255),
+    }
 }
 
 fn encode(picture: &DynamicImage, transparent: bool) -> Result<Rendition, Refusal> {

@@ -73,10 +73,14 @@ async fn picture(db: Db, cache: &State<PictureCache>, file: &str) -> Result<Pict
         found = db.run(move |conn| store::configured().fetch(conn, &wanted)).await.map_err(status_of)?;
     }
     let bytes = found.filter(|kept| kept.content_type == content_type.to_string()).ok_or(Status::NotFound)?;
-    let headers = vec![("Cache-Control", FOREVER.to_owned())];
-    let mut representation = Representation::new(bytes.bytes, content_type, headers);
-    representation.etag = format!("\"{digest}\"");
-    let representation = Arc::new(representation);
+    // The digest names the bytes already: no need to hash them again.
+    let representation = Arc::new(Representation {
+        body: bytes.bytes.into(),
+        content_type,
+        etag: format!("\"{digest}\""),
+        headers: vec![("Cache-Control", FOREVER.to_owned())],
+        position_at: None,
+    });
     if let Some(ticket) = ticket {
         cache.0.insert(ticket, key, NO_STORE, Arc::clone(&representation));
     }
