@@ -82,9 +82,12 @@ impl<'r> FromData<'r> for Upload<'r> {
             Outcome::Success(form) => Outcome::Success(Upload(form.into_inner())),
             Outcome::Forward(forward) => Outcome::Forward(forward),
             Outcome::Error((_, errors)) => {
-                let too_large = errors
-                    .iter()
-                    .any(|e| matches!(e.kind, rocket::form::error::ErrorKind::InvalidLength { .. }));
+                // A field past its limit names the limit; a body the
+                // multipart reader could not take apart is of the same kind
+                // without one, and is not too large but malformed.
+                let too_large = errors.iter().any(|e| {
+                    matches!(e.kind, rocket::form::error::ErrorKind::InvalidLength { max: Some(_), .. })
+                });
                 let problem = if too_large {
                     refusal(&Refusal::TooLarge { bytes: pictures::MAX_BYTES + 1 })
                 } else {

@@ -129,6 +129,16 @@ async fn uploads_are_judged_by_their_bytes_and_refused_with_a_reason() {
         assert_eq!(reply.json()["code"], json!(code), "{what}: {}", reply.text);
         assert_eq!(reply.header("content-type"), Some("application/problem+json"), "{what}");
     }
+    let partless = app
+        .post(&format!("/api/items/{item}/images"))
+        .bearer(&owner.access)
+        .bytes(
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+            format!("--{BOUNDARY}\r\nFalse--{BOUNDARY}--\r\n").into_bytes(),
+        )
+        .send()
+        .await;
+    assert_eq!(partless.status, 422, "a malformed form is not too large: {}", partless.text);
     let json = app
         .post(&format!("/api/items/{item}/images"))
         .bearer(&owner.access)
