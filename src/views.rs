@@ -268,3 +268,90 @@ impl ToSchema for EventKindSchema {
         "EventKind".into()
     }
 }
+
+/// Facet counts of an item listing: see `GET /api/items/facets`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetsView {
+    /// How many items match.
+    pub total: i64,
+    /// `total` is the database's estimate.
+    pub total_approximate: bool,
+    /// The counts are estimates, scaled from the first 1,000 matches.
+    pub approximate: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<TagCountView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stores: Option<Vec<StoreCountView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<Vec<PriceBandView>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagCountView {
+    #[schema(example = 3)]
+    pub id: i64,
+    #[schema(example = "sci-fi")]
+    pub name: String,
+    /// The tag's store.
+    #[schema(example = "Corner Books")]
+    pub store_name: String,
+    /// Items that would be left with the tag as a filter too.
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreCountView {
+    #[schema(example = 1)]
+    pub id: i64,
+    #[schema(example = "Corner Books")]
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceBandView {
+    /// The band's lowest price, as `min_price`.
+    #[schema(example = "10.00")]
+    pub min: String,
+    /// The band's highest price, as `max_price`; `null` for the last band.
+    #[schema(example = "24.99")]
+    pub max: Option<String>,
+    pub count: i64,
+}
+
+impl From<crate::models::facets::Facets> for FacetsView {
+    fn from(facets: crate::models::facets::Facets) -> FacetsView {
+        let crate::models::facets::Facets { total, approximate, tags, stores, price } = facets;
+        FacetsView {
+            total: total.count,
+            total_approximate: total.approximate,
+            approximate,
+            tags: tags.map(|tags| {
+                tags.into_iter()
+                    .map(|t| TagCountView {
+                        id: t.id,
+                        name: t.name,
+                        store_name: t.store_name,
+                        count: t.count,
+                    })
+                    .collect()
+            }),
+            stores: stores.map(|stores| {
+                stores
+                    .into_iter()
+                    .map(|s| StoreCountView { id: s.id, name: s.name, count: s.count })
+                    .collect()
+            }),
+            price: price.map(|bands| {
+                bands
+                    .into_iter()
+                    .map(|b| PriceBandView {
+                        min: b.min.to_string(),
+                        max: b.max.map(|max| max.to_string()),
+                        count: b.count,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}

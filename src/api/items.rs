@@ -13,15 +13,16 @@ use super::respond::{ApiJson, Cached, IfMatch, NoContent};
 use crate::cache::{Key, Scope};
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
+use crate::models::facets::{self, FacetKinds};
 use crate::models::{ItemFilter, ItemSort, ItemSortField, ItemSortKey};
 use crate::price::Price;
 use crate::request::{Id, SiteUrl};
 use crate::services::items::{self, ItemInput, ItemPage};
 use crate::services::tags;
-use crate::views::{ItemView, TagRefView};
+use crate::views::{FacetsView, ItemView, TagRefView};
 
 pub fn routes() -> Vec<Route> {
-    routes![list_items, create_item, get_item, update_item, delete_item, link_tags, unlink_tag]
+    routes![list_items, item_facets, create_item, get_item, update_item, delete_item, link_tags, unlink_tag]
 }
 
 /// At most this many `tag_id` filters at once.
@@ -52,6 +53,7 @@ fn parse_sort(raw: &str) -> Option<ItemSort> {
         "name" => ItemSortField::Name,
         "price" => ItemSortField::Price,
         "created_at" => ItemSortField::CreatedAt,
+        "relevance" if !descending => ItemSortField::Relevance,
         _ => return None,
     };
     Some(ItemSort { field, descending })
@@ -66,6 +68,7 @@ fn sort_key_to_json(key: &ItemSortKey) -> serde_json::Value {
         ItemSortKey::Name(name) => serde_json::Value::from(name.clone()),
         ItemSortKey::Price(price) => serde_json::Value::from(price.cents()),
         ItemSortKey::CreatedAt(at) => serde_json::Value::from(at.timestamp_micros()),
+        ItemSortKey::Relevance(score) => serde_json::Value::from(*score),
     }
 }
 
@@ -76,59 +79,20 @@ fn sort_key_from_json(field: ItemSortField, value: &serde_json::Value) -> Option
         ItemSortField::CreatedAt => {
             value.as_i64().and_then(DateTime::<Utc>::from_timestamp_micros).map(ItemSortKey::CreatedAt)
         }
+        // Scores are `real`s: exact as JSON numbers.
+        ItemSortField::Relevance => value.as_f64().map(|score| ItemSortKey::Relevance(score as f32)),
     }
 }
 
 /// Reads the filters, sort and page of `GET /api/items`, naming every bad parameter.
 fn item_listing(params: &QueryParams) -> Result<ItemListing, Error> {
     let mut errors = FieldErrors::new();
-    let mut filter = ItemFilter::default();
-    if let Some(raw) = params.single("store_id", &mut errors) {
-        filter.store_id = positive_id(raw);
-        if filter.store_id.is_none() {
-            errors.insert("store_id".into(), "must be a positive integer id".into());
-        }
+    let filter = item_filter(params, &mut errors);
+    if params.single("facets", &mut errors).is_some() {
+        errors.insert("facets".into(), "are counted at /api/items/facets, with the same filters".into());
     }
-    for raw in params.all("tag_id") {
-        match positive_id(raw) {
-            Some(id) if !filter.tag_ids.contains(&id) => filter.tag_ids.push(id),
-            Some(_) => {}
-            None => {
-                errors.insert("tag_id".into(), "must be positive integer ids".into());
-            }
-        }
-    }
-    if filter.tag_ids.len() > MAX_TAG_FILTERS {
-        errors.insert("tag_id".into(), format!("may be given at most {MAX_TAG_FILTERS} times"));
-    }
-    if let Some(raw) = params.single("q", &mut errors) {
-        let q = crate::text::normalize(raw);
-        if raw.chars().count() > 80 {
-            errors.insert("q".into(), "must be at most 80 characters".into());
-        } else if q.chars().any(char::is_control) {
-            errors.insert("q".into(), "must not contain control characters".into());
-        } else if !q.is_empty() {
-            filter.name_contains = Some(q);
-        }
-    }
-    for name in ["min_price", "max_price"] {
-        if let Some(raw) = params.single(name, &mut errors) {
-            let price = if is_plain_decimal(raw) { Price::parse(raw).ok() } else { None };
-            match price {
-                Some(price) if name == "min_price" => filter.min_price = Some(price),
-                Some(price) => filter.max_price = Some(price),
-                None => {
-                    errors.insert(name.into(), "must be a decimal such as 12.50".into());
-                }
-            }
-        }
-    }
-    if let (Some(min), Some(max)) = (filter.min_price, filter.max_price) {
-        if min > max {
-            errors.insert("max_price".into(), "must not be below min_price".into());
-        }
-    }
-    let sort_name = params.single("sort", &mut errors).unwrap_or("created_at").to_owned();
+    let default_sort = if filter.words.is_some() { "relevance" } else { "created_at" };
+    let sort_name = params.single("sort", &mut errors).unwrap_or(default_sort).to_owned();
     let sort = parse_sort(&sort_name).unwrap_or_else(|| {
         errors.insert("sort".into(), format!("must be one of {}", SORTS.join(", ")));
         ItemSort::default()
@@ -146,8 +110,59 @@ fn item_listing(params: &QueryParams) -> Result<ItemListing, Error> {
     Ok(ItemListing { filter, sort, sort_name, after, limit })
 }
 
+/// Reads the filters that `GET /api/items` and its facets share.
+fn item_filter(params: &QueryParams, errors: &mut FieldErrors) -> ItemFilter {
+    let mut filter = ItemFilter::default();
+    if let Some(raw) = params.single("store_id", errors) {
+        filter.store_id = positive_id(raw);
+        if filter.store_id.is_none() {
+            errors.insert("store_id".into(), "must be a positive integer id".into());
+        }
+    }
+    for raw in params.all("tag_id") {
+        match positive_id(raw) {
+            Some(id) if !filter.tag_ids.contains(&id) => filter.tag_ids.push(id),
+            Some(_) => {}
+            None => {
+                errors.insert("tag_id".into(), "must be positive integer ids".into());
+            }
+        }
+    }
+    if filter.tag_ids.len() > MAX_TAG_FILTERS {
+        errors.insert("tag_id".into(), format!("may be given at most {MAX_TAG_FILTERS} times"));
+    }
+    if let Some(raw) = params.single("q", errors) {
+        let q = crate::text::normalize(raw);
+        if raw.chars().count() > 80 {
+            errors.insert("q".into(), "must be at most 80 characters".into());
+        } else if q.chars().any(char::is_control) {
+            errors.insert("q".into(), "must not contain control characters".into());
+        } else if !q.is_empty() {
+            filter.words = Some(q);
+        }
+    }
+    for name in ["min_price", "max_price"] {
+        if let Some(raw) = params.single(name, errors) {
+            let price = if is_plain_decimal(raw) { Price::parse(raw).ok() } else { None };
+            match price {
+                Some(price) if name == "min_price" => filter.min_price = Some(price),
+                Some(price) => filter.max_price = Some(price),
+                None => {
+                    errors.insert(name.into(), "must be a decimal such as 12.50".into());
+                }
+            }
+        }
+    }
+    if let (Some(min), Some(max)) = (filter.min_price, filter.max_price) {
+        if min > max {
+            errors.insert("max_price".into(), "must not be below min_price".into());
+        }
+    }
+    filter
+}
+
 /// The orders `sort` may ask for.
-const SORTS: [&str; 6] = ["name", "-name", "price", "-price", "created_at", "-created_at"];
+const SORTS: [&str; 7] = ["relevance", "name", "-name", "price", "-price", "created_at", "-created_at"];
 
 /// A new item. The store must be yours, unless you are staff.
 #[derive(Debug, ToSchema)]
@@ -281,16 +296,27 @@ impl ItemChangesInput {
 /// Items, filtered and sorted.
 ///
 /// Filters combine: `tag_id` may repeat, and then lists items carrying all
-/// those tags. `q` finds names containing the text, ignoring case (`%` and
-/// `_` are matched literally).
+/// those tags.
+///
+/// `q` searches the items' words: their names, tags, descriptions and
+/// stores' names, ignoring case and accents ("cafe" finds "Café") and word
+/// endings ("books" finds "book"), in web search syntax: all the words,
+/// `"a phrase"`, `tea or coffee`, `-decaf` to leave out. With `q` the items
+/// come by relevance unless `sort` says otherwise: a word in the name counts
+/// most, then in a tag, the description, the store's name. A relevance
+/// order ranks the first 1,000 matches found; the other orders list every
+/// match. When no item has the words but some has them spelled as the
+/// catalogue does (a typo: "cofee" for "coffee"), the answer is the first
+/// page for the corrected words, which `X-Did-You-Mean` gives
+/// (percent-encoded); it has no next page.
 #[utoipa::path(get, path = "/api/items", tag = "items",
     params(
         ("store_id" = Option<i64>, Query, minimum = 1, description = "Only this store's items"),
         ("tag_id" = Option<Vec<i64>>, Query, description = "Only items with all these tags (repeat the parameter)"),
-        ("q" = Option<String>, Query, max_length = 80, description = "Part of the name"),
+        ("q" = Option<String>, Query, max_length = 80, description = "Words to search for (web search syntax)"),
         ("min_price" = Option<String>, Query, pattern = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$", description = "Lowest price, e.g. 5 or 5.50"),
         ("max_price" = Option<String>, Query, pattern = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$", description = "Highest price"),
-        ("sort" = Option<String>, Query, pattern = r"^-?(name|price|created_at)$", description = "name, -name, price, -price, created_at (default), -created_at"),
+        ("sort" = Option<String>, Query, pattern = r"^(-?(name|price|created_at)|relevance)$", description = "relevance (default with q), name, -name, price, -price, created_at (default without q), -created_at"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size (default 50)"),
         ("cursor" = Option<String>, Query, description = "From the previous page's `Link` header"),
     ),
@@ -299,6 +325,7 @@ impl ItemChangesInput {
             ("X-Total-Count" = i64, description = "Number of matching items; beyond 100,000 items unfiltered or 1,000 filtered, the database's estimate"),
             ("X-Total-Count-Approximate" = String, description = "`true` when X-Total-Count is an estimate"),
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+            ("X-Did-You-Mean" = String, description = "When no item had the words of `q`: the corrected words (percent-encoded) whose first page this is"),
             ("ETag" = String))),
         (status = 304, description = "Not modified since the given ETag"),
     ))]
@@ -310,21 +337,92 @@ async fn list_items(db: Db, params: QueryParams, uri: &Origin<'_>, site: SiteUrl
         // Items of one store show that store's data only (names, tags).
         let scope = filter.store_id.map_or(Scope::AllStores, Scope::Store);
         let one_more = ItemPage { after, offset: 0, limit: limit + 1 };
-        let (details, total) =
-            db.read(move |conn| items::list(conn, &filter, sort, one_more.clone())).await?;
-        let (details, more) = pagination::split_page(details, limit);
+        let found = db.read(move |conn| items::search(conn, &filter, sort, one_more.clone())).await?;
+        let (details, more) = pagination::split_page(found.items, limit);
         let next = match details.last() {
-            Some(last) if more => {
-                let key = ItemSortKey::of(&last.item, sort.field);
+            // Items for corrected words come on one page.
+            Some(last) if more && found.corrected.is_none() => {
+                let score = found.scores[details.len() - 1];
+                let key = ItemSortKey::of(&last.item, score, sort.field);
                 let cursor = ItemCursor { sort: sort_name, key: sort_key_to_json(&key), id: last.item.id };
                 Some(pagination::next_url(uri, &pagination::encode(&cursor)))
             }
             _ => None,
         };
         let views = details.into_iter().map(ItemView::from).collect::<Vec<_>>();
-        Ok((scope, ApiJson::estimated_page(views, total, next).representation(&site.0)?))
+        let mut page = ApiJson::estimated_page(views, found.total, next);
+        if let Some(words) = found.corrected {
+            let encoded = rocket::http::RawStr::new(&words).percent_encode().to_string();
+            page = page.with_header("X-Did-You-Mean", encoded);
+        }
+        Ok((scope, page.representation(&site.0)?))
     };
     Ok(Cached::or_fill(&db, key, read).await?)
+}
+
+/// How many of the items a filter lets through each tag, each store and
+/// each price band would leave: the counts beside the choices of a search
+/// page. Takes the filters of `GET /api/items`.
+///
+/// Counting reads at most the first 1,000 matching items; when more match,
+/// each count is that of those 1,000 scaled to the estimated total, and
+/// `approximate` is `true`. Tags and stores come most frequent first, at
+/// most 20 of each; every price band comes, empty ones too.
+#[utoipa::path(get, path = "/api/items/facets", tag = "items",
+    params(
+        ("facets" = Option<String>, Query, pattern = r"^(tags|stores|price)(,(tags|stores|price))*$", description = "Which counts, comma-separated: tags, stores, price (default all three)"),
+        ("store_id" = Option<i64>, Query, minimum = 1, description = "Only this store's items"),
+        ("tag_id" = Option<Vec<i64>>, Query, description = "Only items with all these tags (repeat the parameter)"),
+        ("q" = Option<String>, Query, max_length = 80, description = "Words to search for (web search syntax)"),
+        ("min_price" = Option<String>, Query, pattern = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$", description = "Lowest price, e.g. 5 or 5.50"),
+        ("max_price" = Option<String>, Query, pattern = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$", description = "Highest price"),
+    ),
+    responses(
+        (status = 200, description = "The counts", body = FacetsView, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the given ETag"),
+    ))]
+#[get("/items/facets")]
+async fn item_facets(
+    db: Db,
+    params: QueryParams,
+    uri: &Origin<'_>,
+    site: SiteUrl,
+) -> Result<Cached, Problem> {
+    let key = Key::address(&site.0, uri);
+    let read = async {
+        let mut errors = FieldErrors::new();
+        let filter = item_filter(&params, &mut errors);
+        let kinds = match params.single("facets", &mut errors) {
+            None => FacetKinds::ALL,
+            Some(raw) => facet_kinds(raw).unwrap_or_else(|| {
+                errors
+                    .insert("facets".into(), "must list some of tags, stores, price, comma-separated".into());
+                FacetKinds::ALL
+            }),
+        };
+        Error::check(errors)?;
+        let scope = filter.store_id.map_or(Scope::AllStores, Scope::Store);
+        let counted = db.read(move |conn| Ok(facets::count(conn, &filter, kinds)?)).await?;
+        Ok((scope, ApiJson::ok(FacetsView::from(counted)).representation(&site.0)?))
+    };
+    Ok(Cached::or_fill(&db, key, read).await?)
+}
+
+/// `tags,price` and the like; `None` for an unknown or repeated word.
+fn facet_kinds(raw: &str) -> Option<FacetKinds> {
+    let mut kinds = FacetKinds::default();
+    for word in raw.split(',') {
+        let slot = match word {
+            "tags" => &mut kinds.tags,
+            "stores" => &mut kinds.stores,
+            "price" => &mut kinds.price,
+            _ => return None,
+        };
+        if std::mem::replace(slot, true) {
+            return None;
+        }
+    }
+    Some(kinds)
 }
 
 /// Add an item to a store you own (or any store, as staff).

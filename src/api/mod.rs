@@ -61,7 +61,7 @@ pub fn stage() -> AdHoc {
         accounts::get_me, accounts::get_user, accounts::delete_user,
         stores::list_stores, stores::create_store, stores::get_store, stores::update_store,
         stores::delete_store,
-        items::list_items, items::create_item, items::get_item, items::update_item,
+        items::list_items, items::item_facets, items::create_item, items::get_item, items::update_item,
         items::delete_item, items::link_tags, items::unlink_tag,
         images::add_image, images::change_image, images::remove_image,
         tags::list_store_tags, tags::create_tag, tags::get_tag, tags::delete_tag,
@@ -69,7 +69,8 @@ pub fn stage() -> AdHoc {
     ),
     components(schemas(Problem, events::ResyncView, crate::views::StoreView, crate::views::ItemView,
         crate::views::ImageView, crate::views::ImageSizeView,
-        crate::views::TagView)),
+        crate::views::TagView, crate::views::FacetsView, crate::views::TagCountView,
+        crate::views::StoreCountView, crate::views::PriceBandView)),
     modifiers(&BearerScheme, &CommonResponses, &ClosedRequestBodies, &PlainSummaries),
     tags(
         (name = "accounts", description = "Registration and tokens"),

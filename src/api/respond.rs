@@ -73,6 +73,12 @@ impl<T: Serialize> ApiJson<T> {
     }
 
     /// The response as the read cache keeps it, its `Link` on `site_url`.
+    /// Adds a header.
+    pub fn with_header(mut self, name: &'static str, value: String) -> ApiJson<T> {
+        self.headers.push((name, value));
+        self
+    }
+
     pub fn representation(self, site_url: &str) -> Result<Representation, Error> {
         let body = serde_json::to_vec(&self.value)
             .map_err(|e| Error::Internal(format!("serialization failed: {e}")))?;

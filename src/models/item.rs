@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Float, Nullable, Numeric, Text, Timestamptz};
 
+use super::search::{Finds, Score};
 use super::{JsonOf, TagRef, Total, EXACT_COUNT_LIMIT, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
 use crate::schema::{item_tags, items, stores, tags};
@@ -73,12 +74,16 @@ pub struct ItemFilter {
     /// Items carrying a tag whose name contains this (in any store),
     /// ignoring case.
     pub tag_named: Option<String>,
+    /// Items with these typed words, in web search syntax (see
+    /// [`super::search`]).
+    pub words: Option<String>,
 }
 
 impl ItemFilter {
     /// Whether the filter lets every item through.
     pub fn is_empty(&self) -> bool {
-        let ItemFilter { store_id, owner_id, tag_ids, name_contains, min_price, max_price, tag_named } = self;
+        let ItemFilter { store_id, owner_id, tag_ids, name_contains, min_price, max_price, tag_named, words } =
+            self;
         store_id.is_none()
             && owner_id.is_none()
             && tag_ids.is_empty()
@@ -86,6 +91,7 @@ impl ItemFilter {
             && min_price.is_none()
             && max_price.is_none()
             && tag_named.is_none()
+            && words.is_none()
     }
 }
 
@@ -94,6 +100,9 @@ pub enum ItemSortField {
     Name,
     Price,
     CreatedAt,
+    /// How well the filter's words find the item, best first (ties by id);
+    /// only with words. `descending` turns it around.
+    Relevance,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,17 +123,26 @@ pub enum ItemSortKey {
     Name(String),
     Price(Price),
     CreatedAt(DateTime<Utc>),
+    Relevance(f32),
 }
 
 impl ItemSortKey {
-    pub fn of(item: &Item, field: ItemSortField) -> ItemSortKey {
+    /// The key of an item listed with `score` (see [`Scored`]).
+    pub fn of(item: &Item, score: f32, field: ItemSortField) -> ItemSortKey {
         match field {
             ItemSortField::Name => ItemSortKey::Name(item.name.clone()),
             ItemSortField::Price => ItemSortKey::Price(item.price),
             ItemSortField::CreatedAt => ItemSortKey::CreatedAt(item.created_at),
+            ItemSortField::Relevance => ItemSortKey::Relevance(score),
         }
     }
 }
+
+/// The most matches a relevance order ranks: the first this many found
+/// (the index gives them in no order of relevance), so that a word found
+/// in half the catalogue costs what a rare one does. Other orders list
+/// every match.
+pub const RANKED_LIMIT: i64 = 1_000;
 
 /// Pages starting within this many rows are read forwards, whatever the
 /// list's length; deeper ones from the nearer end.
@@ -225,6 +243,9 @@ macro_rules! matching {
         if let Some(max) = filter.max_price {
             query = query.filter(items::price.le(max));
         }
+        if let Some(words) = &filter.words {
+            query = query.filter(Finds(words.clone()));
+        }
         query
     }};
 }
@@ -262,7 +283,8 @@ impl Item {
         items::table.find(id).select(Item::as_select()).for_update().first(conn)
     }
 
-    fn filtered(filter: &ItemFilter) -> items::BoxedQuery<'static, Pg> {
+    /// The items `filter` lets through, as a query to narrow further.
+    pub(super) fn filtered(filter: &ItemFilter) -> items::BoxedQuery<'static, Pg> {
         matching!(items::table.into_boxed(), filter)
     }
 
@@ -299,8 +321,9 @@ impl Item {
         after: Option<(ItemSortKey, i64)>,
         offset: i64,
         limit: i64,
-    ) -> QueryResult<(Vec<ItemWithTags>, Total)> {
-        if offset > FORWARD_OFFSET_LIMIT {
+    ) -> QueryResult<(Vec<Scored>, Total)> {
+        // A relevance order has at most `RANKED_LIMIT` rows: read forwards.
+        if offset > FORWARD_OFFSET_LIMIT && sort.field != ItemSortField::Relevance {
             let total = Item::total(conn, filter)?;
             let rows = if offset <= total.count / 2 {
                 Item::rows(conn, filter, sort, None, offset, limit, MatchCount::Known)?
@@ -331,10 +354,10 @@ impl Item {
         let total = match rows.first() {
             None if from_start => Total { count: 0, approximate: false },
             None => Item::total(conn, filter)?,
-            Some(&(_, _, counted, _, _)) if filter.is_empty() => {
+            Some(&(_, _, counted, _, _, _)) if filter.is_empty() => {
                 Total { count: counted, approximate: counted > EXACT_COUNT_LIMIT }
             }
-            Some(&(_, _, counted, _, _)) => {
+            Some(&(_, _, counted, _, _, _)) => {
                 Total::estimated_beyond_limit(conn, counted, Item::filtered(filter).select(items::id))?
             }
         };
@@ -353,10 +376,29 @@ impl Item {
     ) -> QueryResult<Vec<PageRow>> {
         // Joined rather than looked up per row: a subquery per row costs
         // more than the join.
-        let mut query = matching!(items::table.inner_join(stores::table).into_boxed(), filter);
+        let ranked = match (&filter.words, sort.field) {
+            (Some(words), ItemSortField::Relevance) => Some(Score(words.clone())),
+            _ => None,
+        };
+        let mut query = match ranked {
+            // The first matches found, ranked (see `RANKED_LIMIT`).
+            Some(_) => {
+                let candidates = Item::filtered(filter).select(items::id).limit(RANKED_LIMIT);
+                items::table.inner_join(stores::table).into_boxed().filter(items::id.eq_any(candidates))
+            }
+            None => matching!(items::table.inner_join(stores::table).into_boxed(), filter),
+        };
         let desc = sort.descending;
         if let Some((key, after_id)) = after {
             query = match key {
+                ItemSortKey::Relevance(score) => match ranked.clone() {
+                    Some(ranked) if desc => query
+                        .filter(ranked.clone().gt(score).or(ranked.eq(score).and(items::id.lt(after_id)))),
+                    Some(ranked) => query
+                        .filter(ranked.clone().lt(score).or(ranked.eq(score).and(items::id.gt(after_id)))),
+                    None if desc => query.filter(items::id.lt(after_id)),
+                    None => query.filter(items::id.gt(after_id)),
+                },
                 ItemSortKey::Name(name) => {
                     query.filter(row_after(items::name, name.into_sql::<Text>(), after_id, desc))
                 }
@@ -368,20 +410,29 @@ impl Item {
                 }
             };
         }
-        query = match sort.field {
-            ItemSortField::Name => ordered_by!(query, items::name, desc),
-            ItemSortField::Price => ordered_by!(query, items::price, desc),
-            ItemSortField::CreatedAt => ordered_by!(query, items::created_at, desc),
+        query = match (sort.field, &ranked) {
+            (ItemSortField::Name, _) => ordered_by!(query, items::name, desc),
+            (ItemSortField::Price, _) => ordered_by!(query, items::price, desc),
+            (ItemSortField::CreatedAt, _) => ordered_by!(query, items::created_at, desc),
+            // Best first: the score descending.
+            (ItemSortField::Relevance, Some(score)) => ordered_by!(query, score.clone(), !desc),
+            // Without words every item scores 0: by id.
+            (ItemSortField::Relevance, None) => ordered_by!(query, items::id, desc),
         };
-        let page = query.offset(offset).limit(limit).select((Item::as_select(), StoreNameApart, count));
+        let page = query.offset(offset).limit(limit).select((
+            Item::as_select(),
+            StoreNameApart,
+            count,
+            ScoreColumn(ranked),
+        ));
         PageWithTags { page, sort }.load(conn)
     }
 
-    fn with_tags(rows: Vec<PageRow>) -> Vec<ItemWithTags> {
+    fn with_tags(rows: Vec<PageRow>) -> Vec<Scored> {
         rows.into_iter()
-            .map(|(item, store_name, _, ids, names)| {
+            .map(|(item, store_name, _, score, ids, names)| {
                 let tags = ids.unwrap_or_default().into_iter().zip(names.unwrap_or_default());
-                (item, store_name, tags.map(|(id, name)| TagRef { id, name }).collect())
+                ((item, store_name, tags.map(|(id, name)| TagRef { id, name }).collect()), score)
             })
             .collect()
     }
@@ -459,9 +510,12 @@ type MatchingIds = items::BoxedQuery<'static, Pg, BigInt>;
 /// An item with its store's name and its tags.
 pub type ItemWithTags = (Item, String, Vec<TagRef>);
 
-/// An item of a page: its store's name, [`MatchCount`], and its tags' ids and
-/// names in tag order (`NULL` for none).
-type PageRow = (Item, String, i64, Option<Vec<i64>>, Option<Vec<String>>);
+/// An item with its score in a relevance order (0 in others).
+pub type Scored = (ItemWithTags, f32);
+
+/// An item of a page: its store's name, [`MatchCount`], its score, and its
+/// tags' ids and names in tag order (`NULL` for none).
+type PageRow = (Item, String, i64, f32, Option<Vec<i64>>, Option<Vec<String>>);
 
 /// A page of items (`page`, selecting an item, [`StoreNameApart`] and a
 /// count, in the order of `sort`) with the tags of each, in one statement:
@@ -491,9 +545,9 @@ impl<Q> diesel::query_builder::QueryId for PageWithTags<Q> {
 /// The page's columns, then the tags.
 impl<Q> diesel::query_builder::Query for PageWithTags<Q>
 where
-    Q: diesel::query_builder::Query<SqlType = (ItemColumns, Text, BigInt)>,
+    Q: diesel::query_builder::Query<SqlType = (ItemColumns, Text, BigInt, Float)>,
 {
-    type SqlType = (ItemColumns, Text, BigInt, Nullable<Array<BigInt>>, Nullable<Array<Text>>);
+    type SqlType = (ItemColumns, Text, BigInt, Float, Nullable<Array<BigInt>>, Nullable<Array<Text>>);
 }
 
 type ItemColumns = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Item, Pg>>;
@@ -514,12 +568,14 @@ impl<Q: diesel::query_builder::QueryFragment<Pg>> diesel::query_builder::QueryFr
              WHERE it.item_id IN (SELECT id FROM page) GROUP BY it.item_id\
              ) AS tagged ON tagged.item_id = page.id ORDER BY page.",
         );
-        out.push_sql(match self.sort.field {
-            ItemSortField::Name => "name",
-            ItemSortField::Price => "price",
-            ItemSortField::CreatedAt => "created_at",
-        });
-        out.push_sql(if self.sort.descending { " DESC, page.id DESC" } else { ", page.id" });
+        let (column, descending) = match self.sort.field {
+            ItemSortField::Name => ("name", self.sort.descending),
+            ItemSortField::Price => ("price", self.sort.descending),
+            ItemSortField::CreatedAt => ("created_at", self.sort.descending),
+            ItemSortField::Relevance => ("score", !self.sort.descending),
+        };
+        out.push_sql(column);
+        out.push_sql(if descending { " DESC, page.id DESC" } else { ", page.id" });
         Ok(())
     }
 }
@@ -566,5 +622,34 @@ impl diesel::query_builder::QueryFragment<Pg> for MatchCount {
 impl<QS> diesel::AppearsOnTable<QS> for MatchCount {}
 impl<QS> diesel::SelectableExpression<QS> for MatchCount {}
 impl diesel::expression::ValidGrouping<()> for MatchCount {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+/// The score of a page's row in a relevance order, named `score`; `0` without one.
+struct ScoreColumn(Option<Score>);
+
+impl diesel::Expression for ScoreColumn {
+    type SqlType = Float;
+}
+
+impl diesel::query_builder::QueryId for ScoreColumn {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<Pg> for ScoreColumn {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        match &self.0 {
+            Some(score) => score.walk_ast(out.reborrow())?,
+            None => out.push_sql("0::real"),
+        }
+        out.push_sql(" AS score");
+        Ok(())
+    }
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for ScoreColumn where items::id: diesel::AppearsOnTable<QS> {}
+impl<QS> diesel::SelectableExpression<QS> for ScoreColumn where items::id: diesel::SelectableExpression<QS> {}
+impl diesel::expression::ValidGrouping<()> for ScoreColumn {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }

@@ -8,10 +8,12 @@
 pub mod api_token;
 pub mod audit;
 pub mod event;
+pub mod facets;
 pub mod form_draft;
 pub mod item;
 pub mod login_failure;
 pub mod picture;
+pub mod search;
 pub mod session;
 pub mod store;
 pub mod tag;

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use super::audit::{self, Action, Changes, Subject};
 use super::{not_found_as, tags};
 use crate::error::{Error, FieldErrors};
+use crate::models::item::Scored;
+use crate::models::search;
 use crate::models::{
     Item, ItemChanges, ItemFilter, ItemSort, ItemSortKey, ItemTag, NewItem, Store, TagRef, Total,
 };
@@ -97,10 +99,54 @@ pub fn list(
     sort: ItemSort,
     page: ItemPage,
 ) -> Result<(Vec<ItemDetail>, Total), Error> {
+    let found = search(conn, filter, sort, page)?;
+    Ok((found.items, found.total))
+}
+
+/// What a listing found: a page of items, each one's score in a relevance
+/// order (0 in others), and how many match.
+#[derive(Debug)]
+pub struct Found {
+    pub items: Vec<ItemDetail>,
+    pub scores: Vec<f32>,
+    pub total: Total,
+    /// No item had the typed words, and these are the first page of items
+    /// with these instead: the words corrected to the catalogue's own
+    /// ("did you mean").
+    pub corrected: Option<String>,
+}
+
+/// [`list`], and when the typed words find nothing on the first page, the
+/// first page for the words corrected (see [`search::correction`]), if
+/// they find something.
+pub fn search(
+    conn: &mut PgConnection,
+    filter: &ItemFilter,
+    sort: ItemSort,
+    page: ItemPage,
+) -> Result<Found, Error> {
+    let first_page = page.after.is_none() && page.offset == 0;
     let (rows, total) = Item::page_with_total(conn, filter, sort, page.after, page.offset, page.limit)?;
-    let details =
-        rows.into_iter().map(|(item, store_name, tags)| ItemDetail { item, store_name, tags }).collect();
-    Ok((details, total))
+    if let (true, true, Some(typed)) = (rows.is_empty(), first_page, &filter.words) {
+        if let Some(corrected) = search::correction(conn, typed)? {
+            let instead = ItemFilter { words: Some(corrected.clone()), ..filter.clone() };
+            let (rows, total) = Item::page_with_total(conn, &instead, sort, None, 0, page.limit)?;
+            if !rows.is_empty() {
+                return Ok(Found { total, corrected: Some(corrected), ..Found::of(rows) });
+            }
+        }
+    }
+    Ok(Found { total, ..Found::of(rows) })
+}
+
+impl Found {
+    fn of(rows: Vec<Scored>) -> Found {
+        let (items, scores) = rows
+            .into_iter()
+            .map(|((item, store_name, tags), score)| (ItemDetail { item, store_name, tags }, score))
+            .unzip();
+        Found { items, scores, total: Total { count: 0, approximate: false }, corrected: None }
+    }
 }
 
 fn item_changes(before: Option<&Item>, after: Option<&Item>) -> Changes {

@@ -13,7 +13,8 @@ use super::paging::{with_param, PageNumber, Paging};
 use super::remembered::{Page, Render, Visit};
 use crate::cache::Scope;
 use crate::db::Db;
-use crate::models::{ItemFilter, ItemSort, ItemSortField, EXACT_FILTERED_COUNT_LIMIT};
+use crate::models::item::RANKED_LIMIT;
+use crate::models::{facets, ItemFilter, ItemSort, ItemSortField, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
 use crate::services::items::{self, ItemDetail, ItemPage};
 use crate::services::{stores, tags};
@@ -75,6 +76,12 @@ struct ItemRow {
     tags: Vec<TagLink>,
     /// Its pictures, in order: the first is its thumbnail in lists.
     images: Vec<ImageView>,
+    /// In search results, the name cut where the words were found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name_pieces: Option<Vec<Piece>>,
+    /// In search results, a fragment of the description around the words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snippet: Option<Vec<Piece>>,
 }
 
 #[derive(Serialize)]
@@ -95,6 +102,8 @@ impl From<ItemDetail> for ItemRow {
             store_id: item.store_id,
             store_name,
             tags: tags.into_iter().map(|t| TagLink { id: t.id, name: t.name }).collect(),
+            name_pieces: None,
+            snippet: None,
         }
     }
 }
@@ -132,8 +141,8 @@ async fn store(
     let page = PageNumber::from_query(page);
     // By name unless asked otherwise: the order live updates keep.
     let (sort_name, _, order) =
-        SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(SEARCH_ORDERS[1]);
-    let sorts = SEARCH_ORDERS.iter().map(|&(value, label, _)| SortChoice { value, label }).collect();
+        STORE_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(STORE_ORDERS[1]);
+    let sorts = STORE_ORDERS.iter().map(|&(value, label, _)| SortChoice { value, label }).collect();
     let filter =
         ItemFilter { store_id: Some(id), tag_ids: tag.into_iter().collect(), ..ItemFilter::default() };
     let ((store, store_tags, item_count), (items, total)) = db
@@ -147,7 +156,7 @@ async fn store(
     if let Some(tag) = tag {
         base = with_param(&base, "tag", tag);
     }
-    if sort_name != SEARCH_ORDERS[1].0 {
+    if sort_name != STORE_ORDERS[1].0 {
         base = with_param(&base, "sort", sort_name);
     }
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
@@ -228,25 +237,91 @@ async fn tag(db: Db, visit: Visit<'_>, id: i64, page: Option<&str>) -> Result<Pa
 struct SearchForm {
     q: String,
     tag: String,
+    /// A tag chosen among the counts, by id.
+    tag_id: String,
+    /// A store chosen among the counts, by id.
+    store: String,
     min_price: String,
     max_price: String,
     sort: &'static str,
 }
 
-/// The orders of search results, by their `sort` parameter, with their labels;
-/// the first is the default. Newest first also stays fast for a common word
-/// in a large catalogue, where the first matches by name may lie far apart.
-const SEARCH_ORDERS: [(&str, &str, ItemSort); 4] = [
+impl SearchForm {
+    /// The address of this search, with `changes` (name, value) made; empty
+    /// values are left out.
+    fn url(&self, changes: &[(&str, &str)]) -> String {
+        let mut params = vec![
+            ("q", self.q.as_str()),
+            ("tag", &self.tag),
+            ("tag_id", &self.tag_id),
+            ("store", &self.store),
+            ("min_price", &self.min_price),
+            ("max_price", &self.max_price),
+            ("sort", self.sort),
+        ];
+        for &(name, value) in changes {
+            if let Some(param) = params.iter_mut().find(|(n, _)| *n == name) {
+                param.1 = value;
+            }
+        }
+        let query: Vec<String> =
+            params.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| format!("{n}={}", encode(v))).collect();
+        format!("/search?{}", query.join("&"))
+    }
+}
+
+/// The orders of search results, by their `sort` parameter, with their labels.
+/// The best match comes first when words are given, newest first otherwise
+/// (also fast for a common word in a large catalogue).
+const SEARCH_ORDERS: [(&str, &str, ItemSort); 5] = [
+    ("relevance", "Best match", ItemSort { field: ItemSortField::Relevance, descending: false }),
     ("newest", "Newest first", ItemSort { field: ItemSortField::CreatedAt, descending: true }),
     ("name", "Name", BY_NAME),
     ("price", "Price, lowest first", ItemSort { field: ItemSortField::Price, descending: false }),
     ("-price", "Price, highest first", ItemSort { field: ItemSortField::Price, descending: true }),
 ];
 
+/// The orders of a store's items: those of a search without words; by name
+/// unless asked otherwise.
+const STORE_ORDERS: &[(&str, &str, ItemSort)] = SEARCH_ORDERS.split_at(1).1;
+
 #[derive(Serialize)]
 struct SortChoice {
     value: &'static str,
     label: &'static str,
+}
+
+/// A choice beside the results, with how many items it leaves.
+#[derive(Serialize)]
+struct FacetChoice {
+    label: String,
+    count: i64,
+    url: String,
+    chosen: bool,
+}
+
+#[derive(Serialize)]
+struct FacetGroups {
+    /// The counts are estimates (more items match than were counted).
+    approximate: bool,
+    tags: Vec<FacetChoice>,
+    stores: Vec<FacetChoice>,
+    prices: Vec<FacetChoice>,
+    /// Where the chosen tag, store or price band is let go, if any is chosen.
+    clear_tag: Option<String>,
+    clear_store: Option<String>,
+    clear_price: Option<String>,
+}
+
+/// A result's name and description, cut where the typed words were found.
+#[derive(Serialize)]
+struct Piece {
+    text: String,
+    found: bool,
+}
+
+fn pieces(pieces: crate::models::search::Pieces) -> Vec<Piece> {
+    pieces.into_iter().map(|(text, found)| Piece { text, found }).collect()
 }
 
 #[derive(Serialize)]
@@ -260,17 +335,25 @@ struct SearchPage {
     tag_names: Vec<String>,
     items: Vec<ItemRow>,
     paging: Option<Paging>,
+    facets: Option<FacetGroups>,
+    /// No item has the words: the items shown are the first of those with
+    /// the words corrected to the catalogue's, and the search for these.
+    corrected: Option<(String, String)>,
+    /// The relevance order ranks this many of more matches.
+    ranked_of: Option<(i64, i64)>,
 }
 
-/// Items by name, tag name (or part of it) and price range.
+/// Items by words, tag, store and price range.
 #[allow(clippy::too_many_arguments)] // one per query parameter
-#[get("/search?<q>&<tag>&<min_price>&<max_price>&<sort>&<page>")]
+#[get("/search?<q>&<tag>&<tag_id>&<store>&<min_price>&<max_price>&<sort>&<page>")]
 async fn search(
     db: Db,
     visit: Visit<'_>,
     config: &rocket::State<crate::config::AppConfig>,
     q: Option<String>,
     tag: Option<String>,
+    tag_id: Option<String>,
+    store: Option<String>,
     min_price: Option<String>,
     max_price: Option<String>,
     sort: Option<&str>,
@@ -288,6 +371,8 @@ async fn search(
     let asked = SearchForm {
         q: q.unwrap_or_default(),
         tag: tag.unwrap_or_default(),
+        tag_id: tag_id.unwrap_or_default(),
+        store: store.unwrap_or_default(),
         min_price: typed(min_price),
         max_price: typed(max_price),
         sort: "",
@@ -314,6 +399,14 @@ async fn all_items(
 /// How many tag names the search form suggests.
 const TAG_SUGGESTIONS: i64 = 200;
 
+/// A positive id typed in a query parameter; `Err` for anything else.
+fn chosen_id(raw: &str) -> Result<Option<i64>, ()> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => raw.parse::<i64>().ok().filter(|&id| id > 0).map(Some).ok_or(()),
+    }
+}
+
 async fn search_page(
     db: Db,
     layout: Layout,
@@ -324,18 +417,19 @@ async fn search_page(
     everything: bool,
 ) -> Result<Page, PageError> {
     let page = PageNumber::from_query(page);
+    let q = crate::text::normalize(&asked.q);
+    let default_order = if q.is_empty() { SEARCH_ORDERS[1] } else { SEARCH_ORDERS[0] };
     let (sort_name, _, order) =
-        SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(SEARCH_ORDERS[0]);
+        SEARCH_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(default_order);
     let sorts = SEARCH_ORDERS.iter().map(|&(value, label, _)| SortChoice { value, label }).collect();
     let form = SearchForm { sort: sort_name, ..asked };
     let heading = if everything { "All items" } else { "Search items" };
     let mut errors = std::collections::BTreeMap::new();
     let mut filter = ItemFilter::default();
-    let q = crate::text::normalize(&form.q);
     if q.chars().any(char::is_control) || q.chars().count() > 80 {
         errors.insert("q".to_owned(), "Use at most 80 ordinary characters.".to_owned());
     } else if !q.is_empty() {
-        filter.name_contains = Some(q);
+        filter.words = Some(q.clone());
     }
     for (field, raw, slot) in [
         ("min_price", &form.min_price, &mut filter.min_price),
@@ -359,42 +453,94 @@ async fn search_page(
             );
         }
     }
-    let tag_name = crate::text::normalize(&form.tag);
-    let searching = !(form.q.is_empty()
-        && tag_name.is_empty()
-        && filter.min_price.is_none()
-        && filter.max_price.is_none());
-    if !errors.is_empty() || !(searching || everything) {
-        let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
-        let tag_names = db.read(|conn| tags::names_for_suggestions(conn, TAG_SUGGESTIONS)).await?;
-        let page =
-            SearchPage { layout, heading, form, sorts, errors, tag_names, items: vec![], paging: None };
-        return render.page(status, Scope::AllStores, "search.html", page);
+    match chosen_id(&form.tag_id) {
+        Ok(id) => filter.tag_ids.extend(id),
+        Err(()) => {
+            errors.insert("tag_id".to_owned(), "Choose a tag from the list.".to_owned());
+        }
     }
+    match chosen_id(&form.store) {
+        Ok(id) => filter.store_id = id,
+        Err(()) => {
+            errors.insert("store".to_owned(), "Choose a store from the list.".to_owned());
+        }
+    }
+    let tag_name = crate::text::normalize(&form.tag);
     if !tag_name.is_empty() {
         filter.tag_named = Some(tag_name);
     }
+    let searching = !filter.is_empty();
+    if !errors.is_empty() || !(searching || everything) {
+        let status = if errors.is_empty() { Status::Ok } else { Status::UnprocessableEntity };
+        let tag_names = db.read(|conn| tags::names_for_suggestions(conn, TAG_SUGGESTIONS)).await?;
+        let page = SearchPage {
+            layout,
+            heading,
+            form,
+            sorts,
+            errors,
+            tag_names,
+            items: vec![],
+            paging: None,
+            facets: None,
+            corrected: None,
+            ranked_of: None,
+        };
+        return render.page(status, Scope::AllStores, "search.html", page);
+    }
     let listing = ItemPage { after: None, offset: page.offset(), limit: page.limit() };
-    let (items, total, tag_names) = db
+    let (found, highlights, counts, tag_names) = db
         .read(move |conn| {
-            let (items, total) = items::list(conn, &filter, order, listing.clone())?;
-            Ok((items, total, tags::names_for_suggestions(conn, TAG_SUGGESTIONS)?))
+            let found = items::search(conn, &filter, order, listing.clone())?;
+            let highlights = match found.corrected.as_ref().or(filter.words.as_ref()) {
+                Some(words) => {
+                    let ids: Vec<i64> = found.items.iter().map(|d| d.item.id).collect();
+                    crate::models::search::highlights(conn, &ids, words)?
+                }
+                None => Default::default(),
+            };
+            let counts = if found.corrected.is_none() {
+                Some(facets::count(conn, &filter, facets::FacetKinds::ALL)?)
+            } else {
+                None
+            };
+            Ok((found, highlights, counts, tags::names_for_suggestions(conn, TAG_SUGGESTIONS)?))
         })
         .await?;
-    let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
-    let base = if everything {
-        format!("/items?sort={}", encode(form.sort))
-    } else {
-        format!(
-            "/search?q={}&tag={}&min_price={}&max_price={}&sort={}",
-            encode(&form.q),
-            encode(&form.tag),
-            encode(&form.min_price),
-            encode(&form.max_price),
-            encode(form.sort),
-        )
-    };
+    let mut highlights = highlights;
+    let items: Vec<ItemRow> = found
+        .items
+        .into_iter()
+        .map(|detail| {
+            let found = highlights.remove(&detail.item.id);
+            let mut row = ItemRow::from(detail);
+            if let Some(found) = found {
+                row.name_pieces = Some(pieces(found.name));
+                row.snippet = found.snippet.map(pieces);
+            }
+            row
+        })
+        .collect();
+    let mut base = if everything { format!("/items?sort={}", encode(form.sort)) } else { form.url(&[]) };
+    // A relevance order lists the ranked matches only.
+    let ranked = order.field == ItemSortField::Relevance && !q.is_empty();
+    let mut total = found.total;
+    let mut ranked_of = None;
+    if ranked && total.count > RANKED_LIMIT {
+        ranked_of = Some((RANKED_LIMIT, total.count));
+        total = crate::models::Total { count: RANKED_LIMIT, approximate: false };
+    }
+    let corrected = found.corrected.map(|words| {
+        let url = form.url(&[("q", &words), ("sort", "")]);
+        (words, url)
+    });
+    if let Some((_, url)) = &corrected {
+        // One page of the corrected search here; its own page has them all.
+        total = crate::models::Total { count: items.len() as i64, approximate: false };
+        base = url.clone();
+    }
     let paging = Paging::of_total(page, items.len(), total, &base);
+    let facets = counts.map(|counts| facet_groups(&form, counts));
     render.listing(Scope::AllStores, paging, "search.html", |paging| SearchPage {
         layout,
         heading,
@@ -404,7 +550,54 @@ async fn search_page(
         tag_names,
         items,
         paging: Some(paging),
+        facets,
+        corrected,
+        ranked_of,
     })
+}
+
+/// The counts as choices: each a link to this search narrowed by it.
+fn facet_groups(form: &SearchForm, counts: facets::Facets) -> FacetGroups {
+    let tags = counts.tags.unwrap_or_default().into_iter().map(|tag| {
+        let id = tag.id.to_string();
+        FacetChoice {
+            label: format!("{} ({})", tag.name, tag.store_name),
+            count: tag.count,
+            chosen: form.tag_id == id,
+            url: form.url(&[("tag_id", &id)]),
+        }
+    });
+    let stores = counts.stores.unwrap_or_default().into_iter().map(|store| {
+        let id = store.id.to_string();
+        FacetChoice {
+            label: store.name,
+            count: store.count,
+            chosen: form.store == id,
+            url: form.url(&[("store", &id)]),
+        }
+    });
+    let prices = counts.price.unwrap_or_default().into_iter().map(|band| {
+        let (min, max) = (band.min.to_string(), band.max.map(|m| m.to_string()).unwrap_or_default());
+        FacetChoice {
+            label: if max.is_empty() { format!("{min} and up") } else { format!("{min} to {max}") },
+            count: band.count,
+            chosen: form.min_price == min && form.max_price == max,
+            url: form.url(&[("min_price", &min), ("max_price", &max)]),
+        }
+    });
+    let clear = |chosen: bool, changes: &[(&str, &str)]| chosen.then(|| form.url(changes));
+    FacetGroups {
+        approximate: counts.approximate,
+        tags: tags.collect(),
+        stores: stores.collect(),
+        prices: prices.filter(|band| band.count > 0 || band.chosen).collect(),
+        clear_tag: clear(!form.tag_id.is_empty(), &[("tag_id", "")]),
+        clear_store: clear(!form.store.is_empty(), &[("store", "")]),
+        clear_price: clear(
+            !(form.min_price.is_empty() && form.max_price.is_empty()),
+            &[("min_price", ""), ("max_price", "")],
+        ),
+    }
 }
 
 fn encode(text: &str) -> String {
