@@ -77,6 +77,18 @@
     return img;
   }
 
+  // An item's card picture in a grid: its first picture, middle size.
+  function showCardPicture(card, item) {
+    var frame = card.querySelector('.card-picture');
+    frame.textContent = '';
+    if (item.images && item.images.length) {
+      var image = item.images[0];
+      var img = picture(image, image.sizes[Math.min(1, image.sizes.length - 1)], '(max-width: 40rem) 45vw, 15rem', '');
+      img.loading = 'lazy';
+      frame.appendChild(img);
+    }
+  }
+
   // The thumbnail beside an item's name in a list: its first picture.
   function showThumb(cell, item) {
     var old = cell.querySelector('img.thumb');
@@ -117,7 +129,7 @@
   // comes before that one in the list's order. Null when it belongs on
   // another page of the list.
   function placeIn(body, before) {
-    var rows = Array.prototype.filter.call(body.rows, function (row) { return !row.classList.contains('empty'); });
+    var rows = Array.prototype.filter.call(body.children, function (row) { return !row.classList.contains('empty'); });
     var hasPrevious = root.querySelector('a[rel="prev"]') !== null;
     var hasNext = root.querySelector('a[rel="next"]') !== null;
     var next = null;
@@ -173,14 +185,14 @@
     }
     var total = Number(summary.dataset.total) + delta;
     var offset = Number(summary.dataset.offset);
-    var shown = body.querySelectorAll('tr:not(.empty)').length;
+    var shown = body.querySelectorAll(':scope > :not(.empty)').length;
     summary.dataset.total = total;
     summary.textContent = total === 0 || shown === 0 ? 'Nothing to show'
       : 'Showing ' + (offset + 1) + '–' + (offset + shown) + ' of ' + total;
   }
 
   function removeEmptyRow(body) {
-    var empty = body.querySelector('tr.empty');
+    var empty = body.querySelector(':scope > .empty');
     if (empty) {
       empty.remove();
     }
@@ -202,7 +214,7 @@
       return !tagId || item.tags.some(function (tag) { return tag.id === tagId; });
     },
     row: function (id) {
-      return root.querySelector('tr[data-item-id="' + id + '"]');
+      return root.querySelector('[data-live-list="items"] > [data-item-id="' + id + '"]');
     },
     list: function () {
       return root.querySelector('[data-live-list="items"]');
@@ -211,7 +223,7 @@
       var link = row.querySelector('.item-name a');
       link.href = '/items/' + item.id;
       link.textContent = item.name;
-      showThumb(row.querySelector('.item-name'), item);
+      showCardPicture(row, item);
       var tags = row.querySelector('.item-tags');
       tags.textContent = '';
       tags.appendChild(tagLinks(item.tags));
@@ -230,17 +242,15 @@
         return;
       }
       removeEmptyRow(body);
-      var row = document.createElement('tr');
+      var row = document.createElement('li');
+      row.className = 'card';
       row.dataset.itemId = item.id;
-      [['item-name', ''], ['item-tags', 'Tags'], ['num item-price', 'Price']].forEach(function (kind) {
-        var cell = document.createElement('td');
-        cell.className = kind[0];
-        if (kind[1]) {
-          cell.dataset.label = kind[1]; // its name when the table stacks on a phone
-        }
-        row.appendChild(cell);
+      ['card-picture', 'item-name', 'item-price', 'item-tags'].forEach(function (kind) {
+        var part = document.createElement(kind === 'card-picture' ? 'div' : 'p');
+        part.className = kind;
+        row.appendChild(part);
       });
-      row.firstChild.appendChild(document.createElement('a'));
+      row.querySelector('.item-name').appendChild(document.createElement('a'));
       storePage.fill(row, item);
       body.insertBefore(row, place.before);
     },

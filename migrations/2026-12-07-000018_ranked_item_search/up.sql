@@ -80,7 +80,10 @@ FOR EACH STATEMENT EXECUTE FUNCTION storefront_stores_renamed();
 -- "did you mean": a typed word found nowhere is replaced by the closest of
 -- these (trigram similarity). Words are added as they are written and never
 -- removed: a suggestion is only made when the corrected words find items.
-CREATE TABLE search_words (word TEXT PRIMARY KEY);
+-- No unique key: two writers adding the same new word at once would wait
+-- for each other's commit; rather, a word may rarely be there twice.
+CREATE TABLE search_words (word TEXT NOT NULL);
+CREATE INDEX search_words_word_idx ON search_words (word);
 CREATE INDEX search_words_trgm_idx ON search_words USING gin (word gin_trgm_ops);
 
 CREATE FUNCTION storefront_words(typed TEXT) RETURNS SETOF TEXT
@@ -94,7 +97,7 @@ CREATE FUNCTION storefront_remember_item_words() RETURNS trigger LANGUAGE plpgsq
 BEGIN
     INSERT INTO search_words (word)
     SELECT DISTINCT w FROM written, storefront_words(written.name || ' ' || coalesce(written.description, '')) AS w
-    ON CONFLICT DO NOTHING;
+    WHERE NOT EXISTS (SELECT 1 FROM search_words known WHERE known.word = w);
     RETURN NULL;
 END $$;
 CREATE TRIGGER items_words_added AFTER INSERT ON items
@@ -107,7 +110,7 @@ CREATE FUNCTION storefront_remember_name_words() RETURNS trigger LANGUAGE plpgsq
 BEGIN
     INSERT INTO search_words (word)
     SELECT DISTINCT w FROM written, storefront_words(written.name) AS w
-    ON CONFLICT DO NOTHING;
+    WHERE NOT EXISTS (SELECT 1 FROM search_words known WHERE known.word = w);
     RETURN NULL;
 END $$;
 CREATE TRIGGER tags_words_added AFTER INSERT ON tags

@@ -9,6 +9,7 @@
 mod dashboard;
 mod items;
 mod listing;
+mod pictures;
 mod resource;
 mod stores;
 mod tags;
@@ -32,6 +33,7 @@ pub fn stage() -> AdHoc {
             .mount(DASHBOARD, dashboard::routes())
             .mount(Section::Stores.list(), stores::routes())
             .mount(Section::Items.list(), items::routes())
+            .mount(Section::Items.list(), pictures::routes())
             .mount(Section::Tags.list(), tags::routes())
             .mount(Section::Users.list(), users::routes())
     })

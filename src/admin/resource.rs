@@ -333,6 +333,7 @@ fn form_page<R: Resource>(
         store_id: editing.as_ref().and_then(|d| d.store_id),
         action: id.map_or_else(|| R::SECTION.list(), |id| R::SECTION.object(id)),
         history_url: id.map(|id| R::SECTION.history(id)),
+        pictures_url: id.and_then(|id| R::SECTION.pictures(id)),
         site_url: id.and_then(|id| R::SECTION.on_site(id)),
         delete_url: id.map(|id| R::SECTION.delete(id)),
         can_add_another: R::CAN_CREATE,

@@ -87,6 +87,11 @@ impl Section {
         }
     }
 
+    /// An object's pictures, for sections whose objects have them.
+    pub fn pictures(self, id: i64) -> Option<String> {
+        (self == Section::Items).then(|| format!("{}/pictures", self.object(id)))
+    }
+
     pub fn history(self, id: i64) -> String {
         format!("{}/history", self.object(id))
     }

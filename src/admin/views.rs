@@ -236,6 +236,8 @@ pub struct FormPage {
     pub action: String,
     /// Set when editing.
     pub history_url: Option<String>,
+    /// Set when editing an object with pictures (an item).
+    pub pictures_url: Option<String>,
     /// The object's page on the site, if it has one.
     pub site_url: Option<String>,
     pub delete_url: Option<String>,

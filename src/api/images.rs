@@ -1,16 +1,11 @@
 //! Pictures of items: add one (multipart upload), describe or move one,
 //! remove one. Each answer is the item as it now is.
 
-use std::sync::OnceLock;
-use std::time::Duration;
-
 use rocket::data::{Data, FromData};
 use rocket::form::{Form, FromForm};
 use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::request::Request;
-use rocket::tokio::io::AsyncReadExt;
-use rocket::tokio::sync::Semaphore;
 use rocket::{delete, patch, post, routes, Route};
 use utoipa::ToSchema;
 
@@ -27,18 +22,6 @@ use crate::views::ItemView;
 pub fn routes() -> Vec<Route> {
     routes![add_image, change_image, remove_image]
 }
-
-/// Uploads read and prepared at once; past them a request waits
-/// [`UPLOAD_PATIENCE`] for a place (its file on disk, not in memory), then
-/// is answered 503. Each holds at most [`pictures::MAX_BYTES`] in memory
-/// while it is prepared, besides the pixels its worker decodes.
-fn uploads() -> &'static Semaphore {
-    static UPLOADS: OnceLock<Semaphore> = OnceLock::new();
-    UPLOADS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) * 2))
-}
-
-/// Long enough for a burst of fifty 12-megapixel uploads on two cores.
-const UPLOAD_PATIENCE: Duration = Duration::from_secs(20);
 
 /// A picture to add.
 #[derive(FromForm)]
@@ -139,13 +122,7 @@ fn refusal(why: &Refusal) -> Problem {
 async fn add_image(db: Db, user: ApiUser, id: Id, upload: Upload<'_>) -> Result<ApiJson<ItemView>, Problem> {
     let Upload(UploadFields { file, alt }) = upload;
     let alt = service::alt_text(alt.as_deref())?;
-    let _place = rocket::tokio::time::timeout(UPLOAD_PATIENCE, uploads().acquire())
-        .await
-        .map_err(|_| Error::Busy { retry_after_secs: 1 })?
-        .map_err(|_| Error::Internal("the upload places are closed".into()))?;
-    let bytes = read(&file).await?;
-    let prepared =
-        pictures::workers().run(move || pictures::prepare(&bytes)).await?.map_err(|why| refusal(&why))?;
+    let prepared = pictures::upload::prepare(&file).await?.map_err(|why| refusal(&why))?;
     // Waiting for a place and preparing the picture took time that was not
     // the database's: the write gets a whole budget of its own.
     let (detail, _) = db
@@ -154,19 +131,6 @@ async fn add_image(db: Db, user: ApiUser, id: Id, upload: Upload<'_>) -> Result<
         .await?;
     let location = format!("/api/items/{}", detail.item.id);
     Ok(ApiJson::created(ItemView::from(detail), location))
-}
-
-/// The bytes of an uploaded file, at most one more than a picture may have.
-async fn read(file: &TempFile<'_>) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    let limit = u64::try_from(pictures::MAX_BYTES + 1).unwrap_or(u64::MAX);
-    let opened = file.open().await.map_err(|e| Error::Internal(format!("the upload cannot be read: {e}")))?;
-    opened
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| Error::Internal(format!("the upload cannot be read: {e}")))?;
-    Ok(bytes)
 }
 
 /// Changes to a picture: either or both.

@@ -6,13 +6,13 @@
 //! thousand; beyond, each count is scaled to the estimated total and said
 //! to be an estimate, as list totals are.
 
-use diesel::dsl::count_star;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 
 use super::item::Item;
 use super::{ItemFilter, Total, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
-use crate::schema::{item_tags, items, stores, tags};
+use crate::schema::{items, stores};
 
 /// The most matching items the counts read.
 pub const FACET_SAMPLE: i64 = EXACT_FILTERED_COUNT_LIMIT;
@@ -20,9 +20,9 @@ pub const FACET_SAMPLE: i64 = EXACT_FILTERED_COUNT_LIMIT;
 /// At most this many tags and stores are counted, the most frequent first.
 pub const FACET_CHOICES: i64 = 20;
 
-/// The price bands, by their lowest price in cents; each ends a cent below
-/// the next, the last has no end.
-pub const PRICE_BANDS: [i64; 6] = [0, 10_00, 25_00, 50_00, 100_00, 250_00];
+/// The price bands, by their lowest price in cents (0, 10, 25, 50, 100 and
+/// 250); each ends a cent below the next, the last has no end.
+pub const PRICE_BANDS: [i64; 6] = [0, 1_000, 2_500, 5_000, 10_000, 25_000];
 
 /// Which counts to make.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,7 +73,21 @@ pub struct Facets {
     pub price: Option<Vec<PriceBand>>,
 }
 
-/// The counts of `kinds` for the items `filter` lets through.
+#[derive(QueryableByName)]
+struct TagRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    store_name: String,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// The counts of `kinds` for the items `filter` lets through: three
+/// statements (the matches read, the tags counted, the stores named), four
+/// when more match than are read.
 pub fn count(conn: &mut PgConnection, filter: &ItemFilter, kinds: FacetKinds) -> QueryResult<Facets> {
     let mut sample: Vec<(i64, i64, Price)> = Item::filtered(filter)
         .select((items::id, items::store_id, items::price))
@@ -93,26 +107,24 @@ pub fn count(conn: &mut PgConnection, filter: &ItemFilter, kinds: FacetKinds) ->
     };
     let tags = if kinds.tags && !sample.is_empty() {
         let ids: Vec<i64> = sample.iter().map(|&(id, _, _)| id).collect();
-        let counted: Vec<(i64, i64)> = item_tags::table
-            .filter(item_tags::item_id.eq_any(ids))
-            .group_by(item_tags::tag_id)
-            .select((item_tags::tag_id, count_star()))
-            .order((count_star().desc(), item_tags::tag_id.asc()))
-            .limit(FACET_CHOICES)
-            .load(conn)?;
-        let names: std::collections::HashMap<i64, (String, String)> = tags::table
-            .inner_join(stores::table)
-            .filter(tags::id.eq_any(counted.iter().map(|&(id, _)| id).collect::<Vec<_>>()))
-            .select((tags::id, (tags::name, stores::name)))
-            .load(conn)?
-            .into_iter()
-            .collect();
+        // The most frequent tags with their names, in one statement.
+        let rows: Vec<TagRow> = diesel::sql_query(
+            "SELECT t.id, t.name, s.name AS store_name, counted.count \
+             FROM (SELECT tag_id, count(*) AS count FROM item_tags WHERE item_id = ANY($1) \
+                   GROUP BY tag_id ORDER BY count DESC, tag_id LIMIT $2) AS counted \
+             JOIN tags t ON t.id = counted.tag_id JOIN stores s ON s.id = t.store_id \
+             ORDER BY counted.count DESC, t.id",
+        )
+        .bind::<Array<BigInt>, _>(&ids)
+        .bind::<BigInt, _>(FACET_CHOICES)
+        .load(conn)?;
         Some(
-            counted
-                .into_iter()
-                .filter_map(|(id, count)| {
-                    let (name, store_name) = names.get(&id)?.clone();
-                    Some(TagCount { id, name, store_name, count: scale(count) })
+            rows.into_iter()
+                .map(|row| TagCount {
+                    id: row.id,
+                    name: row.name,
+                    store_name: row.store_name,
+                    count: scale(row.count),
                 })
                 .collect(),
         )

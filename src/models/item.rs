@@ -414,8 +414,11 @@ impl Item {
             (ItemSortField::Name, _) => ordered_by!(query, items::name, desc),
             (ItemSortField::Price, _) => ordered_by!(query, items::price, desc),
             (ItemSortField::CreatedAt, _) => ordered_by!(query, items::created_at, desc),
-            // Best first: the score descending.
-            (ItemSortField::Relevance, Some(score)) => ordered_by!(query, score.clone(), !desc),
+            // Best first, ties by id; `descending` turns both around.
+            (ItemSortField::Relevance, Some(score)) if desc => {
+                query.order((score.clone().asc(), items::id.desc()))
+            }
+            (ItemSortField::Relevance, Some(score)) => query.order((score.clone().desc(), items::id.asc())),
             // Without words every item scores 0: by id.
             (ItemSortField::Relevance, None) => ordered_by!(query, items::id, desc),
         };
@@ -568,14 +571,18 @@ impl<Q: diesel::query_builder::QueryFragment<Pg>> diesel::query_builder::QueryFr
              WHERE it.item_id IN (SELECT id FROM page) GROUP BY it.item_id\
              ) AS tagged ON tagged.item_id = page.id ORDER BY page.",
         );
-        let (column, descending) = match self.sort.field {
-            ItemSortField::Name => ("name", self.sort.descending),
-            ItemSortField::Price => ("price", self.sort.descending),
-            ItemSortField::CreatedAt => ("created_at", self.sort.descending),
-            ItemSortField::Relevance => ("score", !self.sort.descending),
-        };
-        out.push_sql(column);
-        out.push_sql(if descending { " DESC, page.id DESC" } else { ", page.id" });
+        let descending = self.sort.descending;
+        out.push_sql(match (self.sort.field, descending) {
+            (ItemSortField::Name, false) => "name, page.id",
+            (ItemSortField::Name, true) => "name DESC, page.id DESC",
+            (ItemSortField::Price, false) => "price, page.id",
+            (ItemSortField::Price, true) => "price DESC, page.id DESC",
+            (ItemSortField::CreatedAt, false) => "created_at, page.id",
+            (ItemSortField::CreatedAt, true) => "created_at DESC, page.id DESC",
+            // Best first, ties by id.
+            (ItemSortField::Relevance, false) => "score DESC, page.id",
+            (ItemSortField::Relevance, true) => "score, page.id DESC",
+        });
         Ok(())
     }
 }

@@ -17,6 +17,7 @@
 //! is [`store`]'s matter.
 
 pub mod store;
+pub mod upload;
 
 use std::io::Cursor;
 

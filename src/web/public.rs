@@ -250,7 +250,7 @@ impl SearchForm {
     /// The address of this search, with `changes` (name, value) made; empty
     /// values are left out.
     fn url(&self, changes: &[(&str, &str)]) -> String {
-        let mut params = vec![
+        let mut params = [
             ("q", self.q.as_str()),
             ("tag", &self.tag),
             ("tag_id", &self.tag_id),
@@ -499,7 +499,7 @@ async fn search_page(
                 }
                 None => Default::default(),
             };
-            let counts = if found.corrected.is_none() {
+            let counts = if searching && found.corrected.is_none() {
                 Some(facets::count(conn, &filter, facets::FacetKinds::ALL)?)
             } else {
                 None

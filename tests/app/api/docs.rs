@@ -25,6 +25,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/stores/{id}", vec!["delete", "get", "put"]),
         ("/api/stores/{id}/tags", vec!["get", "post"]),
         ("/api/items", vec!["get", "post"]),
+        ("/api/items/facets", vec!["get"]),
         ("/api/items/{id}", vec!["delete", "get", "put"]),
         ("/api/items/{id}/tags", vec!["post"]),
         ("/api/items/{item_id}/tags/{tag_id}", vec!["delete"]),

@@ -7,6 +7,7 @@ mod errors;
 mod headers;
 mod images;
 mod items;
+mod search;
 mod stores;
 mod tags;
 mod throttling;
