@@ -69,7 +69,7 @@ async fn page(db: Db, panel: PanelUser, layout: Layout, id: i64) -> Result<Templ
         max: MAX_PER_ITEM,
         pictures,
     };
-    Ok(Template::render("admin/pictures", page))
+    Ok(Template::render("admin/pictures.html", page))
 }
 
 fn pictures_url(id: i64) -> String {
@@ -110,11 +110,13 @@ async fn upload(
     let mut added = 0;
     let mut refused = Vec::new();
     for (n, file) in files.into_iter().enumerate() {
-        let label = file.name().map_or_else(|| format!("file {}", n + 1), |name| format!("“{name}”"));
+        // The name as chosen, for the message only (pages escape it).
+        let typed = file.raw_name().map(|name| name.dangerous_unsafe_unsanitized_raw().as_str().to_owned());
+        let label = typed.map_or_else(|| format!("file {}", n + 1), |name| format!("“{name}”"));
         let prepared = match pictures::upload::prepare(file).await? {
             Ok(prepared) => prepared,
             Err(why) => {
-                refused.push(format!("{label}: {}", why.message()));
+                refused.push(format!("{label}: {}", why.message().trim_end_matches('.')));
                 continue;
             }
         };
@@ -125,7 +127,9 @@ async fn upload(
             .await;
         match result {
             Ok(_) => added += 1,
-            Err(Error::Conflict(message)) => refused.push(format!("{label}: {message}")),
+            Err(Error::Conflict(message)) => {
+                refused.push(format!("{label}: {}", message.trim_end_matches('.')))
+            }
             Err(other) => return Err(other.into()),
         }
     }

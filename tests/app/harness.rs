@@ -576,6 +576,44 @@ impl Browser<'_> {
         reply
     }
 
+    /// Submits a `multipart/form-data` form from this site: text fields,
+    /// then files as `(field, file name, bytes)`.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Reply {
+        const BOUNDARY: &str = "browser-boundary-51d2";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let reply = self
+            .call(Method::Post, path)
+            .bytes(&format!("multipart/form-data; boundary={BOUNDARY}"), body)
+            .header("Origin", &format!("http://{HOST}"))
+            .send()
+            .await;
+        self.keep_cookies(&reply);
+        reply
+    }
+
     /// The CSRF token of the forms on `path`.
     pub async fn csrf(&self, path: &str) -> String {
         let page = self.get(path).await;

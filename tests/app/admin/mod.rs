@@ -4,4 +4,5 @@ mod access;
 mod forms;
 mod lists;
 mod owners;
+mod pictures;
 mod resume;
