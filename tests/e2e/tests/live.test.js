@@ -48,7 +48,8 @@ after(async () => browser && browser.close());
 test('a store page follows changes made through the API and the admin panel', async () => {
   await openLive(visitor, `/stores/${store.id}`);
   await screenshot(visitor, 'live-store-before');
-  const row = (name) => visitor.getByRole('row', { name: new RegExp(name) });
+  // A store's items are cards, each a list item.
+  const row = (name) => visitor.locator('[data-live-list="items"] > li').filter({ hasText: new RegExp(name) });
   const count = visitor.locator('[data-live-field="item-count"]');
   assert.equal(await count.textContent(), '3 items.');
 
@@ -86,7 +87,7 @@ test('a live page that has changed has no serious accessibility violations', asy
   const scanner = await newPage(browser, { bypassCSP: true });
   await openLive(scanner, `/stores/${store.id}`);
   await api('POST', '/items', { name: 'Yoghurt', price: '1.20', store_id: store.id });
-  await scanner.getByRole('row', { name: /Yoghurt/ }).waitFor();
+  await scanner.locator('[data-live-list="items"] > li').filter({ hasText: /Yoghurt/ }).waitFor();
   assert.match(await scanner.getByRole('status').textContent(), /New item: Yoghurt, €1\.20\./);
   assert.deepEqual(await accessibilityProblemsHere(scanner), []);
 });
@@ -123,17 +124,17 @@ test('in price order, a repriced item moves and a new item shows where its price
   assert.deepEqual(await names(), ['Cheap', 'Middle', 'Dear']);
 
   await api('PUT', `/items/${made.Cheap.id}`, { price: '12.00' });
-  await page.locator('[data-live-list="items"] tr:last-child').getByText('Cheap').waitFor();
+  await page.locator('[data-live-list="items"] > li:last-child').getByText('Cheap').waitFor();
   assert.deepEqual(await names(), ['Middle', 'Dear', 'Cheap'], 'a repriced row moves to its place');
 
   await api('POST', '/items', { name: 'Between', price: '7.00', store_id: shop.id });
-  await page.getByRole('row', { name: /Between/ }).waitFor();
+  await page.locator('[data-live-list="items"] > li').filter({ hasText: /Between/ }).waitFor();
   assert.deepEqual(await names(), ['Middle', 'Between', 'Dear', 'Cheap'], 'a new row shows in price order');
 
   // Newest first: a new item comes on top.
   await openLive(page, `/stores/${shop.id}?sort=newest`);
   await api('POST', '/items', { name: 'Latest', price: '3.00', store_id: shop.id });
-  await page.getByRole('row', { name: /Latest/ }).waitFor();
+  await page.locator('[data-live-list="items"] > li').filter({ hasText: /Latest/ }).waitFor();
   assert.equal((await names())[0], 'Latest');
   await page.context().close();
 });
