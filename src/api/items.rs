@@ -408,18 +408,15 @@ async fn item_facets(
     Ok(Cached::or_fill(&db, key, read).await?)
 }
 
-/// `tags,price` and the like; `None` for an unknown or repeated word.
+/// `tags,price` and the like; `None` for an unknown word.
 fn facet_kinds(raw: &str) -> Option<FacetKinds> {
     let mut kinds = FacetKinds::default();
     for word in raw.split(',') {
-        let slot = match word {
-            "tags" => &mut kinds.tags,
-            "stores" => &mut kinds.stores,
-            "price" => &mut kinds.price,
+        match word {
+            "tags" => kinds.tags = true,
+            "stores" => kinds.stores = true,
+            "price" => kinds.price = true,
             _ => return None,
-        };
-        if std::mem::replace(slot, true) {
-            return None;
         }
     }
     Some(kinds)

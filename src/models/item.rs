@@ -384,7 +384,7 @@ impl Item {
             // The first matches found, ranked (see `RANKED_LIMIT`).
             Some(_) => {
                 let candidates = Item::filtered(filter).select(items::id).limit(RANKED_LIMIT);
-                items::table.inner_join(stores::table).into_boxed().filter(items::id.eq_any(candidates))
+                items::table.inner_join(stores::table).into_boxed().filter(IdAmong(candidates))
             }
             None => matching!(items::table.inner_join(stores::table).into_boxed(), filter),
         };
@@ -658,5 +658,33 @@ impl diesel::query_builder::QueryFragment<Pg> for ScoreColumn {
 impl<QS> diesel::AppearsOnTable<QS> for ScoreColumn where items::id: diesel::AppearsOnTable<QS> {}
 impl<QS> diesel::SelectableExpression<QS> for ScoreColumn where items::id: diesel::SelectableExpression<QS> {}
 impl diesel::expression::ValidGrouping<()> for ScoreColumn {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+/// `items.id = ANY(ARRAY(ids))`: the items of a limited list of ids, read
+/// by their key (where `IN (ids)` lets the planner scan the whole table to
+/// join them).
+struct IdAmong(MatchingIds);
+
+impl diesel::Expression for IdAmong {
+    type SqlType = Bool;
+}
+
+impl diesel::query_builder::QueryId for IdAmong {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<Pg> for IdAmong {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("items.id = ANY(ARRAY(");
+        diesel::query_builder::QueryFragment::<Pg>::walk_ast(&self.0, out.reborrow())?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for IdAmong where items::id: diesel::AppearsOnTable<QS> {}
+impl diesel::expression::ValidGrouping<()> for IdAmong {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }

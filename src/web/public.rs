@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::error::PageError;
 use super::layout::Layout;
-use super::paging::{with_param, PageNumber, Paging};
+use super::paging::{with_param, PageNumber, Paging, PER_PAGE};
 use super::remembered::{Page, Render, Visit};
 use crate::cache::Scope;
 use crate::db::Db;
@@ -119,13 +119,16 @@ struct StorePage {
     /// The order of the items, and the orders offered.
     sort: &'static str,
     sorts: Vec<SortChoice>,
+    /// Items a page, as asked for (20, 50 or 100).
+    per_page: i64,
     items: Vec<ItemRow>,
     paging: Paging,
 }
 
 const BY_NAME: ItemSort = ItemSort { field: ItemSortField::Name, descending: false };
 
-#[get("/stores/<id>?<tag>&<sort>&<page>")]
+#[allow(clippy::too_many_arguments)] // one per query parameter
+#[get("/stores/<id>?<tag>&<sort>&<page>&<per_page>")]
 async fn store(
     db: Db,
     visit: Visit<'_>,
@@ -133,12 +136,13 @@ async fn store(
     tag: Option<i64>,
     sort: Option<&str>,
     page: Option<&str>,
+    per_page: Option<&str>,
 ) -> Result<Page, PageError> {
     let (layout, render) = match visit.render() {
         Ok(new) => new,
         Err(remembered) => return Ok(remembered),
     };
-    let page = PageNumber::from_query(page);
+    let page = PageNumber::from_query(page).sized(per_page);
     // By name unless asked otherwise: the order live updates keep.
     let (sort_name, _, order) =
         STORE_ORDERS.iter().copied().find(|&(name, _, _)| Some(name) == sort).unwrap_or(STORE_ORDERS[1]);
@@ -159,6 +163,9 @@ async fn store(
     if sort_name != STORE_ORDERS[1].0 {
         base = with_param(&base, "sort", sort_name);
     }
+    if page.size != PER_PAGE {
+        base = with_param(&base, "per_page", page.size);
+    }
     let items: Vec<ItemRow> = items.into_iter().map(ItemRow::from).collect();
     let paging = Paging::of_total(page, items.len(), total, &base);
     render.listing(Scope::Store(id), paging, "store.html", |paging| StorePage {
@@ -169,6 +176,7 @@ async fn store(
         selected_tag: tag,
         sort: sort_name,
         sorts,
+        per_page: page.size,
         items,
         paging,
     })

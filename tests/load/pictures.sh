@@ -3,7 +3,7 @@
 # 12-megapixel JPEG (drawn by tests/load/photo.js in Chromium) to the item
 # answered with its sizes; memory before, at the peak and after UPLOADS
 # concurrent uploads, with the latency of reads meanwhile; and, with wrk,
-# a picture read warm and a store page of thumbnails, beside the JSON-404
+# a picture read warm and a store page of 50 picture cards, beside the JSON-404
 # floor.
 #
 #   bash tests/load/pictures.sh [UPLOADS] [SECONDS]    # default 50 10
@@ -51,11 +51,11 @@ store=$(sed -n 's/^STORE //p' "$work/driver.out")
 
 rps() { wrk -t2 -c32 -d"${seconds}s" "$base$1" | awk '/Requests\/sec/ { print $2 }'; }
 curl -fsS -o /dev/null "$base$picture"
-curl -fsS -o /dev/null "$base/stores/$store"
+curl -fsS -o /dev/null "$base/stores/$store?per_page=50"
 floor=$(rps /api/nope)
 picture_rps=$(rps "$picture")
-page_rps=$(rps "/stores/$store")
+page_rps=$(rps "/stores/$store?per_page=50")
 echo "wrk -t2 -c32 -d${seconds}s: JSON 404 floor $floor/s; picture (480 px) warm $picture_rps/s" \
     "($(awk -v a="$picture_rps" -v f="$floor" 'BEGIN { printf "%.0f%%", a * 100 / f }') of the floor);" \
-    "store page with 20 thumbnails (first of $((uploads > 5 ? uploads : 5)) items) warm $page_rps/s" \
+    "store page of 50 cards with pictures (of $((uploads > 5 ? uploads : 5)) items) warm $page_rps/s" \
     "($(awk -v a="$page_rps" -v f="$floor" 'BEGIN { printf "%.0f%%", a * 100 / f }') of the floor)"

@@ -103,6 +103,8 @@ GET /api/items?sort=-price&limit=50|/api/items?sort=-price&limit=50
 GET /api/items?store_id=..&limit=50|/api/items?store_id=$store&limit=50
 GET /api/items?store_id=.. page 21 (cursor)|$deep
 GET /api/items?q=coffee&limit=50|/api/items?q=coffee&limit=50
+GET /api/items/facets?q=coffee|/api/items/facets?q=coffee
+GET /api/items?q=cofee&limit=50 (typo)|/api/items?q=cofee&limit=50
 GET /api/items?min_price=10&max_price=20&limit=50|/api/items?min_price=10&max_price=20&limit=50
 GET /api/items?tag_id=..&tag_id=..&limit=50|/api/items?tag_id=$tag_a&tag_id=$tag_b&limit=50
 GET /stores/{id}|/stores/$store

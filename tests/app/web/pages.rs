@@ -315,6 +315,11 @@ async fn deep_pages_are_read_from_the_nearer_end_in_the_same_order() {
     let shallow = browser.get(&format!("/stores/{store}?page=3")).await;
     assert!(shallow.text.contains("Showing 41–60 of 245"), "{}", shallow.text);
     assert_eq!(names(&shallow.text), expected(40..60));
+    // Fifty cards a page when asked, and the links keep asking.
+    let fifty = browser.get(&format!("/stores/{store}?per_page=50&page=2")).await;
+    assert!(fifty.text.contains("Showing 51–100 of 245"), "{}", fifty.text);
+    assert_eq!(names(&fifty.text), expected(50..100));
+    assert!(fifty.text.contains("per_page=50&amp;page=3"), "{}", fifty.text);
     // Past the middle: read backwards, shown forwards.
     let before = app.queries();
     let last = browser.get(&format!("/stores/{store}?page=13")).await;
