@@ -37,6 +37,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         name_folded -> Text,
         pictures -> Jsonb,
+        tag_ids -> Array<BigInt>,
     }
 }
 

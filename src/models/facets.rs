@@ -7,12 +7,11 @@
 //! to be an estimate, as list totals are.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
 
 use super::item::Item;
 use super::{ItemFilter, Total, EXACT_FILTERED_COUNT_LIMIT};
 use crate::price::Price;
-use crate::schema::{items, stores};
+use crate::schema::{items, stores, tags};
 
 /// The most matching items the counts read.
 pub const FACET_SAMPLE: i64 = EXACT_FILTERED_COUNT_LIMIT;
@@ -73,24 +72,13 @@ pub struct Facets {
     pub price: Option<Vec<PriceBand>>,
 }
 
-#[derive(QueryableByName)]
-struct TagRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    store_name: String,
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
 /// The counts of `kinds` for the items `filter` lets through: three
-/// statements (the matches read, the tags counted, the stores named), four
-/// when more match than are read.
+/// statements (the matches read with their stores, prices and tags; the tags
+/// named; the stores named), four when more match than are read.
 pub fn count(conn: &mut PgConnection, filter: &ItemFilter, kinds: FacetKinds) -> QueryResult<Facets> {
-    let mut sample: Vec<(i64, i64, Price)> = Item::filtered(filter)
-        .select((items::id, items::store_id, items::price))
+    // The matching items' stores, prices and tags, read together.
+    let mut sample: Vec<(i64, Price, Vec<i64>)> = Item::filtered(filter)
+        .select((items::store_id, items::price, items::tag_ids))
         .limit(FACET_SAMPLE + 1)
         .load(conn)?;
     let read = sample.len() as i64;
@@ -105,35 +93,36 @@ pub fn count(conn: &mut PgConnection, filter: &ItemFilter, kinds: FacetKinds) ->
             count
         }
     };
-    let tags = if kinds.tags && !sample.is_empty() {
-        let ids: Vec<i64> = sample.iter().map(|&(id, _, _)| id).collect();
-        // The most frequent tags with their names, in one statement.
-        let rows: Vec<TagRow> = diesel::sql_query(
-            "SELECT t.id, t.name, s.name AS store_name, counted.count \
-             FROM (SELECT tag_id, count(*) AS count FROM item_tags WHERE item_id = ANY($1) \
-                   GROUP BY tag_id ORDER BY count DESC, tag_id LIMIT $2) AS counted \
-             JOIN tags t ON t.id = counted.tag_id JOIN stores s ON s.id = t.store_id \
-             ORDER BY counted.count DESC, t.id",
-        )
-        .bind::<Array<BigInt>, _>(&ids)
-        .bind::<BigInt, _>(FACET_CHOICES)
-        .load(conn)?;
+    let tags = if kinds.tags {
+        let mut counts = std::collections::HashMap::<i64, i64>::new();
+        for tag_id in sample.iter().flat_map(|(_, _, tag_ids)| tag_ids) {
+            *counts.entry(*tag_id).or_default() += 1;
+        }
+        let mut counted: Vec<(i64, i64)> = counts.into_iter().collect();
+        counted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        counted.truncate(FACET_CHOICES as usize);
+        let names: std::collections::HashMap<i64, (String, String)> = tags::table
+            .inner_join(stores::table)
+            .filter(tags::id.eq_any(counted.iter().map(|&(id, _)| id).collect::<Vec<_>>()))
+            .select((tags::id, (tags::name, stores::name)))
+            .load(conn)?
+            .into_iter()
+            .collect();
         Some(
-            rows.into_iter()
-                .map(|row| TagCount {
-                    id: row.id,
-                    name: row.name,
-                    store_name: row.store_name,
-                    count: scale(row.count),
+            counted
+                .into_iter()
+                .filter_map(|(id, count)| {
+                    let (name, store_name) = names.get(&id)?.clone();
+                    Some(TagCount { id, name, store_name, count: scale(count) })
                 })
                 .collect(),
         )
     } else {
-        kinds.tags.then(Vec::new)
+        None
     };
     let stores = if kinds.stores {
         let mut counts = std::collections::HashMap::<i64, i64>::new();
-        for &(_, store_id, _) in &sample {
+        for &(store_id, _, _) in &sample {
             *counts.entry(store_id).or_default() += 1;
         }
         let names: std::collections::HashMap<i64, String> = stores::table
@@ -162,7 +151,7 @@ pub fn count(conn: &mut PgConnection, filter: &ItemFilter, kinds: FacetKinds) ->
                 let high = PRICE_BANDS.get(i + 1).map(|&next| next - 1);
                 let count = sample
                     .iter()
-                    .filter(|&&(_, _, price)| {
+                    .filter(|(_, price, _)| {
                         price.cents() >= low && high.is_none_or(|high| price.cents() <= high)
                     })
                     .count() as i64;

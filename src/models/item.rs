@@ -382,9 +382,16 @@ impl Item {
         };
         let mut query = match ranked {
             // The first matches found, ranked (see `RANKED_LIMIT`).
-            Some(_) => {
-                let candidates = Item::filtered(filter).select(items::id).limit(RANKED_LIMIT);
-                items::table.inner_join(stores::table).into_boxed().filter(IdAmong(candidates))
+            Some(ref score) => {
+                let candidates = Item::filtered(filter)
+                    .select((items::id, ScoreColumn(Some(score.clone()))))
+                    .limit(RANKED_LIMIT);
+                let after = match after {
+                    Some((ItemSortKey::Relevance(key), id)) => Some((key, id)),
+                    _ => None,
+                };
+                let top = TopRanked { candidates, after, descending: sort.descending, take: offset + limit };
+                items::table.inner_join(stores::table).into_boxed().filter(top)
             }
             None => matching!(items::table.inner_join(stores::table).into_boxed(), filter),
         };
@@ -661,30 +668,62 @@ impl diesel::expression::ValidGrouping<()> for ScoreColumn {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
-/// `items.id = ANY(ARRAY(ids))`: the items of a limited list of ids, read
-/// by their key (where `IN (ids)` lets the planner scan the whole table to
-/// join them).
-struct IdAmong(MatchingIds);
+/// The ids of the best `take` of the ranked candidates (after a keyset
+/// position), ranked where the candidates are read, so that only the
+/// page's rows are read again by their key:
+///
+/// ```sql
+/// items.id = ANY(ARRAY(SELECT ranked.id FROM (<candidates: id, score>) AS ranked
+///                      [WHERE (ranked.score, -ranked.id) < (key, -after)]
+///                      ORDER BY ranked.score DESC, ranked.id LIMIT take))
+/// ```
+struct TopRanked {
+    candidates: items::BoxedQuery<'static, Pg, (BigInt, Float)>,
+    after: Option<(f32, i64)>,
+    descending: bool,
+    take: i64,
+}
 
-impl diesel::Expression for IdAmong {
+impl diesel::Expression for TopRanked {
     type SqlType = Bool;
 }
 
-impl diesel::query_builder::QueryId for IdAmong {
+impl diesel::query_builder::QueryId for TopRanked {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl diesel::query_builder::QueryFragment<Pg> for IdAmong {
+impl diesel::query_builder::QueryFragment<Pg> for TopRanked {
     fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("items.id = ANY(ARRAY(");
-        diesel::query_builder::QueryFragment::<Pg>::walk_ast(&self.0, out.reborrow())?;
+        out.push_sql("items.id = ANY(ARRAY(SELECT ranked.id FROM (");
+        diesel::query_builder::QueryFragment::<Pg>::walk_ast(&self.candidates, out.reborrow())?;
+        out.push_sql(") AS ranked");
+        let (worse, later) = if self.descending { (">", "<") } else { ("<", ">") };
+        if let Some((key, after)) = &self.after {
+            out.push_sql(" WHERE (ranked.score ");
+            out.push_sql(worse);
+            out.push_sql(" ");
+            out.push_bind_param::<Float, _>(key)?;
+            out.push_sql(" OR (ranked.score = ");
+            out.push_bind_param::<Float, _>(key)?;
+            out.push_sql(" AND ranked.id ");
+            out.push_sql(later);
+            out.push_sql(" ");
+            out.push_bind_param::<BigInt, _>(after)?;
+            out.push_sql("))");
+        }
+        out.push_sql(if self.descending {
+            " ORDER BY ranked.score, ranked.id DESC LIMIT "
+        } else {
+            " ORDER BY ranked.score DESC, ranked.id LIMIT "
+        });
+        out.push_bind_param::<BigInt, _>(&self.take)?;
         out.push_sql("))");
         Ok(())
     }
 }
 
-impl<QS> diesel::AppearsOnTable<QS> for IdAmong where items::id: diesel::AppearsOnTable<QS> {}
-impl diesel::expression::ValidGrouping<()> for IdAmong {
+impl<QS> diesel::AppearsOnTable<QS> for TopRanked where items::id: diesel::AppearsOnTable<QS> {}
+impl diesel::expression::ValidGrouping<()> for TopRanked {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }

@@ -252,11 +252,19 @@ async fn pictures_show_on_the_store_page_and_as_the_item_page_gallery() {
 
     let page = app.get(&format!("/stores/{store}")).send().await;
     assert_eq!(page.status, 200);
+    // A card shows the middle size, and offers all.
+    let card = format!(
+        r#"<div class="card-picture"><img src="{}" srcset="{} 160w, {} 480w, {} 1280w" sizes="(max-width: 40rem) 45vw, 15rem" width="480" height="360" alt="" loading="lazy" decoding="async"></div>"#,
+        urls[1], urls[0], urls[1], urls[2]
+    );
+    assert!(page.text.contains(&card), "{}", page.text);
+    // Lists of items elsewhere keep a thumbnail beside the name.
+    let all = app.get("/items").send().await;
     let thumb = format!(
         r#"<img class="thumb" src="{}" srcset="{} 160w, {} 480w, {} 1280w" sizes="3rem" width="160" height="120" alt="" loading="lazy" decoding="async">"#,
         urls[0], urls[0], urls[1], urls[2]
     );
-    assert!(page.text.contains(&thumb), "{}", page.text);
+    assert!(all.text.contains(&thumb), "{}", all.text);
 
     let page = app.get(&format!("/items/{item}")).header("Host", "shop.example.org").send().await;
     assert_eq!(page.status, 200);
