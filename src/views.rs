@@ -276,7 +276,7 @@ pub struct FacetsView {
     pub total: i64,
     /// `total` is the database's estimate.
     pub total_approximate: bool,
-    /// The counts are estimates, scaled from the first 1,000 matches.
+    /// The counts are estimates, scaled from the first matches read.
     pub approximate: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<TagCountView>>,

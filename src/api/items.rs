@@ -364,9 +364,9 @@ async fn list_items(db: Db, params: QueryParams, uri: &Origin<'_>, site: SiteUrl
 /// each price band would leave: the counts beside the choices of a search
 /// page. Takes the filters of `GET /api/items`.
 ///
-/// Counting reads at most the first 1,000 matching items; when more match,
-/// each count is that of those 1,000 scaled to the estimated total, and
-/// `approximate` is `true`. Tags and stores come most frequent first, at
+/// Counting reads at most the first 1,000 matching items (300 when the
+/// database expects over 10,000); when more match, each count is that of
+/// those read, scaled to the estimated total, and `approximate` is `true`. Tags and stores come most frequent first, at
 /// most 20 of each; every price band comes, empty ones too.
 #[utoipa::path(get, path = "/api/items/facets", tag = "items",
     params(

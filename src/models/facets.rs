@@ -1,10 +1,11 @@
 //! Facet counts of an item listing: for the items a filter lets through,
 //! how many each tag, each store and each price band would leave.
 //!
-//! Counting reads at most [`FACET_SAMPLE`] matching items, so that counts
-//! over a word found in half a million items cost what they do over a
-//! thousand; beyond, each count is scaled to the estimated total and said
-//! to be an estimate, as list totals are.
+//! Counting reads at most [`FACET_SAMPLE`] matching items (fewer when the
+//! database expects ten times as many), so that counts over a word found in
+//! half a million items cost what they do over a thousand; beyond, each
+//! count is scaled to the estimated total and said to be an estimate, as
+//! list totals are.
 
 use diesel::prelude::*;
 
@@ -15,6 +16,12 @@ use crate::schema::{items, stores, tags};
 
 /// The most matching items the counts read.
 pub const FACET_SAMPLE: i64 = EXACT_FILTERED_COUNT_LIMIT;
+
+/// Past this many matches expected, the counts read [`CROWDED_SAMPLE`]
+/// items: scaled to a total the database estimates either way, a third of
+/// the sample costs a third, and its counts are about as good.
+const CROWDED: i64 = 10 * FACET_SAMPLE;
+const CROWDED_SAMPLE: i64 = 300;
 
 /// At most this many tags and stores are counted, the most frequent first.
 pub const FACET_CHOICES: i64 = 20;
@@ -72,23 +79,31 @@ pub struct Facets {
     pub price: Option<Vec<PriceBand>>,
 }
 
-/// The counts of `kinds` for the items `filter` lets through: three
-/// statements (the matches read with their stores, prices and tags; the tags
-/// named; the stores named), four when more match than are read.
+/// The counts of `kinds` for the items `filter` lets through: four
+/// statements (the planner's estimate; the matches read with their stores,
+/// prices and tags; the tags named; the stores named).
 pub fn count(conn: &mut PgConnection, filter: &ItemFilter, kinds: FacetKinds) -> QueryResult<Facets> {
+    // How many the database expects: when far more than a sample, a smaller
+    // one estimates the counts as well, for less.
+    let expected = Total::planned(conn, Item::filtered(filter).select(items::id))?;
+    let cap = if expected > CROWDED { CROWDED_SAMPLE } else { FACET_SAMPLE };
     // The matching items' stores, prices and tags, read together.
     let mut sample: Vec<(i64, Price, Vec<i64>)> = Item::filtered(filter)
         .select((items::store_id, items::price, items::tag_ids))
-        .limit(FACET_SAMPLE + 1)
+        .limit(cap + 1)
         .load(conn)?;
     let read = sample.len() as i64;
-    let total = Total::estimated_beyond_limit(conn, read, Item::filtered(filter).select(items::id))?;
-    sample.truncate(FACET_SAMPLE as usize);
-    let approximate = read > FACET_SAMPLE;
+    let approximate = read > cap;
+    sample.truncate(cap as usize);
+    let total = if approximate {
+        Total { count: expected.max(read), approximate: true }
+    } else {
+        Total { count: read, approximate: false }
+    };
     // Counts over the sample, scaled to the estimated total.
     let scale = |count: i64| {
         if approximate {
-            (count as f64 * total.count as f64 / FACET_SAMPLE as f64).round() as i64
+            (count as f64 * total.count as f64 / cap as f64).round() as i64
         } else {
             count
         }

@@ -178,13 +178,21 @@ impl Total {
     where
         Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
     {
-        use diesel::RunQueryDsl;
         if counted <= EXACT_FILTERED_COUNT_LIMIT {
             return Ok(Total { count: counted, approximate: false });
         }
-        let plan: serde_json::Value = PlanOf(rows).get_result(conn)?;
-        let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64;
+        let estimate = Total::planned(conn, rows)?;
         Ok(Total { count: estimate.max(counted), approximate: true })
+    }
+
+    /// The planner's estimate of how many rows `rows` gives.
+    pub fn planned<Q>(conn: &mut diesel::PgConnection, rows: Q) -> diesel::QueryResult<i64>
+    where
+        Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    {
+        use diesel::RunQueryDsl;
+        let plan: serde_json::Value = PlanOf(rows).get_result(conn)?;
+        Ok(plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64)
     }
 
     /// Counts with `exact` when the list is filtered. An unfiltered list

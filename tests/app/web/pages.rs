@@ -280,9 +280,10 @@ async fn public_pages_take_a_fixed_number_of_statements_whatever_their_size() {
         (format!("/tags/{b}"), 2),
         (format!("/items/{item}"), 1),
         // Items and their total, their highlights, the counts beside them
-        // (matches, tags, stores), the tag names the form suggests.
-        ("/search?q=item".to_owned(), 6),
-        ("/search?q=item&tag=a&min_price=0.5".to_owned(), 6),
+        // (the estimate, the matches, their tags' and stores' names), the
+        // tag names the form suggests.
+        ("/search?q=item".to_owned(), 7),
+        ("/search?q=item&tag=a&min_price=0.5".to_owned(), 7),
         ("/items?sort=name&page=2".to_owned(), 2),
     ] {
         let before = app.queries();
