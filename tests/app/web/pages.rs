@@ -155,7 +155,7 @@ async fn names_are_escaped_everywhere_they_appear() {
     app.link(&owner, item, &[tag]).await;
     app.put(&format!("/api/items/{item}"))
         .bearer(&owner.access)
-        .json(json!({"description": script}))
+        .json(json!({"description": format!("{script} Beware: <b>alert</b> & co")}))
         .send()
         .await;
     let browser = app.browser();
@@ -167,6 +167,10 @@ async fn names_are_escaped_everywhere_they_appear() {
         format!("/tags/{tag}"),
         "/search?q=onfocus".to_owned(),
         "/search?q=%22%20onfocus%3D%22x".to_owned(),
+        // Found in the description: a fragment of it, marked.
+        "/search?q=alert".to_owned(),
+        // A typo, corrected: the suggestion is escaped too.
+        "/search?q=onfokus".to_owned(),
     ] {
         let page = browser.get(&path).await;
         assert_eq!(page.status, 200, "{path}");
@@ -177,6 +181,23 @@ async fn names_are_escaped_everywhere_they_appear() {
             "{path}"
         );
     }
+    // Marks are the page's own; what they mark is escaped like the rest.
+    let found = browser.get("/search?q=onfocus").await;
+    assert!(found.text.contains("&quot; <mark>onfocus</mark>=&quot;x"), "{}", found.text);
+    // Search reads text, not markup: words inside tags and scripts are not
+    // found, and a fragment shows the text around the word without them.
+    let fragment = browser.get("/search?q=alert").await;
+    assert!(
+        fragment.text.contains("<mark>alert</mark>") && !fragment.text.contains("<b>"),
+        "{}",
+        fragment.text
+    );
+    let corrected = browser.get("/search?q=onfokus").await;
+    assert!(
+        corrected.text.contains("Did you mean <a href=\"&#x2F;search?q=onfocus\">onfocus</a>?"),
+        "{}",
+        corrected.text
+    );
 }
 
 #[rocket::async_test]
