@@ -19,7 +19,7 @@ root=$(cd "$here/../.." && pwd)
 binary=${1:-}
 phase=${2:-3}
 budget=2
-pg_port=55432
+pg_port=25432
 app_port=18931
 
 if [ -z "$binary" ]; then
@@ -46,7 +46,10 @@ fi
 pg_ctl() { as_pg "$pg_bin/pg_ctl" -D "$data" "$@"; }
 pg_start() {
     pg_ctl -w -t 30 -l "$sockets/postgres.log" \
-        -o "-p $pg_port -k $sockets -c listen_addresses=127.0.0.1" start >/dev/null
+        -o "-p $pg_port -k $sockets -c listen_addresses=127.0.0.1" start >/dev/null || {
+        tail -n 20 "$sockets/postgres.log" >&2
+        return 1
+    }
 }
 sql() { psql -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
 

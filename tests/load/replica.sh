@@ -26,8 +26,8 @@ runs=${1:-3}
 seconds=${2:-10}
 items=${3:-10000}
 port=18850
-primary_port=55461
-replica_port=55462
+primary_port=25461
+replica_port=25462
 db=storefront_replica_bench
 base=http://127.0.0.1:$port
 

@@ -11,8 +11,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 delay_ms=${1:-1500}
-primary_port=55441
-replica_port=55442
+primary_port=25441
+replica_port=25442
 # shellcheck source=tests/replica/cluster.sh
 . "$here/cluster.sh"
 work=$(mktemp -d)

@@ -29,8 +29,13 @@ cluster_dir() { # WORK/NAME, owned by whoever runs the servers
 }
 
 cluster_server_start() { # DATA PORT: TCP on 127.0.0.1 only, no Unix socket
+    # The ports are below Linux's ephemeral range (32768-60999), where an
+    # outgoing connection could hold them; a failed start shows the log.
     cluster_as_pg "$cluster_pg_bin/pg_ctl" -D "$1" -w -t 60 -l "$1.log" \
-        -o "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null
+        -o "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null || {
+        tail -n 20 "$1.log" >&2
+        return 1
+    }
 }
 
 cluster_attach() { # WORK PRIMARY_PORT REPLICA_PORT

@@ -23,8 +23,8 @@ binary=${1:-$root/target/debug/storefront}
 db=storefront_scale
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 work=$(mktemp -d)
-primary_port=55451
-replica_port=55452
+primary_port=25451
+replica_port=25452
 pids=()
 # shellcheck source=tests/replica/cluster.sh
 . "$root/tests/replica/cluster.sh"
