@@ -31,6 +31,7 @@ pub mod replicas;
 pub mod request;
 pub mod schema;
 pub mod services;
+pub mod spreadsheet;
 pub mod text;
 pub mod views;
 pub mod web;

@@ -3,15 +3,19 @@
 use diesel::PgConnection;
 use rocket::form::FromForm;
 
+use super::export::Record;
 use super::listing::{same_version, store_and_tag_choices};
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, Resource};
 use super::urls::Section;
 use super::views::{Cell, Choice, Field, FieldKind, Filter, Named, Row};
 use super::PanelUser;
 use crate::error::Error;
-use crate::models::{ItemFilter, ItemSort, ItemSortField, ListQuery, ListSort, SortKey, Tag, TagRef};
+use crate::models::{
+    ItemFilter, ItemSort, ItemSortField, ItemSortKey, ListQuery, ListSort, SortKey, Tag, TagRef,
+};
 use crate::policy::{self, Actor};
 use crate::services::items::{self, ItemDetail, ItemInput, ItemPage};
+use crate::spreadsheet;
 
 pub struct Items;
 
@@ -81,13 +85,7 @@ impl Resource for Items {
             SortKey::CreatedAt => ItemSortField::CreatedAt,
             SortKey::Name | SortKey::Email | SortKey::Role | SortKey::UpdatedAt => ItemSortField::Name,
         };
-        let filter = ItemFilter {
-            store_id: filters.store,
-            owner_id: policy::panel_scope(actor),
-            tag_ids: filters.tag.into_iter().collect(),
-            name_contains: query.search.clone(),
-            ..ItemFilter::default()
-        };
+        let filter = item_filter(actor, query, filters);
         let sort = ItemSort { field, descending: query.sort.descending };
         let page = ItemPage { after: None, offset: query.offset, limit: query.limit };
         let (details, total) = items::list(conn, &filter, sort, page)?;
@@ -116,6 +114,38 @@ impl Resource for Items {
             });
         }
         Ok(Listed { rows, total, filters: shown })
+    }
+
+    const EXPORT_COLUMNS: &'static [&'static str] =
+        &["id", "store_id", "store", "name", "price", "description", "tags"];
+
+    fn export(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        query: &ListQuery,
+        filters: &ItemFilters,
+    ) -> Result<Vec<Record>, Error> {
+        let filter = item_filter(actor, query, filters);
+        // Without words to rank by, a relevance order is the order of ids.
+        let sort = ItemSort { field: ItemSortField::Relevance, descending: false };
+        let after = query.after.map(|id| (ItemSortKey::Relevance(0.0), id));
+        let (details, _) =
+            items::list(conn, &filter, sort, ItemPage { after, offset: 0, limit: query.limit })?;
+        Ok(details
+            .into_iter()
+            .map(|ItemDetail { item, store_name, tags }| {
+                let cells = vec![
+                    item.id.to_string(),
+                    item.store_id.to_string(),
+                    store_name,
+                    item.name,
+                    item.price.to_string(),
+                    item.description.unwrap_or_default(),
+                    spreadsheet::join_names(tags.iter().map(|t| t.name.as_str())),
+                ];
+                (item.id, cells)
+            })
+            .collect())
     }
 
     fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<ItemDetail, Error> {
@@ -230,6 +260,17 @@ impl Resource for Items {
 
     fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), Error> {
         items::delete(conn, actor, id)
+    }
+}
+
+/// The items of the list: its search and filters, within what `actor` manages.
+pub(super) fn item_filter(actor: &Actor, query: &ListQuery, filters: &ItemFilters) -> ItemFilter {
+    ItemFilter {
+        store_id: filters.store,
+        owner_id: policy::panel_scope(actor),
+        tag_ids: filters.tag.into_iter().collect(),
+        name_contains: query.search.clone(),
+        ..ItemFilter::default()
     }
 }
 

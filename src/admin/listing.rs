@@ -44,7 +44,7 @@ pub fn list_query(
         .unwrap_or(default);
     let search =
         raw.search.map(crate::text::normalize).filter(|s| !s.is_empty() && !s.chars().any(char::is_control));
-    (ListQuery { search, sort, offset: page.offset(), limit: page.limit() }, page)
+    (ListQuery { search, sort, offset: page.offset(), limit: page.limit(), after: None }, page)
 }
 
 /// Column headers: sortable ones link to sort by them (the other way when

@@ -6,7 +6,9 @@
 //! history; optimistic locking. Everything goes through the same services as
 //! the API, so the same rules and audit records apply.
 
+mod bulk;
 mod dashboard;
+pub mod export;
 mod items;
 mod listing;
 mod pictures;
@@ -34,6 +36,7 @@ pub fn stage() -> AdHoc {
             .mount(Section::Stores.list(), stores::routes())
             .mount(Section::Items.list(), items::routes())
             .mount(Section::Items.list(), pictures::routes())
+            .mount(Section::Items.list(), bulk::routes())
             .mount(Section::Tags.list(), tags::routes())
             .mount(Section::Users.list(), users::routes())
     })

@@ -97,6 +97,18 @@ pub trait Resource: 'static {
         filters: &Self::Filters,
     ) -> Result<Listed, Error>;
 
+    /// The header of the list's CSV export; its first column is `id`.
+    const EXPORT_COLUMNS: &'static [&'static str];
+    /// A batch of the export: the objects of the list with `query`'s search
+    /// and these filters whose ids are above `query.after`, by id, at most
+    /// `query.limit`, each with its cells under [`Resource::EXPORT_COLUMNS`].
+    fn export(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        query: &ListQuery,
+        filters: &Self::Filters,
+    ) -> Result<Vec<super::export::Record>, Error>;
+
     fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Self::Object, Error>;
     fn describe(object: &Self::Object) -> Described;
     /// The fields a new object starts with when added from a list with
@@ -295,6 +307,10 @@ pub async fn list<R: Resource>(
             list_url: R::SECTION.list(),
             new_url: R::CAN_CREATE.then(|| R::SECTION.new_with(&new_params)),
             bulk_delete_url: super::urls::with_query(R::SECTION.bulk_delete(), &params_of_list),
+            export_url: super::urls::with_query(R::SECTION.export(), &params_of_list),
+            bulk_change_url: (R::SECTION == Section::Items).then(|| {
+                super::urls::with_query(format!("{}/bulk-change", R::SECTION.list()), &params_of_list)
+            }),
             columns,
             rows: listed.rows,
             search,
@@ -746,7 +762,18 @@ pub async fn history<R: Resource>(
 macro_rules! admin_section {
     ($resource:ty, $guard:ty) => {
         pub fn routes() -> Vec<rocket::Route> {
-            rocket::routes![list, new, create, edit, update, confirm_delete, delete, bulk_delete, history]
+            rocket::routes![
+                list,
+                new,
+                create,
+                edit,
+                update,
+                confirm_delete,
+                delete,
+                bulk_delete,
+                history,
+                export
+            ]
         }
 
         type This = $resource;
@@ -869,6 +896,16 @@ macro_rules! admin_section {
             form: $crate::web::CheckedForm<$crate::admin::listing::BulkForm>,
         ) -> $crate::admin::resource::FormOutcome {
             $crate::admin::resource::bulk_delete::<This>(db, who.actor, layout, q, filters, form.0).await
+        }
+
+        #[rocket::get("/export.csv?<q>&<filters..>")]
+        async fn export(
+            db: $crate::db::Db,
+            who: $guard,
+            q: Option<&str>,
+            filters: SectionFilters,
+        ) -> Result<$crate::admin::export::CsvDownload, $crate::web::PageError> {
+            $crate::admin::export::export::<This>(db, who.actor, q, filters).await
         }
 
         #[rocket::get("/<id>/history")]

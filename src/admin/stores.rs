@@ -3,13 +3,14 @@
 use diesel::PgConnection;
 use rocket::form::FromForm;
 
+use super::export::Record;
 use super::listing::same_version;
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, NoFilters, Resource};
 use super::urls::Section;
 use super::views::{Cell, Field, FieldKind, Inline, Named, Row};
 use super::PanelUser;
 use crate::error::Error;
-use crate::models::{ListQuery, ListSort, SortKey, Store};
+use crate::models::{ListQuery, ListSort, SortKey, Store, User};
 use crate::policy::{self, Actor};
 use crate::services::stores;
 
@@ -67,6 +68,35 @@ impl Resource for Stores {
             })
             .collect();
         Ok(Listed { rows, total, filters: Vec::new() })
+    }
+
+    const EXPORT_COLUMNS: &'static [&'static str] =
+        &["id", "name", "owner", "items", "created_at", "updated_at"];
+
+    fn export(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        query: &ListQuery,
+        _: &NoFilters,
+    ) -> Result<Vec<Record>, Error> {
+        let (rows, _) = Store::admin_list(conn, query, policy::panel_scope(actor))?;
+        let owners: Vec<i64> = rows.iter().filter_map(|(store, _)| store.owner_id).collect();
+        let emails = User::emails(conn, &owners)?;
+        Ok(rows
+            .into_iter()
+            .map(|(store, items)| {
+                let owner = store.owner_id.and_then(|id| emails.get(&id)).cloned().unwrap_or_default();
+                let cells = vec![
+                    store.id.to_string(),
+                    store.name,
+                    owner,
+                    items.to_string(),
+                    super::export::time(store.created_at),
+                    super::export::time(store.updated_at),
+                ];
+                (store.id, cells)
+            })
+            .collect())
     }
 
     fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Store, Error> {

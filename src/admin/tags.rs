@@ -3,6 +3,7 @@
 use diesel::PgConnection;
 use rocket::form::FromForm;
 
+use super::export::Record;
 use super::listing::{same_version, store_choices};
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, Resource};
 use super::urls::Section;
@@ -76,6 +77,32 @@ impl Resource for Tags {
             })
             .collect();
         Ok(Listed { rows, total, filters: vec![Filter { name: "store", label: "Store", choices }] })
+    }
+
+    const EXPORT_COLUMNS: &'static [&'static str] =
+        &["id", "store_id", "store", "name", "items", "created_at"];
+
+    fn export(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        query: &ListQuery,
+        filters: &TagFilters,
+    ) -> Result<Vec<Record>, Error> {
+        let (rows, _) = Tag::admin_list(conn, query, filters.store, policy::panel_scope(actor))?;
+        Ok(rows
+            .into_iter()
+            .map(|(tag, store_name, count)| {
+                let cells = vec![
+                    tag.id.to_string(),
+                    tag.store_id.to_string(),
+                    store_name,
+                    tag.name,
+                    count.to_string(),
+                    super::export::time(tag.created_at),
+                ];
+                (tag.id, cells)
+            })
+            .collect())
     }
 
     fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<TagDetail, Error> {

@@ -105,6 +105,11 @@ impl Section {
     pub fn bulk_delete(self) -> String {
         format!("{}/bulk-delete", self.list())
     }
+
+    /// The list as a CSV file (add the list's search and filters).
+    pub fn export(self) -> String {
+        format!("{}/export.csv", self.list())
+    }
 }
 
 /// `path` with the non-empty `params` as its query.
@@ -139,6 +144,7 @@ mod tests {
         assert_eq!(Section::Users.delete(3), "/admin/users/3/delete");
         assert_eq!(Section::Items.bulk_delete(), "/admin/items/bulk-delete");
         assert_eq!(Section::Items.history(7), "/admin/items/7/history");
+        assert_eq!(Section::Users.export(), "/admin/users/export.csv");
         assert_eq!(Section::Items.new_with(&[("store", "4".into())]), "/admin/items/new?store=4");
         for section in [Section::Stores, Section::Items, Section::Tags, Section::Users] {
             assert_eq!(Section::of_entity(section.entity()), section);

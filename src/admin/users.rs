@@ -4,6 +4,7 @@
 use diesel::PgConnection;
 use rocket::form::FromForm;
 
+use super::export::Record;
 use super::listing::same_version;
 use super::resource::{admin_section, ColumnDef, DeleteSummary, Described, Listed, Resource};
 use super::urls::Section;
@@ -120,6 +121,34 @@ impl Resource for Users {
             Filter { name: "active", label: "Active", choices: activity },
         ];
         Ok(Listed { rows, total, filters: shown })
+    }
+
+    /// Never a secret: no password hash, no token.
+    const EXPORT_COLUMNS: &'static [&'static str] =
+        &["id", "email", "role", "active", "created_at", "updated_at"];
+
+    fn export(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        query: &ListQuery,
+        filters: &UserFilters,
+    ) -> Result<Vec<Record>, Error> {
+        let filter = UserFilter { role: filters.role(), is_active: filters.active() };
+        let (users, _) = accounts::list(conn, actor, query, filter)?;
+        Ok(users
+            .into_iter()
+            .map(|user| {
+                let cells = vec![
+                    user.id.to_string(),
+                    user.email,
+                    user.role.to_string(),
+                    (if user.is_active { "yes" } else { "no" }).to_owned(),
+                    super::export::time(user.created_at),
+                    super::export::time(user.updated_at),
+                ];
+                (user.id, cells)
+            })
+            .collect())
     }
 
     fn load(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<User, Error> {

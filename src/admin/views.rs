@@ -98,6 +98,10 @@ pub struct ListPage {
     pub new_url: Option<String>,
     /// The bulk delete, with the list's search and filters for "select all".
     pub bulk_delete_url: String,
+    /// Where the selection goes to be changed (items only).
+    pub bulk_change_url: Option<String>,
+    /// The whole list (its search and filters) as a CSV file.
+    pub export_url: String,
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
     pub search: String,

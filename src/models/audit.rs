@@ -84,8 +84,11 @@ pub struct NewAuditEntry {
 }
 
 impl NewAuditEntry {
-    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<usize> {
-        diesel::insert_into(audit_log::table).values(self).execute(conn)
+    /// Inserts them all, a thousand a statement.
+    pub fn insert_all(conn: &mut PgConnection, entries: &[NewAuditEntry]) -> QueryResult<usize> {
+        entries.chunks(1000).try_fold(0, |sum, chunk| {
+            Ok(sum + diesel::insert_into(audit_log::table).values(chunk).execute(conn)?)
+        })
     }
 }
 

@@ -90,6 +90,13 @@ impl NewEvent {
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<usize> {
         diesel::insert_into(events::table).values(self).execute(conn)
     }
+
+    /// Inserts them all, in order, a thousand a statement.
+    pub fn insert_all(conn: &mut PgConnection, events: &[NewEvent]) -> QueryResult<usize> {
+        events.chunks(1000).try_fold(0, |sum, chunk| {
+            Ok(sum + diesel::insert_into(events::table).values(chunk).execute(conn)?)
+        })
+    }
 }
 
 /// The ids the table holds, oldest and newest; `None` when it is empty.

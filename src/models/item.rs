@@ -283,6 +283,27 @@ impl Item {
         items::table.find(id).select(Item::as_select()).for_update().first(conn)
     }
 
+    /// The items of `ids` that exist, by id, locked until the end of the
+    /// transaction (in id order, so that two bulk changes never deadlock).
+    pub fn lock_all(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Item>> {
+        items::table
+            .filter(items::id.eq_any(ids))
+            .order(items::id.asc())
+            .select(Item::as_select())
+            .for_update()
+            .load(conn)
+    }
+
+    /// The items of `ids` that exist, by id.
+    pub fn all_of(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Item>> {
+        items::table.filter(items::id.eq_any(ids)).order(items::id.asc()).select(Item::as_select()).load(conn)
+    }
+
+    /// The ids of the items `filter` lets through, by id, at most `limit`.
+    pub fn ids_matching(conn: &mut PgConnection, filter: &ItemFilter, limit: i64) -> QueryResult<Vec<i64>> {
+        Item::filtered(filter).order(items::id.asc()).limit(limit).select(items::id).load(conn)
+    }
+
     /// The items `filter` lets through, as a query to narrow further.
     pub(super) fn filtered(filter: &ItemFilter) -> items::BoxedQuery<'static, Pg> {
         matching!(items::table.into_boxed(), filter)

@@ -87,6 +87,27 @@ pub struct ListQuery {
     pub sort: ListSort,
     pub offset: i64,
     pub limit: i64,
+    /// Instead of a page in `sort`'s order: the first `limit` rows with ids
+    /// above this one, by id, uncounted. Exports read a whole list this
+    /// way, a batch at a time, at the same cost for the last batch as for
+    /// the first.
+    pub after: Option<i64>,
+}
+
+impl ListQuery {
+    /// [`Total::of`] for a page; nothing for a batch, whose total nobody shows.
+    pub fn total(
+        &self,
+        conn: &mut diesel::PgConnection,
+        table: &'static str,
+        filtered: bool,
+        exact: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<i64>,
+    ) -> diesel::QueryResult<Total> {
+        match self.after {
+            Some(_) => Ok(Total { count: 0, approximate: false }),
+            None => Total::of(conn, table, filtered, exact),
+        }
+    }
 }
 
 /// How many rows a list has: exact, or the planner's estimate for an

@@ -37,6 +37,15 @@ impl Store {
         stores::table.find(id).select(Store::as_select()).first(conn)
     }
 
+    /// The stores of `ids` that exist, by id.
+    pub fn find_all(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Store>> {
+        stores::table
+            .filter(stores::id.eq_any(ids))
+            .order(stores::id.asc())
+            .select(Store::as_select())
+            .load(conn)
+    }
+
     /// Reads the store and locks it until the end of the transaction.
     pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Store> {
         stores::table.find(id).select(Store::as_select()).for_update().first(conn)
@@ -100,14 +109,17 @@ impl Store {
             query
         };
         let narrowed = list.search.is_some() || owner.is_some();
-        let total = Total::of(conn, "stores", narrowed, |conn| filtered().count().get_result(conn))?;
+        let total = list.total(conn, "stores", narrowed, |conn| filtered().count().get_result(conn))?;
         let item_count =
             items::table.filter(items::store_id.eq(stores::id)).count().single_value().assume_not_null();
-        let query = order_by!(filtered(), list.sort, stores::id, {
-            Name => stores::name,
-            CreatedAt => stores::created_at,
-            UpdatedAt => stores::updated_at,
-        });
+        let query = match list.after {
+            Some(after) => filtered().filter(stores::id.gt(after)).order(stores::id.asc()),
+            None => order_by!(filtered(), list.sort, stores::id, {
+                Name => stores::name,
+                CreatedAt => stores::created_at,
+                UpdatedAt => stores::updated_at,
+            }),
+        };
         let rows = query
             .offset(list.offset)
             .limit(list.limit)

@@ -123,16 +123,19 @@ impl Tag {
             query
         };
         let narrowed = list.search.is_some() || store_id.is_some() || owner.is_some();
-        let total = Total::of(conn, "tags", narrowed, |conn| filtered().count().get_result(conn))?;
+        let total = list.total(conn, "tags", narrowed, |conn| filtered().count().get_result(conn))?;
         let store_name = stores::table
             .filter(stores::id.eq(tags::store_id))
             .select(stores::name)
             .single_value()
             .assume_not_null();
-        let query = order_by!(filtered(), list.sort, tags::id, {
-            Name => tags::name,
-            CreatedAt => tags::created_at,
-        });
+        let query = match list.after {
+            Some(after) => filtered().filter(tags::id.gt(after)).order(tags::id.asc()),
+            None => order_by!(filtered(), list.sort, tags::id, {
+                Name => tags::name,
+                CreatedAt => tags::created_at,
+            }),
+        };
         let rows: Vec<(Tag, String)> =
             query.offset(list.offset).limit(list.limit).select((Tag::as_select(), store_name)).load(conn)?;
         let ids: Vec<i64> = rows.iter().map(|(t, _)| t.id).collect();
@@ -145,6 +148,15 @@ impl Tag {
             })
             .collect();
         Ok((rows, total))
+    }
+
+    /// The tag called `name` (ignoring case) in each of `store_ids` that has one.
+    pub fn named_in_stores(conn: &mut PgConnection, store_ids: &[i64], name: &str) -> QueryResult<Vec<Tag>> {
+        tags::table
+            .filter(tags::store_id.eq_any(store_ids))
+            .filter(super::lower(tags::name).eq(super::lower(name)))
+            .select(Tag::as_select())
+            .load(conn)
     }
 
     /// All of a store's tags by name, for pickers.

@@ -136,17 +136,20 @@ impl User {
             }
             query
         };
-        let total = Total::of(
+        let total = list.total(
             conn,
             "users",
             list.search.is_some() || filter.role.is_some() || filter.is_active.is_some(),
             |conn| filtered().count().get_result(conn),
         )?;
-        let query = order_by!(filtered(), list.sort, users::id, {
-            Email => users::email,
-            Role => users::role,
-            CreatedAt => users::created_at,
-        });
+        let query = match list.after {
+            Some(after) => filtered().filter(users::id.gt(after)).order(users::id.asc()),
+            None => order_by!(filtered(), list.sort, users::id, {
+                Email => users::email,
+                Role => users::role,
+                CreatedAt => users::created_at,
+            }),
+        };
         let rows = query.offset(list.offset).limit(list.limit).select(User::as_select()).load(conn)?;
         Ok((rows, total))
     }

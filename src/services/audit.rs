@@ -120,19 +120,34 @@ pub fn record(
     subject: Subject,
     changes: Changes,
 ) -> Result<(), Error> {
-    NewAuditEntry {
-        actor_id: Some(actor.user_id),
-        via: actor.via,
-        action,
-        entity: subject.entity,
-        entity_id: subject.id,
-        changes: Value::Object(changes.0),
+    record_all(conn, actor, action, vec![(subject, changes)])
+}
+
+/// [`record`] for many changes of one kind at once: their audit records and
+/// events in a statement a thousand, however many there are.
+pub fn record_all(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: Action,
+    changes: Vec<(Subject, Changes)>,
+) -> Result<(), Error> {
+    let mut entries = Vec::with_capacity(changes.len());
+    let mut events = Vec::with_capacity(changes.len());
+    for (subject, changes) in changes {
+        entries.push(NewAuditEntry {
+            actor_id: Some(actor.user_id),
+            via: actor.via,
+            action,
+            entity: subject.entity,
+            entity_id: subject.id,
+            changes: Value::Object(changes.0),
+        });
+        events.extend(subject.event(action, actor));
     }
-    .insert(conn)?;
-    if let Some(event) = subject.event(action, actor) {
-        event.insert(conn)?;
-        crate::cache::note_change(event.store_id);
-    }
+    NewAuditEntry::insert_all(conn, &entries)?;
+    NewEvent::insert_all(conn, &events)?;
+    let stores: std::collections::BTreeSet<i64> = events.iter().map(|event| event.store_id).collect();
+    stores.into_iter().for_each(crate::cache::note_change);
     Ok(())
 }
 

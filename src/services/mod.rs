@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bulk;
 pub mod events;
 pub mod items;
 pub mod overview;

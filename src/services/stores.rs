@@ -35,7 +35,8 @@ pub fn get(conn: &mut PgConnection, id: i64) -> Result<Store, Error> {
 /// The stores a user owns by name, each with its number of items: the
 /// first `limit`, and how many they own.
 pub fn owned_by(conn: &mut PgConnection, owner: i64, limit: i64) -> Result<(Vec<(Store, i64)>, i64), Error> {
-    let query = ListQuery { search: None, sort: ListSort::ascending(SortKey::Name), offset: 0, limit };
+    let query =
+        ListQuery { search: None, sort: ListSort::ascending(SortKey::Name), offset: 0, limit, after: None };
     let (rows, total) = Store::admin_list(conn, &query, Some(owner))?;
     Ok((rows, total.count))
 }

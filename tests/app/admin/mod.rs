@@ -1,6 +1,8 @@
 //! The admin panel.
 
 mod access;
+mod bulk;
+mod export;
 mod forms;
 mod lists;
 mod owners;
