@@ -168,6 +168,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        file_name -> Text,
+        source -> Nullable<Bytea>,
+        delimiter -> Text,
+        header -> Jsonb,
+        mapping -> Jsonb,
+        match_by -> Text,
+        create_tags -> Bool,
+        state -> Text,
+        rows_total -> Integer,
+        rows_done -> Integer,
+        counts -> Jsonb,
+        message -> Nullable<Text>,
+        heartbeat -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    import_rows (import_id, line) {
+        import_id -> BigInt,
+        line -> Integer,
+        outcome -> Text,
+        item_id -> Nullable<BigInt>,
+        item_version -> Nullable<Integer>,
+        details -> Jsonb,
+    }
+}
+
 diesel::joinable!(stores -> users (owner_id));
 diesel::joinable!(items -> stores (store_id));
 diesel::joinable!(tags -> stores (store_id));
@@ -179,6 +211,8 @@ diesel::joinable!(form_drafts -> sessions (session_id));
 diesel::joinable!(item_pictures -> items (item_id));
 diesel::joinable!(item_picture_sizes -> item_pictures (picture_id));
 diesel::joinable!(item_picture_sizes -> picture_blobs (digest));
+diesel::joinable!(imports -> users (user_id));
+diesel::joinable!(import_rows -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -195,4 +229,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     picture_blobs,
     item_pictures,
     item_picture_sizes,
+    imports,
+    import_rows,
 );

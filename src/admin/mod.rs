@@ -9,10 +9,12 @@
 mod bulk;
 mod dashboard;
 pub mod export;
+mod imports;
 mod items;
 mod listing;
 mod pictures;
 mod resource;
+mod search;
 mod stores;
 mod tags;
 mod urls;
@@ -37,6 +39,8 @@ pub fn stage() -> AdHoc {
             .mount(Section::Items.list(), items::routes())
             .mount(Section::Items.list(), pictures::routes())
             .mount(Section::Items.list(), bulk::routes())
+            .mount(imports::IMPORTS, imports::routes())
+            .mount(search::SEARCH, search::routes())
             .mount(Section::Tags.list(), tags::routes())
             .mount(Section::Users.list(), users::routes())
     })

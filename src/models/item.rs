@@ -299,6 +299,21 @@ impl Item {
         items::table.filter(items::id.eq_any(ids)).order(items::id.asc()).select(Item::as_select()).load(conn)
     }
 
+    /// The items of `store_ids` whose names are among `names`, ignoring case.
+    pub fn named_in_stores(
+        conn: &mut PgConnection,
+        store_ids: &[i64],
+        names: &[String],
+    ) -> QueryResult<Vec<Item>> {
+        let folded: Vec<String> = names.iter().map(|name| name.to_lowercase()).collect();
+        items::table
+            .filter(items::store_id.eq_any(store_ids))
+            .filter(items::name_folded.eq_any(folded))
+            .order(items::id.asc())
+            .select(Item::as_select())
+            .load(conn)
+    }
+
     /// The ids of the items `filter` lets through, by id, at most `limit`.
     pub fn ids_matching(conn: &mut PgConnection, filter: &ItemFilter, limit: i64) -> QueryResult<Vec<i64>> {
         Item::filtered(filter).order(items::id.asc()).limit(limit).select(items::id).load(conn)
@@ -517,6 +532,11 @@ impl Item {
 }
 
 impl NewItem {
+    /// Inserts them all in one statement; the items come back in no set order.
+    pub fn insert_all(conn: &mut PgConnection, new: &[NewItem]) -> QueryResult<Vec<Item>> {
+        diesel::insert_into(items::table).values(new).returning(Item::as_returning()).get_results(conn)
+    }
+
     pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<Item> {
         diesel::insert_into(items::table).values(self).returning(Item::as_returning()).get_result(conn)
     }

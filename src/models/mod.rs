@@ -10,6 +10,7 @@ pub mod audit;
 pub mod event;
 pub mod facets;
 pub mod form_draft;
+pub mod import;
 pub mod item;
 pub mod login_failure;
 pub mod picture;

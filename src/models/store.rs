@@ -46,6 +46,12 @@ impl Store {
             .load(conn)
     }
 
+    /// The stores named one of `names`, ignoring case.
+    pub fn find_named(conn: &mut PgConnection, names: &[String]) -> QueryResult<Vec<Store>> {
+        let folded: Vec<String> = names.iter().map(|name| name.to_lowercase()).collect();
+        stores::table.filter(super::lower(stores::name).eq_any(folded)).select(Store::as_select()).load(conn)
+    }
+
     /// Reads the store and locks it until the end of the transaction.
     pub fn lock(conn: &mut PgConnection, id: i64) -> QueryResult<Store> {
         stores::table.find(id).select(Store::as_select()).for_update().first(conn)

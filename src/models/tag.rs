@@ -159,6 +159,20 @@ impl Tag {
             .load(conn)
     }
 
+    /// The tags of `store_ids` named one of `names`, ignoring case.
+    pub fn named_any_in_stores(
+        conn: &mut PgConnection,
+        store_ids: &[i64],
+        names: &[String],
+    ) -> QueryResult<Vec<Tag>> {
+        let folded: Vec<String> = names.iter().map(|name| name.to_lowercase()).collect();
+        tags::table
+            .filter(tags::store_id.eq_any(store_ids))
+            .filter(super::lower(tags::name).eq_any(folded))
+            .select(Tag::as_select())
+            .load(conn)
+    }
+
     /// All of a store's tags by name, for pickers.
     pub fn all_in_store(conn: &mut PgConnection, store_id: i64) -> QueryResult<Vec<Tag>> {
         tags::table
@@ -276,6 +290,27 @@ impl ItemTag {
             })
             .collect();
         diesel::insert_into(item_tags::table).values(rows).on_conflict_do_nothing().execute(conn)
+    }
+
+    /// Links each `(item, tag, store)` in one statement (those linked already stay).
+    pub fn link_all(conn: &mut PgConnection, links: &[(i64, i64, i64)]) -> QueryResult<usize> {
+        let rows: Vec<_> = links
+            .iter()
+            .map(|&(item_id, tag_id, store_id)| {
+                (
+                    item_tags::item_id.eq(item_id),
+                    item_tags::tag_id.eq(tag_id),
+                    item_tags::store_id.eq(store_id),
+                )
+            })
+            .collect();
+        rows.chunks(10_000).try_fold(0, |sum, chunk| {
+            Ok(sum
+                + diesel::insert_into(item_tags::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .execute(conn)?)
+        })
     }
 
     pub fn unlink(conn: &mut PgConnection, item_id: i64, tag_id: i64) -> QueryResult<usize> {

@@ -149,7 +149,7 @@ impl Found {
     }
 }
 
-fn item_changes(before: Option<&Item>, after: Option<&Item>) -> Changes {
+pub(super) fn item_changes(before: Option<&Item>, after: Option<&Item>) -> Changes {
     Changes::new()
         .field("name", before.map(|i| &i.name), after.map(|i| &i.name))
         .field("price", before.map(|i| i.price.to_string()), after.map(|i| i.price.to_string()))

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod bulk;
 pub mod events;
+pub mod imports;
 pub mod items;
 pub mod overview;
 pub mod pictures;

@@ -1,0 +1,3 @@
+DROP INDEX items_store_name_folded_idx;
+DROP TABLE import_rows;
+DROP TABLE imports;
