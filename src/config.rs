@@ -89,6 +89,10 @@ pub struct AppConfig {
     /// Mark cookies `Secure` (served over HTTPS, directly or behind a proxy).
     #[serde(default)]
     pub secure_cookies: bool,
+    /// `required`: staff and admins add an authenticator app before they
+    /// may use the panel or log in to the API; `optional`: whoever wants one.
+    #[serde(default)]
+    pub staff_two_step: TwoStep,
     /// Fill an empty database with demo data at launch (debug profile).
     #[serde(default)]
     pub seed_demo_data: bool,
@@ -174,6 +178,22 @@ fn list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
         Listed::Many(list) => list,
     };
     Ok(listed.into_iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
+}
+
+/// Whether staff must sign in in two steps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TwoStep {
+    #[default]
+    Optional,
+    Required,
+}
+
+impl AppConfig {
+    /// Whether staff and admins must have a second step.
+    pub fn staff_two_step_required(&self) -> bool {
+        self.staff_two_step == TwoStep::Required
+    }
 }
 
 mod defaults {

@@ -22,6 +22,8 @@ pub enum Error {
     Forbidden,
     /// The caller has not proven who they are, or the proof no longer holds.
     Unauthenticated(AuthFailure),
+    /// The password was right, and the account's second step is missing or wrong.
+    SecondStep(SecondStep),
     /// The change was based on a version of the resource that is no longer current.
     StaleVersion,
     /// Too many attempts; the caller may try again after this many seconds.
@@ -37,6 +39,18 @@ pub enum Error {
     Busy { retry_after_secs: u64 },
     /// A bug or an unexpected failure. The message is logged, never shown.
     Internal(String),
+}
+
+/// What a login still lacks once its password is right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondStep {
+    /// The account signs in in two steps: a code must follow the password
+    /// (the web asks for it on a page of its own).
+    Needed { user_id: i64 },
+    /// The code given is none of the account's.
+    WrongCode,
+    /// Staff must have a second step, and this account has none yet.
+    EnrolFirst,
 }
 
 /// Why a request carries no usable identity. Each has a stable machine code.
@@ -113,6 +127,7 @@ impl fmt::Display for Error {
             Error::Conflict(why) => write!(f, "conflict: {why}"),
             Error::Forbidden => f.write_str("forbidden"),
             Error::Unauthenticated(why) => write!(f, "unauthenticated: {}", why.code()),
+            Error::SecondStep(step) => write!(f, "second step: {step:?}"),
             Error::StaleVersion => f.write_str("stale version"),
             Error::Throttled { retry_after_secs } => {
                 write!(f, "throttled for {retry_after_secs} s")

@@ -54,12 +54,41 @@ pub async fn login(
         })
         .await?;
 
-    let opening = Opening { kind: attempt.kind, user_agent: attempt.user_agent, remember: attempt.remember };
+    let LoginAttempt { kind, user_agent, remember, code, .. } = attempt;
+    let opening = Opening { kind, user_agent, remember, code };
     let config = config.clone();
     let (user, session) = db
         .connection()
         .await?
         .run(move |conn| sessions::finish_login(conn, &config, &claimant, found, verified, opening))
+        .await?;
+    let device_token = keys.device_token(user.id)?;
+    Ok(LoggedIn { user, session, device_token })
+}
+
+/// The second step of a web login whose password was right a moment ago
+/// (`user_id`, as the pending-login cookie says): the code, throttled like
+/// passwords, then the session.
+pub async fn second_step(
+    db: &impl Connect,
+    config: &AppConfig,
+    keys: &TokenKeys,
+    user_id: i64,
+    attempt: LoginAttempt,
+) -> Result<LoggedIn, Error> {
+    let claimant = Claimant::of(&attempt, keys);
+    let LoginAttempt { kind, user_agent, remember, code, .. } = attempt;
+    let opening = Opening { kind, user_agent, remember, code };
+    let config = config.clone();
+    let (user, session) = db
+        .connection()
+        .await?
+        .run(move |conn| {
+            let found = sessions::check_login(conn, &config, &claimant)?;
+            // The password was verified for this account, which must still be active.
+            let verified = found.0.as_ref().is_some_and(|user| user.id == user_id && user.is_active);
+            sessions::finish_login(conn, &config, &claimant, found, verified, opening)
+        })
         .await?;
     let device_token = keys.device_token(user.id)?;
     Ok(LoggedIn { user, session, device_token })

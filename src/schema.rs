@@ -200,6 +200,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    second_factors (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        secret -> Bytea,
+        last_step -> Nullable<BigInt>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(stores -> users (owner_id));
 diesel::joinable!(items -> stores (store_id));
 diesel::joinable!(tags -> stores (store_id));
@@ -212,6 +233,8 @@ diesel::joinable!(item_pictures -> items (item_id));
 diesel::joinable!(item_picture_sizes -> item_pictures (picture_id));
 diesel::joinable!(item_picture_sizes -> picture_blobs (digest));
 diesel::joinable!(imports -> users (user_id));
+diesel::joinable!(second_factors -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(import_rows -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -231,4 +254,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     item_picture_sizes,
     imports,
     import_rows,
+    second_factors,
+    recovery_codes,
 );

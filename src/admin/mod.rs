@@ -27,8 +27,11 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
 use self::urls::{Section, DASHBOARD};
+use crate::config::AppConfig;
+use crate::db::Db;
 use crate::models::Via;
 use crate::policy::{self, Actor};
+use crate::services::two_step;
 use crate::web::WebUser;
 
 pub fn stage() -> AdHoc {
@@ -43,6 +46,7 @@ pub fn stage() -> AdHoc {
             .mount(search::SEARCH, search::routes())
             .mount(Section::Tags.list(), tags::routes())
             .mount(Section::Users.list(), users::routes())
+            .mount(Section::Users.list(), users::extra_routes())
     })
 }
 
@@ -64,12 +68,32 @@ impl<'r> FromRequest<'r> for PanelUser {
             Outcome::Forward(f) => return Outcome::Forward(f),
         };
         let actor = user.actor(Via::Admin);
-        match policy::use_admin_panel(&actor) {
-            Ok(()) => Outcome::Success(PanelUser { user, actor }),
-            Err(_) => Outcome::Error((Status::Forbidden, ())),
+        if policy::use_admin_panel(&actor).is_err() {
+            return Outcome::Error((Status::Forbidden, ()));
         }
+        // Staff who must sign in in two steps add theirs before anything else.
+        let required = request.rocket().state::<AppConfig>().is_some_and(AppConfig::staff_two_step_required);
+        if required && actor.is_staff() {
+            let Outcome::Success(db) = request.guard::<Db>().await else {
+                return Outcome::Error((Status::ServiceUnavailable, ()));
+            };
+            let user_id = actor.user_id;
+            match db.run(move |conn| two_step::enrolled(conn, user_id)).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    request.local_cache(|| EnrolFirst(true));
+                    return Outcome::Error((Status::Forbidden, ()));
+                }
+                Err(_) => return Outcome::Error((Status::ServiceUnavailable, ())),
+            }
+        }
+        Outcome::Success(PanelUser { user, actor })
     }
 }
+
+/// Set on a request refused because its staff member has no second step
+/// yet: the 403 page then sends them to add one.
+pub struct EnrolFirst(pub bool);
 
 /// An admin: the users section is theirs alone.
 pub struct AdminOnly {

@@ -349,6 +349,9 @@ fn form_page<R: Resource>(
         store_id: editing.as_ref().and_then(|d| d.store_id),
         action: id.map_or_else(|| R::SECTION.list(), |id| R::SECTION.object(id)),
         history_url: id.map(|id| R::SECTION.history(id)),
+        two_step_reset_url: id
+            .filter(|_| R::SECTION == Section::Users)
+            .map(|id| format!("{}/two-step/reset", R::SECTION.object(id))),
         pictures_url: id.and_then(|id| R::SECTION.pictures(id)),
         site_url: id.and_then(|id| R::SECTION.on_site(id)),
         delete_url: id.map(|id| R::SECTION.delete(id)),

@@ -220,3 +220,26 @@ impl Resource for Users {
         accounts::delete(conn, actor, id)
     }
 }
+
+/// What the users section has beside the pages every section has.
+pub fn extra_routes() -> Vec<rocket::Route> {
+    rocket::routes![reset_two_step]
+}
+
+/// Takes a user's second step away (their apps and recovery codes),
+/// audited: for someone who lost both.
+#[rocket::post("/<id>/two-step/reset", data = "<_form>")]
+async fn reset_two_step(
+    db: crate::db::Db,
+    admin: AdminOnly,
+    id: i64,
+    _form: crate::web::CheckedForm<super::listing::ConfirmForm>,
+) -> Result<rocket::response::Flash<rocket::response::Redirect>, crate::web::PageError> {
+    let actor = admin.actor;
+    let user = db.run(move |conn| crate::services::two_step::reset(conn, &actor, id)).await?;
+    let message = format!(
+        "{} now signs in with the password alone, until they add an authenticator app again.",
+        user.email
+    );
+    Ok(rocket::response::Flash::success(rocket::response::Redirect::to(Section::Users.object(id)), message))
+}

@@ -240,6 +240,8 @@ pub struct FormPage {
     pub action: String,
     /// Set when editing.
     pub history_url: Option<String>,
+    /// Where an admin takes a user's second step away.
+    pub two_step_reset_url: Option<String>,
     /// Set when editing an object with pictures (an item).
     pub pictures_url: Option<String>,
     /// The object's page on the site, if it has one.

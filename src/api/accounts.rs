@@ -47,6 +47,8 @@ impl Credentials {
 
 /// Far longer than any device token this app issues.
 const DEVICE_TOKEN_MAX: usize = 1000;
+/// The longest second-step code read.
+const CODE_MAX: usize = 32;
 
 /// An email and a password, and the device token of an earlier login.
 #[derive(Debug, ToSchema)]
@@ -60,6 +62,11 @@ pub struct LoginRequest {
     /// others failing on the account do not lock it out.
     #[schema(max_length = 1000)]
     pub device_token: Option<String>,
+    /// For an account that signs in in two steps: a current code of its
+    /// authenticator app, or one of its unused recovery codes. Without it,
+    /// such an account's login answers `401` with `two_step_required`.
+    #[schema(example = "492039", max_length = 32)]
+    pub code: Option<String>,
 }
 
 impl LoginRequest {
@@ -67,14 +74,18 @@ impl LoginRequest {
         let mut reader: BodyReader = body.reader();
         let Credentials { email, password } = Credentials::take(&mut reader);
         let device_token = reader.nullable_string("device_token").flatten();
+        let code = reader.nullable_string("code").flatten();
         reader.finish()?;
+        if code.as_ref().is_some_and(|code| code.chars().count() > CODE_MAX) {
+            return Err(Error::invalid("code", format!("must be at most {CODE_MAX} characters")));
+        }
         if device_token.as_ref().is_some_and(|token| token.chars().count() > DEVICE_TOKEN_MAX) {
             return Err(Error::invalid(
                 "device_token",
                 format!("must be at most {DEVICE_TOKEN_MAX} characters"),
             ));
         }
-        Ok(LoginRequest { email, password, device_token })
+        Ok(LoginRequest { email, password, device_token, code })
     }
 }
 
@@ -103,12 +114,19 @@ async fn register(db: DbOnDemand<'_>, body: JsonBody) -> Result<ApiJson<UserView
 /// before it must wait, whatever others do. Clients without one share, per
 /// account, 10 failures in 15 minutes (and at most 100 an hour), and 30 per
 /// client address; past that they get 429 until the window has moved on.
+///
+/// An account with an authenticator app signs in in two steps: without
+/// `code` its login answers 401 `two_step_required`, with a wrong one 401
+/// `invalid_two_step_code` (counted like a wrong password). Staff and admins
+/// who must have a second step and have none get 403
+/// `two_step_enrolment_required`; their personal access tokens keep working.
 #[utoipa::path(post, path = "/api/login", tag = "accounts",
     request_body(content = LoginRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Tokens for the new session", body = TokenPairView, headers(("ETag" = String))),
-        (status = 401, description = "Invalid email or password",
+        (status = 401, description = "Invalid email or password, or the second step missing or wrong",
             headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "Staff must add a second step first"),
         (status = 429, description = "Too many failed attempts",
             headers(("Retry-After" = String, description = "Seconds to wait"))),
     ))]
@@ -121,7 +139,7 @@ async fn login(
     user_agent: UserAgent,
     body: JsonBody,
 ) -> Result<ApiJson<TokenPairView>, Problem> {
-    let LoginRequest { email, password, device_token } = LoginRequest::read(body)?;
+    let LoginRequest { email, password, device_token, code } = LoginRequest::read(body)?;
     let attempt = sessions::LoginAttempt {
         email,
         password,
@@ -130,6 +148,7 @@ async fn login(
         kind: SessionKind::Api,
         device_token,
         remember: false,
+        code,
     };
     let logged_in = flows::login(&db, config, keys, attempt).await?;
     let (access_token, refresh_token) = sessions::tokens_for(keys, &logged_in.session, true)?;

@@ -8,7 +8,7 @@ use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{AuthFailure, Error, FieldErrors};
+use crate::error::{AuthFailure, Error, FieldErrors, SecondStep};
 
 /// Seconds a client should wait before retrying when the database is away.
 const UNAVAILABLE_RETRY_SECONDS: u64 = 5;
@@ -119,6 +119,26 @@ impl From<Error> for Problem {
             Error::Conflict(why) => Problem::new(Status::Conflict, "conflict", why),
             Error::Forbidden => Problem::new(Status::Forbidden, "forbidden", "You may not do this."),
             Error::Unauthenticated(why) => Problem::unauthenticated(why),
+            Error::SecondStep(SecondStep::Needed { .. }) => Problem::new(
+                Status::Unauthorized,
+                "two_step_required",
+                "This account signs in in two steps: send `code` with the password, a code of its \
+                 authenticator app or one of its recovery codes.",
+            )
+            .with_header("WWW-Authenticate", "Bearer realm=\"storefront\"".to_owned()),
+            Error::SecondStep(SecondStep::WrongCode) => Problem::new(
+                Status::Unauthorized,
+                "invalid_two_step_code",
+                "The code is neither a current code of the account's authenticator app nor an unused \
+                 recovery code.",
+            )
+            .with_header("WWW-Authenticate", "Bearer realm=\"storefront\"".to_owned()),
+            Error::SecondStep(SecondStep::EnrolFirst) => Problem::new(
+                Status::Forbidden,
+                "two_step_enrolment_required",
+                "Staff sign in in two steps: add an authenticator app on the account page \
+                 (/account/two-step) first. Personal access tokens keep working.",
+            ),
             Error::StaleVersion => Problem::new(
                 Status::PreconditionFailed,
                 "precondition_failed",

@@ -5,6 +5,7 @@
 pub mod jwt;
 pub mod password;
 pub mod personal_token;
+pub mod totp;
 pub mod workers;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};

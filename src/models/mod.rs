@@ -15,6 +15,7 @@ pub mod item;
 pub mod login_failure;
 pub mod picture;
 pub mod search;
+pub mod second_factor;
 pub mod session;
 pub mod store;
 pub mod tag;

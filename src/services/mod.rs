@@ -13,6 +13,7 @@ pub mod pictures;
 pub mod sessions;
 pub mod stores;
 pub mod tags;
+pub mod two_step;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 

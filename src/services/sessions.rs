@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::auth::jwt::{Claims, TokenKeys, TokenType};
 use crate::auth::personal_token;
 use crate::config::AppConfig;
-use crate::error::{AuthFailure, Error};
+use crate::error::{AuthFailure, Error, SecondStep};
 use crate::models::{
     ApiToken, Attempter, FailureCounts, FormDraft, LoginFailure, NewApiToken, NewSession, Role, Session,
     SessionKind, User,
@@ -45,6 +45,9 @@ pub struct LoginAttempt {
     pub device_token: Option<String>,
     /// "Keep me signed in": honoured for members' web sessions only.
     pub remember: bool,
+    /// The second step of an account that has one: a code of its
+    /// authenticator app, or one of its recovery codes.
+    pub code: Option<String>,
 }
 
 /// A successful login: the session, and a new device token for the client
@@ -169,6 +172,8 @@ pub struct Opening {
     pub kind: SessionKind,
     pub user_agent: Option<String>,
     pub remember: bool,
+    /// The second step, for an account that has one.
+    pub code: Option<String>,
 }
 
 /// The last step of a login: opens the session when the password was
@@ -185,8 +190,24 @@ pub fn finish_login(
         opening.user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
     // Forms of web sessions echo this token; API sessions have no forms.
     let csrf_token = (opening.kind == SessionKind::Web).then(|| crate::auth::random_token(32));
-    match user {
+    let opened = match user {
         Some(user) if verified => crate::db::transaction(conn, |conn| {
+            // Before any session exists: the second step of an account
+            // that has one; staff who must have one and have none may
+            // not use the API until they add one (on the web).
+            if crate::services::two_step::enrolled(conn, user.id)? {
+                let Some(code) = &opening.code else {
+                    return Err(Error::SecondStep(SecondStep::Needed { user_id: user.id }));
+                };
+                if !crate::services::two_step::accept(conn, user.id, code, Utc::now().timestamp())? {
+                    return Err(Error::SecondStep(SecondStep::WrongCode));
+                }
+            } else if opening.kind == SessionKind::Api
+                && config.staff_two_step_required()
+                && user.role != Role::Member
+            {
+                return Err(Error::SecondStep(SecondStep::EnrolFirst));
+            }
             if let Some(device) = &device {
                 LoginFailure::forget_device(conn, device)?;
             }
@@ -230,7 +251,22 @@ pub fn finish_login(
             );
             Err(Error::Unauthenticated(AuthFailure::InvalidCredentials))
         }
+    };
+    // A wrong second step counts against the account like a wrong password.
+    if let Err(Error::SecondStep(SecondStep::WrongCode)) = &opened {
+        let account = &claimant.account;
+        LoginFailure::record(
+            conn,
+            Attempter { account, client: &claimant.client, device: device.as_deref() },
+        )?;
+        tracing::warn!(
+            event = "second_step_failed",
+            account = %crate::logging::fingerprint(account),
+            client = %claimant.client,
+            "login failed at its second step"
+        );
     }
+    opened
 }
 
 fn revoked() -> Error {

@@ -19,7 +19,7 @@ use super::session::{self, MaybeUser, WebUser};
 use crate::auth::jwt::TokenKeys;
 use crate::config::AppConfig;
 use crate::db::Db;
-use crate::error::Error;
+use crate::error::{Error, SecondStep};
 use crate::flows;
 use crate::models::{Session, SessionKind, Via};
 use crate::request::{ClientAddress, SiteUrl, UserAgent};
@@ -126,6 +126,9 @@ struct CredentialsPage {
     /// and the seal that binds it to the account whose session typed it.
     draft: Option<String>,
     draft_seal: Option<String>,
+    /// The password was right: the page asks for the account's second step.
+    second_step: bool,
+    remember: bool,
 }
 
 impl CredentialsPage {
@@ -146,7 +149,16 @@ impl CredentialsPage {
             idle_minutes,
             draft: None,
             draft_seal: None,
+            second_step: false,
+            remember: false,
         }
+    }
+
+    /// The page that asks for the second step of a login of `email`.
+    fn second_step(mut self, remember: bool) -> CredentialsPage {
+        self.second_step = true;
+        self.remember = remember;
+        self
     }
 
     fn carrying(mut self, sealed: Option<SealedDraft>) -> CredentialsPage {
@@ -189,6 +201,8 @@ struct LoginForm {
     /// What a form held when it was sent after its session ended, and its seal.
     draft: Option<String>,
     draft_seal: Option<String>,
+    /// The second step, sent from the page that asks for it.
+    code: Option<String>,
 }
 
 impl CsrfProtected for LoginForm {
@@ -215,6 +229,7 @@ impl Browser {
             kind: SessionKind::Web,
             device_token: self.device_token,
             remember,
+            code: None,
         }
     }
 }
@@ -233,7 +248,9 @@ impl<'r> rocket::request::FromRequest<'r> for Browser {
 }
 
 /// Opens a web session and sets its cookies, ending the browser's previous
-/// one. Returns the new session.
+/// one: after the password, or after the second step of an account that has
+/// one (`pending` is then who the password was right for). Returns the new
+/// session.
 async fn start_session(
     db: &Db,
     config: &AppConfig,
@@ -241,8 +258,13 @@ async fn start_session(
     cookies: &CookieJar<'_>,
     previous: Option<WebUser>,
     attempt: sessions::LoginAttempt,
+    pending: Option<i64>,
 ) -> Result<Session, Error> {
-    let logged_in = flows::login(db, config, keys, attempt).await?;
+    let logged_in = match pending {
+        Some(user_id) => flows::second_step(db, config, keys, user_id, attempt).await?,
+        None => flows::login(db, config, keys, attempt).await?,
+    };
+    cookies.remove_private(Cookie::build(PENDING_LOGIN).path("/account/login"));
     if let Some(previous) = previous {
         let (user_id, id) = (previous.user.id, previous.session.id);
         db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
@@ -257,6 +279,34 @@ async fn start_session(
     Ok(logged_in.session)
 }
 
+/// The cookie that says a login's password was right a moment ago: whose
+/// account, for what email, until when. Private (encrypted and signed).
+const PENDING_LOGIN: &str = "login_pending";
+/// How long the second step may take.
+const PENDING_MINUTES: i64 = 5;
+
+fn set_pending(cookies: &CookieJar<'_>, user_id: i64, email: &str, secure: bool) {
+    let until = (Utc::now() + Duration::minutes(PENDING_MINUTES)).timestamp();
+    let value = format!("{user_id}:{until}:{}", email.trim().to_lowercase());
+    let cookie = Cookie::build((PENDING_LOGIN, value))
+        .path("/account/login")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(rocket::time::Duration::minutes(PENDING_MINUTES));
+    cookies.add_private(cookie);
+}
+
+/// Whose password was right a moment ago for `email`, if anyone's.
+fn pending(cookies: &CookieJar<'_>, email: &str) -> Option<i64> {
+    let cookie = cookies.get_private(PENDING_LOGIN)?;
+    let mut parts = cookie.value().splitn(3, ':');
+    let user_id: i64 = parts.next()?.parse().ok()?;
+    let until: i64 = parts.next()?.parse().ok()?;
+    let account = parts.next()?;
+    (until > Utc::now().timestamp() && account == email.trim().to_lowercase()).then_some(user_id)
+}
+
 #[allow(clippy::too_many_arguments)] // one per guard; each is needed
 #[post("/login", data = "<form>")]
 async fn login(
@@ -269,10 +319,28 @@ async fn login(
     layout: Layout,
     form: CheckedForm<LoginForm>,
 ) -> Result<Result<Flash<Redirect>, SentBack>, PageError> {
-    let LoginForm { email, password, next, remember, draft, draft_seal, .. } = form.0;
+    let LoginForm { email, password, next, remember, draft, draft_seal, code, .. } = form.0;
     let next = safe_next(next.as_deref());
-    let attempt = browser.attempt(email.clone(), password, remember);
-    match start_session(&db, config, keys, cookies, current.0, attempt).await {
+    let mut attempt = browser.attempt(email.clone(), password, remember);
+    let pending = match &code {
+        Some(_) => match pending(cookies, &email) {
+            Some(user_id) => Some(user_id),
+            None => {
+                let errors = Errors::from([(
+                    "form".to_owned(),
+                    format!("The second step must follow the password within {PENDING_MINUTES} minutes: log in again."),
+                )]);
+                let page = CredentialsPage::new(layout, config, email, next, errors);
+                return Ok(Err(SentBack::new(
+                    Status::Unauthorized,
+                    Template::render("account/login.html", page),
+                )));
+            }
+        },
+        None => None,
+    };
+    attempt.code = code;
+    match start_session(&db, config, keys, cookies, current.0, attempt, pending).await {
         Ok(session) => {
             // Only the account whose session typed the draft gets it back.
             let draft = draft
@@ -285,12 +353,23 @@ async fn login(
             Ok(Ok(Flash::success(Redirect::to(next), "You are logged in.")))
         }
         Err(error) => {
-            let refusal = FormRefusal::of(error, "form")?;
             // Carried on as it came: the login that succeeds opens the seal.
             let sealed = draft.as_deref().and_then(Draft::parse).zip(draft_seal);
             let sealed = sealed.map(|(draft, seal)| SealedDraft { draft, seal });
-            let page =
+            if let Error::SecondStep(SecondStep::Needed { user_id }) = error {
+                set_pending(cookies, user_id, &email, config.secure_cookies);
+                let page = CredentialsPage::new(layout, config, email, next, Errors::new())
+                    .carrying(sealed)
+                    .second_step(remember);
+                return Ok(Err(SentBack::new(Status::Ok, Template::render("account/login.html", page))));
+            }
+            let second_step = pending.is_some();
+            let refusal = FormRefusal::of(error, "form")?;
+            let mut page =
                 CredentialsPage::new(layout, config, email, next, refusal.errors.clone()).carrying(sealed);
+            if second_step {
+                page = page.second_step(remember);
+            }
             Ok(Err(refusal.send_back(Template::render("account/login.html", page))))
         }
     }
@@ -321,7 +400,7 @@ async fn register(
         return Ok(Err(refusal.send_back(Template::render("account/register.html", page))));
     }
     let attempt = browser.attempt(email, password, false);
-    start_session(&db, config, keys, cookies, current.0, attempt).await?;
+    start_session(&db, config, keys, cookies, current.0, attempt, None).await?;
     Ok(Ok(Flash::success(Redirect::to("/account"), "Welcome! Your account is ready.")))
 }
 

@@ -6,7 +6,7 @@ use rocket::http::{Header, Status};
 use rocket::request::Request;
 use rocket_dyn_templates::Template;
 
-use crate::error::{AuthFailure, Error, FieldErrors};
+use crate::error::{AuthFailure, Error, FieldErrors, SecondStep};
 
 /// A page that could not be shown: the status and the page that says why.
 #[derive(Debug)]
@@ -44,7 +44,7 @@ impl From<Error> for PageError {
             Error::Invalid(_) => Status::BadRequest,
             Error::Conflict(_) | Error::StaleVersion => Status::Conflict,
             Error::Forbidden => Status::Forbidden,
-            Error::Unauthenticated(_) => Status::Unauthorized,
+            Error::Unauthenticated(_) | Error::SecondStep(_) => Status::Unauthorized,
             Error::Throttled { .. } => Status::TooManyRequests,
             Error::Unavailable | Error::OutcomeUnknown | Error::Busy { .. } => Status::ServiceUnavailable,
             Error::Internal(cause) => {
@@ -94,6 +94,11 @@ impl FormRefusal {
             Error::Unauthenticated(AuthFailure::InvalidCredentials) => {
                 (Status::Unauthorized, on_form("Invalid email or password.".to_owned()), None)
             }
+            Error::SecondStep(SecondStep::WrongCode) => {
+                let message =
+                    "That code is not right: type the six digits your app shows now, or a recovery code.";
+                (Status::Unauthorized, FieldErrors::from([("code".to_owned(), message.to_owned())]), None)
+            }
             Error::Throttled { retry_after_secs } => {
                 let minutes = retry_after_secs.div_ceil(60);
                 let message = format!("Too many failed attempts. Try again in {minutes} minutes.");
@@ -107,6 +112,7 @@ impl FormRefusal {
             | Error::StaleVersion
             | Error::Forbidden
             | Error::Unauthenticated(_)
+            | Error::SecondStep(_)
             | Error::Unavailable
             | Error::OutcomeUnknown
             | Error::Internal(_)) => return Err(error),

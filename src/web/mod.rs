@@ -12,6 +12,7 @@ mod public;
 mod remembered;
 mod resume;
 pub(crate) mod session;
+mod two_step;
 
 use rocket::fairing::AdHoc;
 
@@ -35,6 +36,7 @@ pub fn stage() -> AdHoc {
             .mount("/", pictures::routes())
             .manage(pictures::PictureCache::new(PICTURE_CACHE_BYTES))
             .mount("/account", account::routes())
+            .mount("/account", two_step::routes())
             .register("/", public::catchers())
     })
 }

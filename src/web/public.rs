@@ -2,7 +2,7 @@
 
 use rocket::http::Status;
 use rocket::request::Request;
-use rocket::response::Redirect;
+use rocket::response::{Flash, Redirect};
 use rocket::{catch, catchers, get, routes, Catcher, Route};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
@@ -661,8 +661,13 @@ fn login_required(request: &Request<'_>) -> Redirect {
 }
 
 #[catch(403)]
-async fn forbidden(request: &Request<'_>) -> (Status, Template) {
-    (Status::Forbidden, error_page(Status::Forbidden, layout(request).await))
+async fn forbidden(request: &Request<'_>) -> Result<Flash<Redirect>, (Status, Template)> {
+    if request.local_cache(|| crate::admin::EnrolFirst(false)).0 {
+        let message =
+            "Staff and admins sign in in two steps: add an authenticator app to use the admin panel.";
+        return Ok(Flash::error(Redirect::to("/account/two-step"), message));
+    }
+    Err((Status::Forbidden, error_page(Status::Forbidden, layout(request).await)))
 }
 
 #[catch(404)]

@@ -70,7 +70,7 @@ as_pg "$pg_bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
 pg_start
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/drill"
-export ROCKET_PROFILE=release ROCKET_PORT=$app_port ROCKET_SECURE_COOKIES=false ROCKET_LOG=warn
+export ROCKET_STAFF_TWO_STEP=optional ROCKET_PROFILE=release ROCKET_PORT=$app_port ROCKET_SECURE_COOKIES=false ROCKET_LOG=warn
 export ROCKET_DATABASE_BUDGET_SECONDS=$budget ROCKET_DATABASES="{main={pool_size=8,timeout=$budget}}"
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)

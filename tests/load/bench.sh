@@ -39,7 +39,7 @@ binary=${CARGO_TARGET_DIR:-target}/release/storefront
 "${psql[@]}" -c "DROP DATABASE IF EXISTS $pgbench_db WITH (FORCE)" -c "CREATE DATABASE $pgbench_db"
 pgbench -h 127.0.0.1 -U postgres -i -s 10 -q "$pgbench_db" >/dev/null 2>&1
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
-export ROCKET_PROFILE=release ROCKET_PORT=$port ROCKET_LOG=warn
+export ROCKET_STAFF_TWO_STEP=optional ROCKET_PROFILE=release ROCKET_PORT=$port ROCKET_LOG=warn
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET

@@ -34,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 drop_database
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
-export ROCKET_PROFILE=release ROCKET_LOG=warn ROCKET_SECURE_COOKIES=false
+export ROCKET_STAFF_TWO_STEP=optional ROCKET_PROFILE=release ROCKET_LOG=warn ROCKET_SECURE_COOKIES=false
 export ROCKET_EVENTS_MAX_STREAMS=$((streams + 100))
 # Every stream of the benchmark comes from the one loopback address.
 export ROCKET_EVENTS_MAX_STREAMS_PER_CLIENT=$((streams + 100))

@@ -35,7 +35,7 @@ trap cleanup EXIT
 drop_database
 (cd tests/e2e && node ../load/photo.js "$work/photo.jpg" 4000 3000)
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
-export ROCKET_PROFILE=release ROCKET_LOG=warn ROCKET_PORT=$port
+export ROCKET_STAFF_TWO_STEP=optional ROCKET_PROFILE=release ROCKET_LOG=warn ROCKET_PORT=$port
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET

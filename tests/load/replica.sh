@@ -52,7 +52,7 @@ trap 'stop_server; cluster_stop; rm -rf "$work"' EXIT
 cluster_start "$work/cluster" $primary_port $replica_port 0
 replica_url=postgres://postgres@127.0.0.1:$replica_port/$db
 export DATABASE_URL=postgres://postgres@127.0.0.1:$primary_port/$db
-export ROCKET_PROFILE=release ROCKET_PORT=$port ROCKET_LOG=warn ROCKET_SEED_DEMO_DATA=false
+export ROCKET_STAFF_TWO_STEP=optional ROCKET_PROFILE=release ROCKET_PORT=$port ROCKET_LOG=warn ROCKET_SEED_DEMO_DATA=false
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET

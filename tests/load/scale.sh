@@ -20,7 +20,7 @@ export PGOPTIONS='-c client_min_messages=warning'
 
 cargo build --release --quiet
 binary=${CARGO_TARGET_DIR:-target}/release/storefront
-export ROCKET_PROFILE=release ROCKET_PORT=$port ROCKET_LOG=warn
+export ROCKET_STAFF_TWO_STEP=optional ROCKET_PROFILE=release ROCKET_PORT=$port ROCKET_LOG=warn
 # The figures are of the work, not of the read cache (READ_CACHE_BYTES=33554432
 # measures it warm).
 export ROCKET_READ_CACHE_BYTES=${READ_CACHE_BYTES:-0}

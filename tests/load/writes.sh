@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 "${psql[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db
-export ROCKET_PROFILE=release ROCKET_LOG=warn
+export ROCKET_STAFF_TWO_STEP=optional ROCKET_PROFILE=release ROCKET_LOG=warn
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET

@@ -4,3 +4,4 @@ mod account;
 mod pages;
 mod security;
 mod sessions;
+mod two_step;
