@@ -518,6 +518,23 @@ impl Item {
             .get_result(conn)
     }
 
+    /// Sets each item's price, in one statement; the items as changed, in no set order.
+    pub fn set_prices(conn: &mut PgConnection, prices: &[(i64, Price)]) -> QueryResult<Vec<Item>> {
+        if prices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, prices): (Vec<i64>, Vec<Price>) = prices.iter().copied().unzip();
+        diesel::sql_query(
+            "UPDATE items SET price = changed.price, version = items.version + 1, updated_at = now() \
+             FROM unnest($1::bigint[], $2::numeric[]) AS changed (id, price) WHERE items.id = changed.id \
+             RETURNING items.id, items.store_id, items.name, items.description, items.price, items.version, \
+             items.created_at, items.updated_at, items.pictures",
+        )
+        .bind::<Array<BigInt>, _>(ids)
+        .bind::<Array<Numeric>, _>(prices)
+        .load(conn)
+    }
+
     /// Records that something shown with the item (its tags) changed.
     pub fn bump_version(conn: &mut PgConnection, id: i64) -> QueryResult<Item> {
         diesel::update(items::table.find(id))

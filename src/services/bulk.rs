@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::audit::{self, Action, Changes, Subject};
 use super::items::tag_ids_of;
 use crate::error::Error;
-use crate::models::{Item, ItemChanges, ItemDetail, ItemTag, Store, Tag, TagRef};
+use crate::models::{Item, ItemDetail, ItemTag, Store, Tag, TagRef};
 use crate::policy::{self, Actor};
 use crate::price::{Price, MAX_CENTS};
 
@@ -292,23 +292,27 @@ pub fn apply(
             }
         }
         let mut audited = Vec::with_capacity(worked.steps.len());
+        // New prices in one statement, however many.
+        let prices: Vec<(i64, Price)> = worked
+            .steps
+            .iter()
+            .filter_map(|(n, step)| match step {
+                Step::Price(price) => Some((selection.items[*n].id, *price)),
+                _ => None,
+            })
+            .collect();
+        let before_of: HashMap<i64, &Item> = selection.items.iter().map(|item| (item.id, item)).collect();
+        for item in Item::set_prices(conn, &prices)? {
+            let before = before_of[&item.id];
+            let changes =
+                Changes::new().field("price", Some(before.price.to_string()), Some(item.price.to_string()));
+            audited.push((item, selection.tags_of(before).to_vec(), changes));
+        }
         for (n, step) in &worked.steps {
             let before = &selection.items[*n];
             let tags_before = selection.tags_of(before).to_vec();
             let (item, changes) = match *step {
-                Step::Price(price) => {
-                    let item = Item::update(
-                        conn,
-                        before.id,
-                        &ItemChanges { price: Some(price), ..Default::default() },
-                    )?;
-                    let changes = Changes::new().field(
-                        "price",
-                        Some(before.price.to_string()),
-                        Some(price.to_string()),
-                    );
-                    (item, changes)
-                }
+                Step::Price(_) => continue,
                 Step::Link(tag_id) => (link(conn, before, tag_id)?, Changes::new()),
                 Step::LinkNew => (link(conn, before, created[&before.store_id])?, Changes::new()),
                 Step::Unlink(tag_id) => {
