@@ -1,6 +1,6 @@
 //! Deletes what has ended, on every instance every few minutes: sessions
-//! that are revoked, expired or idle too long, and login failures no limit
-//! looks at any more. The deletes are idempotent, so instances need not take
+//! that are revoked, expired or idle too long, login failures no limit
+//! looks at any more, and imports a week old (with their files). The deletes are idempotent, so instances need not take
 //! turns.
 
 use std::time::Duration;
@@ -12,6 +12,7 @@ use rocket::tokio::time::{interval, timeout, MissedTickBehavior};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::Error;
+use crate::models::import::Import;
 use crate::models::{LoginFailure, Session};
 
 const EVERY: Duration = Duration::from_secs(600);
@@ -21,7 +22,11 @@ const EVERY: Duration = Duration::from_secs(600);
 pub struct Swept {
     pub sessions: usize,
     pub login_failures: usize,
+    pub imports: usize,
 }
+
+/// How long an import (its file and preview) is kept.
+pub const IMPORTS_KEPT_DAYS: i64 = 7;
 
 /// One sweep. Failures are kept as long as the longer of the login window
 /// and the hourly cap looks back.
@@ -29,7 +34,8 @@ pub fn sweep(conn: &mut diesel::PgConnection, config: &AppConfig) -> Result<Swep
     let kept = chrono::Duration::minutes(config.login_window_minutes).max(chrono::Duration::hours(1));
     let sessions = Session::delete_ended(conn)?;
     let login_failures = LoginFailure::delete_before(conn, Utc::now() - kept)?;
-    Ok(Swept { sessions, login_failures })
+    let imports = Import::delete_before(conn, Utc::now() - chrono::Duration::days(IMPORTS_KEPT_DAYS))?;
+    Ok(Swept { sessions, login_failures, imports })
 }
 
 /// Sweeps at launch and then every ten minutes, until shutdown.
@@ -61,6 +67,7 @@ pub fn stage() -> AdHoc {
                         Ok(Ok(swept)) => tracing::debug!(
                             sessions = swept.sessions,
                             login_failures = swept.login_failures,
+                            imports = swept.imports,
                             "housekeeping"
                         ),
                         Ok(Err(error)) => tracing::warn!("housekeeping failed: {error}"),

@@ -42,6 +42,8 @@ pub fn routes() -> Vec<Route> {
 
 /// How many previews and applies run at once on an instance; the others wait.
 const JOBS_AT_ONCE: usize = 2;
+/// Imports an account keeps, its newest.
+const KEPT_PER_USER: i64 = 20;
 /// Rows a page of the preview lists.
 const ROWS_SHOWN: i64 = 100;
 /// A step whose heartbeat is older than this has died with its instance.
@@ -192,6 +194,8 @@ async fn upload(
     let user_id = panel.actor.user_id;
     let import = db
         .run(move |conn| {
+            // An account keeps its latest imports (and a week of them at most).
+            Import::keep_newest(conn, user_id, KEPT_PER_USER - 1)?;
             let mapping = Mapping::guess(&read.columns);
             Ok(NewImport {
                 user_id,

@@ -243,6 +243,35 @@ impl Import {
         Ok(1)
     }
 
+    /// Deletes the imports made before `before` that no step works on, with
+    /// their files and rows.
+    pub fn delete_before(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+        let working = [ImportState::Previewing, ImportState::Applying];
+        diesel::delete(
+            imports::table.filter(imports::created_at.lt(before)).filter(imports::state.ne_all(working)),
+        )
+        .execute(conn)
+    }
+
+    /// Deletes the imports of `user_id` beyond its newest `keep` that no
+    /// step works on: what one account keeps stays bounded.
+    pub fn keep_newest(conn: &mut PgConnection, user_id: i64, keep: i64) -> QueryResult<usize> {
+        let newest: Vec<i64> = imports::table
+            .filter(imports::user_id.eq(user_id))
+            .order(imports::id.desc())
+            .limit(keep)
+            .select(imports::id)
+            .load(conn)?;
+        let working = [ImportState::Previewing, ImportState::Applying];
+        diesel::delete(
+            imports::table
+                .filter(imports::user_id.eq(user_id))
+                .filter(imports::id.ne_all(newest))
+                .filter(imports::state.ne_all(working)),
+        )
+        .execute(conn)
+    }
+
     /// Marks the import failed with `message`, whatever step it was at.
     pub fn fail(conn: &mut PgConnection, id: i64, message: &str) -> QueryResult<usize> {
         diesel::update(imports::table.find(id))

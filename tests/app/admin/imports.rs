@@ -343,3 +343,28 @@ async fn files_that_are_not_csv_text_are_refused_with_a_reason() {
     assert!(page.text.contains("1 new, 0 changed, 0 unchanged, 1 refused"), "{}", page.text);
     assert!(page.text.contains("name: is longer than 10000 characters"), "{}", page.text);
 }
+
+#[rocket::async_test]
+async fn imports_are_kept_twenty_per_account_and_a_week_at_most() {
+    let app = TestApp::new().await;
+    let owner = app.user(Role::Member).await;
+    app.store(&owner, "Shop").await;
+    let browser = app.browser();
+    browser.login(&owner.email, PASSWORD).await;
+    let mut addresses = Vec::new();
+    for n in 0..21 {
+        let file = format!("name,price,store\nThing {n},1.00,Shop\n");
+        addresses.push(upload(&browser, "small.csv", file.as_bytes()).await.unwrap());
+    }
+    assert_eq!(app.count("imports"), 20);
+    assert_eq!(browser.get(&addresses[0]).await.status, 404, "the oldest went");
+    assert_eq!(browser.get(&addresses[20]).await.status, 200);
+
+    let mut conn = app.conn();
+    diesel::sql_query("UPDATE imports SET created_at = now() - interval '8 days' WHERE id IN (SELECT id FROM imports ORDER BY id LIMIT 5)")
+        .execute(&mut conn)
+        .unwrap();
+    let config = storefront::config::AppConfig::from_figment(&storefront::figment()).unwrap();
+    let swept = storefront::housekeeping::sweep(&mut conn, &config).unwrap();
+    assert_eq!((swept.imports, app.count("imports")), (5, 15));
+}
