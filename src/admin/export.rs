@@ -46,6 +46,13 @@ impl<'r> Responder<'r, 'r> for CsvDownload {
     }
 }
 
+impl CsvDownload {
+    /// A file made whole in memory (one that is small by construction).
+    pub fn whole(filename: String, bytes: Vec<u8>) -> CsvDownload {
+        CsvDownload { filename, body: Box::pin(rocket::futures::stream::iter([bytes])) }
+    }
+}
+
 /// One batch: the objects after `query.after`.
 async fn batch<R: Resource>(
     db: &Db,

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use rocket::form::FromForm;
 use rocket::fs::TempFile;
-use rocket::http::ContentType;
 use rocket::http::Status;
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::{Flash, Redirect};
@@ -23,6 +22,7 @@ use rocket_dyn_templates::Template;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::export::CsvDownload;
 use super::listing::ConfirmForm;
 use super::views::Crumb;
 use super::PanelUser;
@@ -530,7 +530,7 @@ async fn progress(db: Db, panel: PanelUser, id: i64) -> Result<Json<Progress>, P
 
 /// The refused rows of the preview, as the file had them, with why.
 #[get("/<id>/refused.csv")]
-async fn refused(db: Db, panel: PanelUser, id: i64) -> Result<(ContentType, Vec<u8>), PageError> {
+async fn refused(db: Db, panel: PanelUser, id: i64) -> Result<CsvDownload, PageError> {
     let user = panel.actor.user_id;
     let csv = db
         .run(move |conn| {
@@ -543,7 +543,7 @@ async fn refused(db: Db, panel: PanelUser, id: i64) -> Result<(ContentType, Vec<
             Ok::<_, Error>(imports::refused_rows(&source, import.delimiter_byte(), &problems))
         })
         .await?;
-    Ok((ContentType::new("text", "csv").with_params(("charset", "utf-8")), csv))
+    Ok(CsvDownload::whole(format!("import-{id}-refused-rows.csv"), csv))
 }
 
 type Pool = rocket_sync_db_pools::ConnectionPool<DbPool, crate::db::Pg>;

@@ -147,6 +147,10 @@ async fn ten_thousand_rows_with_twenty_bad_ones_preview_and_apply_all_but_those(
     // The refused rows, as the file had them, with why.
     let refused = browser.get(&format!("{import}/refused.csv")).await;
     assert_eq!(refused.status, 200);
+    let id = import.rsplit('/').next().unwrap();
+    let attachment = format!("attachment; filename=\"import-{id}-refused-rows.csv\"");
+    assert_eq!(refused.header("content-disposition"), Some(attachment.as_str()));
+    assert_eq!(refused.header("content-type"), Some("text/csv; charset=utf-8"));
     let text = refused.text.strip_prefix('\u{feff}').unwrap();
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     assert_eq!(
