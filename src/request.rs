@@ -1,6 +1,6 @@
 //! Guards for what every request carries, shared by the three surfaces:
 //! path ids, the client's address and its user agent, and the site's own
-//! address for absolute links.
+//! address for absolute links; and reading an uploaded file.
 
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromParam, FromRequest, Request};
@@ -86,6 +86,21 @@ impl<'r> FromRequest<'r> for SiteUrl {
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         Outcome::Success(SiteUrl(site_url(request)))
     }
+}
+
+/// The bytes of an uploaded file, at most `max_bytes + 1` of them (one more
+/// than allowed, so that the caller can tell a file that is too large).
+pub async fn read_upload(
+    file: &rocket::fs::TempFile<'_>,
+    max_bytes: usize,
+) -> Result<Vec<u8>, crate::error::Error> {
+    use rocket::tokio::io::AsyncReadExt;
+    let unreadable =
+        |e: std::io::Error| crate::error::Error::Internal(format!("the upload cannot be read: {e}"));
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max_bytes + 1).unwrap_or(u64::MAX);
+    file.open().await.map_err(unreadable)?.take(limit).read_to_end(&mut bytes).await.map_err(unreadable)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -180,7 +180,7 @@ async fn bulk_change(
     let mut page = BulkChangePage {
         layout,
         crumbs: vec![
-            crumb_of_panel(&actor),
+            Crumb::panel(&actor),
             Crumb::link("Items", list.clone()),
             Crumb::here("Change items".to_owned()),
         ],
@@ -246,14 +246,6 @@ async fn bulk_change(
 
 fn render(page: BulkChangePage) -> Template {
     Template::render("admin/bulk_change.html", page)
-}
-
-fn crumb_of_panel(actor: &Actor) -> Crumb {
-    if actor.is_staff() {
-        Crumb::link("Admin", super::urls::DASHBOARD.to_owned())
-    } else {
-        Crumb::link("Your account", "/account".to_owned())
-    }
 }
 
 /// The ids of the ticked items, or of every item of the list (at most

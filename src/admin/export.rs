@@ -61,13 +61,7 @@ async fn batch<R: Resource>(
     filters: &Arc<R::Filters>,
 ) -> Result<Vec<Record>, Error> {
     let (actor, query, filters) = (actor.clone(), query.clone(), filters.clone());
-    // Accounts are read from the primary, like their list (see `resource::list`).
-    let export = move |conn: &mut diesel::PgConnection| R::export(conn, &actor, &query, &filters);
-    if R::SECTION.entity() == crate::models::Entity::User {
-        db.run(export).await
-    } else {
-        db.read(export).await
-    }
+    super::resource::read_list::<R, _>(db, move |conn| R::export(conn, &actor, &query, &filters)).await
 }
 
 /// The list of section `R` with `search` and `filters`, as CSV. The first

@@ -15,7 +15,6 @@ use rocket::http::Status;
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::{Flash, Redirect};
 use rocket::serde::json::Json;
-use rocket::tokio::io::AsyncReadExt;
 use rocket::tokio::sync::{watch, Semaphore};
 use rocket::{get, post, routes, Route};
 use rocket_dyn_templates::Template;
@@ -54,17 +53,17 @@ fn jobs() -> &'static Semaphore {
     JOBS.get_or_init(|| Semaphore::new(JOBS_AT_ONCE))
 }
 
+/// Import `id` of `user` (404 for anyone else's).
+fn find(conn: &mut diesel::PgConnection, id: i64, user: i64) -> Result<Import, Error> {
+    Import::find_of(conn, id, user).map_err(crate::services::not_found_as("import"))
+}
+
 fn url(id: i64) -> String {
     format!("{IMPORTS}/{id}")
 }
 
 fn crumbs(actor: &Actor, here: Option<String>) -> Vec<Crumb> {
-    let panel = if actor.is_staff() {
-        Crumb::link("Admin", super::urls::DASHBOARD.to_owned())
-    } else {
-        Crumb::link("Your account", "/account".to_owned())
-    };
-    let mut crumbs = vec![panel, Crumb::link("Items", super::urls::Section::Items.list())];
+    let mut crumbs = vec![Crumb::panel(actor), Crumb::link("Items", super::urls::Section::Items.list())];
     match here {
         Some(here) => crumbs.extend([Crumb::link("Import", IMPORTS.to_owned()), Crumb::here(here)]),
         None => crumbs.push(Crumb::here("Import".to_owned())),
@@ -178,14 +177,7 @@ async fn upload(
         .map(|name| crate::text::normalize(&name).chars().take(200).collect::<String>())
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "upload.csv".to_owned());
-    let mut bytes = Vec::new();
-    let limit = u64::try_from(imports::MAX_BYTES + 1).unwrap_or(u64::MAX);
-    let opened = file.open().await.map_err(|e| Error::Internal(format!("the upload cannot be read: {e}")))?;
-    opened
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| Error::Internal(format!("the upload cannot be read: {e}")))?;
+    let bytes = crate::request::read_upload(file, imports::MAX_BYTES).await?;
     let read = match rocket::tokio::task::spawn_blocking(move || imports::read(&bytes)).await {
         Ok(Ok(read)) => read,
         Ok(Err(why)) => return Ok(Flash::error(back(), format!("“{file_name}” cannot be imported. {why}"))),
@@ -244,12 +236,7 @@ impl RowView {
     fn of(row: ImportRow) -> RowView {
         let label = row.details.get("label").and_then(Value::as_str).unwrap_or_default().to_owned();
         let notes = match row.outcome {
-            Outcome::Refused => {
-                let problems = row.details.get("problems").and_then(Value::as_object).into_iter().flatten();
-                problems
-                    .map(|(column, why)| format!("{column}: {}", why.as_str().unwrap_or_default()))
-                    .collect()
-            }
+            Outcome::Refused => imports::problems(&row.details),
             _ => {
                 let changes = row.details.get("changes").and_then(Value::as_object).into_iter().flatten();
                 changes
@@ -315,7 +302,7 @@ async fn import(
     let wanted = outcome_of(show);
     let (import, rows) = db
         .run(move |conn| {
-            let import = Import::find_of(conn, id, user).map_err(crate::services::not_found_as("import"))?;
+            let import = find(conn, id, user)?;
             let counts = import.counted();
             let shown = wanted.unwrap_or(if counts.refused > 0 {
                 Outcome::Refused
@@ -415,9 +402,7 @@ async fn preview(
 ) -> Result<Flash<Redirect>, PageError> {
     let form = form.0;
     let user = panel.actor.user_id;
-    let import = db
-        .run(move |conn| Import::find_of(conn, id, user).map_err(crate::services::not_found_as("import")))
-        .await?;
+    let import = db.run(move |conn| find(conn, id, user)).await?;
     let columns = import.header.as_array().map_or(0, Vec::len);
     let mut mapping = Mapping::default();
     for field in Field::ALL {
@@ -462,7 +447,7 @@ async fn apply(
     let user = panel.actor.user_id;
     let (import, started) = db
         .run(move |conn| {
-            let import = Import::find_of(conn, id, user).map_err(crate::services::not_found_as("import"))?;
+            let import = find(conn, id, user)?;
             let counts = import.counted();
             let started = counts.new + counts.changed > 0
                 && Import::start(conn, id, &[ImportState::Previewed], ImportState::Applying)?;
@@ -493,7 +478,7 @@ async fn cancel(
     let user = panel.actor.user_id;
     let cancelled = db
         .run(move |conn| {
-            Import::find_of(conn, id, user).map_err(crate::services::not_found_as("import"))?;
+            find(conn, id, user)?;
             let from = [ImportState::Uploaded, ImportState::Previewed, ImportState::Failed];
             if Import::start(conn, id, &from, ImportState::Cancelled)? {
                 ImportRow::clear(conn, id)?;
@@ -521,9 +506,7 @@ struct Progress {
 #[get("/<id>/progress")]
 async fn progress(db: Db, panel: PanelUser, id: i64) -> Result<Json<Progress>, PageError> {
     let user = panel.actor.user_id;
-    let import = db
-        .run(move |conn| Import::find_of(conn, id, user).map_err(crate::services::not_found_as("import")))
-        .await?;
+    let import = db.run(move |conn| find(conn, id, user)).await?;
     let view = ImportView::of(&import);
     Ok(Json(Progress { state: view.state, done: view.rows_done, total: view.rows_total }))
 }
@@ -534,7 +517,7 @@ async fn refused(db: Db, panel: PanelUser, id: i64) -> Result<CsvDownload, PageE
     let user = panel.actor.user_id;
     let csv = db
         .run(move |conn| {
-            let import = Import::find_of(conn, id, user).map_err(crate::services::not_found_as("import"))?;
+            let import = find(conn, id, user)?;
             let source = Import::source(conn, id)?.ok_or(Error::NotFound("file"))?;
             let limit = i64::from(import.rows_total) + 1;
             let rows = ImportRow::with_outcome(conn, id, Outcome::Refused, 0, limit)?;
@@ -586,7 +569,7 @@ fn spawn(
             let connection = pool.get().await.ok_or(Error::Unavailable)?;
             connection
                 .run(move |conn| {
-                    let import = Import::find_of(conn, id, actor.user_id)?;
+                    let import = find(conn, id, actor.user_id)?;
                     let source = Import::source(conn, id)?.ok_or(Error::NotFound("file"))?;
                     let progress = |done: i32| {
                         let _ = sender.send(done);

@@ -167,17 +167,7 @@ impl CsrfProtected for BulkForm {
 }
 
 /// Forms with nothing but their CSRF token (single deletes).
-#[derive(FromForm)]
-pub struct ConfirmForm {
-    #[field(default = String::new())]
-    pub csrf_token: String,
-}
-
-impl CsrfProtected for ConfirmForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+pub use crate::web::ConfirmForm;
 
 /// The stores `actor` manages by name, for pickers and filters (the first 500).
 pub fn store_choices(

@@ -46,11 +46,7 @@ async fn page(db: Db, panel: PanelUser, layout: Layout, id: i64) -> Result<Templ
     let actor = panel.actor;
     let detail = db.run(move |conn| items::detail_managed(conn, &actor, id)).await?;
     let pictures = ImageView::all_of(&detail.item);
-    let panel_crumb = if panel.actor.is_staff() {
-        Crumb::link("Admin", super::urls::DASHBOARD.to_owned())
-    } else {
-        Crumb::link("Your account", "/account".to_owned())
-    };
+    let panel_crumb = Crumb::panel(&panel.actor);
     let name = detail.item.name.clone();
     let page = PicturesPage {
         layout,

@@ -290,11 +290,7 @@ pub async fn list<R: Resource>(
     let params_of_list = params.clone();
     let per_page = if page.size == PER_PAGE { String::new() } else { page.size.to_string() };
     params.push(("per_page", per_page));
-    let list = move |conn: &mut PgConnection| R::list(conn, &actor, &query, &filters);
-    // Changes to accounts are not announced by events, which is what tells
-    // how far a replica must be: accounts are listed from the primary.
-    let listed =
-        if R::SECTION.entity() == Entity::User { db.run(list).await? } else { db.read(list).await? };
+    let listed = read_list::<R, _>(&db, move |conn| R::list(conn, &actor, &query, &filters)).await?;
     let columns = listing::columns(R::COLUMNS, &R::SECTION.list_with(&params), sort);
     params.push(("sort", sort.param()));
     let paging = Paging::of_total(page, listed.rows.len(), listed.total, &R::SECTION.list_with(&params));
@@ -324,6 +320,21 @@ pub async fn list<R: Resource>(
         };
         Template::render("admin/list.html", page)
     }))
+}
+
+/// Reads for a list of section `R` (its page, its export): from a replica
+/// when there is one, but accounts from the primary. Changes to accounts
+/// are not announced by events, which is what tells how far a replica
+/// must be.
+pub async fn read_list<R: Resource, T: Send + 'static>(
+    db: &Db,
+    work: impl Fn(&mut PgConnection) -> Result<T, Error> + Send + Sync + 'static,
+) -> Result<T, Error> {
+    if R::SECTION.entity() == Entity::User {
+        db.run(work).await
+    } else {
+        db.read(work).await
+    }
 }
 
 /// The form page of a new object (`editing` is `None`) or of a stored one.
@@ -559,11 +570,7 @@ pub async fn update<R: Resource>(
 /// Where a page of section `R` is: the panel, the section's list, then
 /// `trail`. The panel is "Admin" to staff and the account page to members.
 fn crumbs<R: Resource>(actor: &Actor, trail: Vec<Crumb>) -> Vec<Crumb> {
-    let panel = if actor.is_staff() {
-        Crumb::link("Admin", super::urls::DASHBOARD.to_owned())
-    } else {
-        Crumb::link("Your account", "/account".to_owned())
-    };
+    let panel = Crumb::panel(actor);
     let section = if trail.is_empty() {
         Crumb::here(R::TITLE.to_owned())
     } else {

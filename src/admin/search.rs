@@ -156,11 +156,7 @@ struct SearchPage {
 async fn page(db: Db, panel: PanelUser, layout: Layout, q: Option<&str>) -> Result<Template, PageError> {
     let groups = search(&db, &panel.actor, q).await?;
     let nothing = groups.iter().all(|group| group.found.is_empty());
-    let panel_crumb = if panel.actor.is_staff() {
-        Crumb::link("Admin", super::urls::DASHBOARD.to_owned())
-    } else {
-        Crumb::link("Your account", "/account".to_owned())
-    };
+    let panel_crumb = Crumb::panel(&panel.actor);
     let page = SearchPage {
         layout,
         crumbs: vec![panel_crumb, Crumb::here("Search".to_owned())],

@@ -22,6 +22,15 @@ impl Crumb {
     pub fn here(label: String) -> Crumb {
         Crumb { label, href: None }
     }
+
+    /// The panel itself: "Admin" to staff, the account page to members.
+    pub fn panel(actor: &crate::policy::Actor) -> Crumb {
+        if actor.is_staff() {
+            Crumb::link("Admin", super::urls::DASHBOARD.to_owned())
+        } else {
+            Crumb::link("Your account", "/account".to_owned())
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

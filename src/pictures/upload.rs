@@ -6,7 +6,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use rocket::fs::TempFile;
-use rocket::tokio::io::AsyncReadExt;
 use rocket::tokio::sync::Semaphore;
 
 use super::{Prepared, Refusal, MAX_BYTES};
@@ -31,19 +30,6 @@ pub async fn prepare(file: &TempFile<'_>) -> Result<Result<Prepared, Refusal>, E
         .await
         .map_err(|_| Error::Busy { retry_after_secs: 1 })?
         .map_err(|_| Error::Internal("the upload places are closed".into()))?;
-    let bytes = read(file).await?;
+    let bytes = crate::request::read_upload(file, MAX_BYTES).await?;
     super::workers().run(move || super::prepare(&bytes)).await
-}
-
-/// The bytes of an uploaded file, at most one more than a picture may have.
-async fn read(file: &TempFile<'_>) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    let limit = u64::try_from(MAX_BYTES + 1).unwrap_or(u64::MAX);
-    let opened = file.open().await.map_err(|e| Error::Internal(format!("the upload cannot be read: {e}")))?;
-    opened
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| Error::Internal(format!("the upload cannot be read: {e}")))?;
-    Ok(bytes)
 }

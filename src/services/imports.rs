@@ -939,11 +939,13 @@ pub fn refused_rows(source: &[u8], delimiter: u8, problems: &HashMap<i32, String
 
 /// A refused row's reasons in one sentence per column.
 pub fn problems_in_words(details: &Value) -> String {
+    problems(details).join("; ")
+}
+
+/// A refused row's reasons, `column: why` each.
+pub fn problems(details: &Value) -> Vec<String> {
     let problems = details.get("problems").and_then(Value::as_object).into_iter().flatten();
-    problems
-        .map(|(column, message)| format!("{column}: {}", message.as_str().unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join("; ")
+    problems.map(|(column, message)| format!("{column}: {}", message.as_str().unwrap_or_default())).collect()
 }
 
 #[cfg(test)]

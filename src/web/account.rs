@@ -11,7 +11,7 @@ use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
-use super::csrf::{CheckedForm, CsrfProtected};
+use super::csrf::{CheckedForm, ConfirmForm, CsrfProtected};
 use super::error::{FormRefusal, PageError, SentBack};
 use super::layout::Layout;
 use super::resume::{self, Draft, SealedDraft};
@@ -402,19 +402,6 @@ async fn register(
     let attempt = browser.attempt(email, password, false);
     start_session(&db, config, keys, cookies, current.0, attempt, None).await?;
     Ok(Ok(Flash::success(Redirect::to("/account"), "Welcome! Your account is ready.")))
-}
-
-/// Forms with nothing but their CSRF token.
-#[derive(FromForm)]
-struct ConfirmForm {
-    #[field(default = String::new())]
-    csrf_token: String,
-}
-
-impl CsrfProtected for ConfirmForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
 }
 
 #[post("/logout", data = "<_form>")]

@@ -119,3 +119,16 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for CheckedFo
         Outcome::Success(CheckedForm(form))
     }
 }
+
+/// Forms with nothing but their CSRF token (a logout, a delete, a revoke).
+#[derive(FromForm)]
+pub struct ConfirmForm {
+    #[field(default = String::new())]
+    pub csrf_token: String,
+}
+
+impl CsrfProtected for ConfirmForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}

@@ -16,7 +16,7 @@ mod two_step;
 
 use rocket::fairing::AdHoc;
 
-pub use csrf::{CheckedForm, CsrfProtected};
+pub use csrf::{CheckedForm, ConfirmForm, CsrfProtected};
 pub use error::{FormRefusal, PageError, SentBack};
 pub use layout::Layout;
 pub use paging::{with_param, Listing, PageNumber, Paging, PAGE_SIZES, PER_PAGE};

@@ -10,7 +10,7 @@ use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
-use super::csrf::{CheckedForm, CsrfProtected};
+use super::csrf::{CheckedForm, ConfirmForm, CsrfProtected};
 use super::error::{FormRefusal, PageError, SentBack};
 use super::layout::Layout;
 use super::session::WebUser;
@@ -196,18 +196,6 @@ async fn add_app(
             let page = app_page_of(layout, &secret, &user.user.email, name, refusal.errors.clone());
             Ok(Err(refusal.send_back(page)))
         }
-    }
-}
-
-#[derive(FromForm)]
-struct ConfirmForm {
-    #[field(default = String::new())]
-    csrf_token: String,
-}
-
-impl CsrfProtected for ConfirmForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
     }
 }
 
