@@ -54,8 +54,8 @@ pub async fn login(
         })
         .await?;
 
-    let LoginAttempt { kind, user_agent, remember, code, .. } = attempt;
-    let opening = Opening { kind, user_agent, remember, code };
+    let LoginAttempt { kind, user_agent, remember, second_step, .. } = attempt;
+    let opening = Opening { kind, user_agent, remember, second_step };
     let config = config.clone();
     let (user, session) = db
         .connection()
@@ -77,8 +77,8 @@ pub async fn second_step(
     attempt: LoginAttempt,
 ) -> Result<LoggedIn, Error> {
     let claimant = Claimant::of(&attempt, keys);
-    let LoginAttempt { kind, user_agent, remember, code, .. } = attempt;
-    let opening = Opening { kind, user_agent, remember, code };
+    let LoginAttempt { kind, user_agent, remember, second_step, .. } = attempt;
+    let opening = Opening { kind, user_agent, remember, second_step };
     let config = config.clone();
     let (user, session) = db
         .connection()

@@ -1,7 +1,8 @@
 //! Deletes what has ended, on every instance every few minutes: sessions
 //! that are revoked, expired or idle too long, login failures no limit
-//! looks at any more, and imports a week old (with their files). The deletes are idempotent, so instances need not take
-//! turns.
+//! looks at any more, passkey ceremonies nobody finished, and imports a
+//! week old (with their files). The deletes are idempotent, so instances
+//! need not take turns.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::Error;
 use crate::models::import::Import;
+use crate::models::second_factor::PasskeyCeremony;
 use crate::models::{LoginFailure, Session};
 
 const EVERY: Duration = Duration::from_secs(600);
@@ -23,6 +25,7 @@ pub struct Swept {
     pub sessions: usize,
     pub login_failures: usize,
     pub imports: usize,
+    pub passkey_ceremonies: usize,
 }
 
 /// How long an import (its file and preview) is kept.
@@ -35,7 +38,8 @@ pub fn sweep(conn: &mut diesel::PgConnection, config: &AppConfig) -> Result<Swep
     let sessions = Session::delete_ended(conn)?;
     let login_failures = LoginFailure::delete_before(conn, Utc::now() - kept)?;
     let imports = Import::delete_before(conn, Utc::now() - chrono::Duration::days(IMPORTS_KEPT_DAYS))?;
-    Ok(Swept { sessions, login_failures, imports })
+    let passkey_ceremonies = PasskeyCeremony::delete_expired(conn)?;
+    Ok(Swept { sessions, login_failures, imports, passkey_ceremonies })
 }
 
 /// Sweeps at launch and then every ten minutes, until shutdown.
@@ -68,6 +72,7 @@ pub fn stage() -> AdHoc {
                             sessions = swept.sessions,
                             login_failures = swept.login_failures,
                             imports = swept.imports,
+                            passkey_ceremonies = swept.passkey_ceremonies,
                             "housekeeping"
                         ),
                         Ok(Err(error)) => tracing::warn!("housekeeping failed: {error}"),

@@ -206,10 +206,22 @@ diesel::table! {
         user_id -> BigInt,
         kind -> Text,
         name -> Text,
-        secret -> Bytea,
+        secret -> Nullable<Bytea>,
         last_step -> Nullable<BigInt>,
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
+        passkey -> Nullable<Jsonb>,
+        credential_id -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    passkey_ceremonies (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        state -> Jsonb,
+        expires_at -> Timestamptz,
     }
 }
 
@@ -235,6 +247,7 @@ diesel::joinable!(item_picture_sizes -> picture_blobs (digest));
 diesel::joinable!(imports -> users (user_id));
 diesel::joinable!(second_factors -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(passkey_ceremonies -> users (user_id));
 diesel::joinable!(import_rows -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -256,4 +269,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_rows,
     second_factors,
     recovery_codes,
+    passkey_ceremonies,
 );

@@ -63,8 +63,9 @@ pub struct LoginRequest {
     #[schema(max_length = 1000)]
     pub device_token: Option<String>,
     /// For an account that signs in in two steps: a current code of its
-    /// authenticator app, or one of its unused recovery codes. Without it,
-    /// such an account's login answers `401` with `two_step_required`.
+    /// authenticator app, or one of its unused recovery codes (passkeys
+    /// sign in on the web only). Without it, such an account's login
+    /// answers `401` with `two_step_required`.
     #[schema(example = "492039", max_length = 32)]
     pub code: Option<String>,
 }
@@ -148,7 +149,7 @@ async fn login(
         kind: SessionKind::Api,
         device_token,
         remember: false,
-        code,
+        second_step: code.map(crate::services::two_step::Proof::Code),
     };
     let logged_in = flows::login(&db, config, keys, attempt).await?;
     let (access_token, refresh_token) = sessions::tokens_for(keys, &logged_in.session, true)?;

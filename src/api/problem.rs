@@ -136,8 +136,8 @@ impl From<Error> for Problem {
             Error::SecondStep(SecondStep::EnrolFirst) => Problem::new(
                 Status::Forbidden,
                 "two_step_enrolment_required",
-                "Staff sign in in two steps: add an authenticator app on the account page \
-                 (/account/two-step) first. Personal access tokens keep working.",
+                "Staff sign in in two steps: add an authenticator app or a passkey on the account \
+                 page (/account/two-step) first. Personal access tokens keep working.",
             ),
             Error::StaleVersion => Problem::new(
                 Status::PreconditionFailed,

@@ -3,6 +3,7 @@
 //! checks live in `services::sessions`, and `flows` runs the two together.
 
 pub mod jwt;
+pub mod passkeys;
 pub mod password;
 pub mod personal_token;
 pub mod totp;

@@ -1,22 +1,30 @@
-//! Second steps of signing in: authenticator apps, and recovery codes.
+//! Second steps of signing in: authenticator apps and passkeys, recovery
+//! codes, and the passkey ceremonies under way.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::schema::{recovery_codes, second_factors};
+use crate::schema::{passkey_ceremonies, recovery_codes, second_factors};
 
-/// An authenticator app of an account. Its secret never leaves the server
-/// once it is added; `Debug` leaves it out.
+/// What a second step is.
+pub const APP: &str = "totp";
+pub const PASSKEY: &str = "passkey";
+
+/// An authenticator app (`kind` [`APP`], with its `secret`) or a passkey
+/// ([`PASSKEY`], with its public credential) of an account. An app's
+/// secret never leaves the server once it is added; `Debug` leaves it out.
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = second_factors, check_for_backend(diesel::pg::Pg))]
 pub struct SecondFactor {
     pub id: i64,
     pub user_id: i64,
+    pub kind: String,
     pub name: String,
-    pub secret: Vec<u8>,
+    pub secret: Option<Vec<u8>>,
     pub last_step: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub passkey: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for SecondFactor {
@@ -24,6 +32,7 @@ impl std::fmt::Debug for SecondFactor {
         f.debug_struct("SecondFactor")
             .field("id", &self.id)
             .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
             .finish_non_exhaustive()
     }
 }
@@ -34,8 +43,10 @@ pub struct NewSecondFactor<'a> {
     pub user_id: i64,
     pub kind: &'a str,
     pub name: &'a str,
-    pub secret: &'a [u8],
+    pub secret: Option<&'a [u8]>,
     pub last_step: Option<i64>,
+    pub passkey: Option<&'a serde_json::Value>,
+    pub credential_id: Option<&'a [u8]>,
 }
 
 impl NewSecondFactor<'_> {
@@ -48,8 +59,8 @@ impl NewSecondFactor<'_> {
 }
 
 impl SecondFactor {
-    /// An account's apps, oldest first; with `lock`, locked until the end
-    /// of the transaction (so that one code is taken once).
+    /// An account's apps and passkeys, oldest first; with `lock`, locked
+    /// until the end of the transaction (so that one code is taken once).
     pub fn of_user(conn: &mut PgConnection, user_id: i64, lock: bool) -> QueryResult<Vec<SecondFactor>> {
         let query = second_factors::table
             .filter(second_factors::user_id.eq(user_id))
@@ -68,6 +79,13 @@ impl SecondFactor {
             .get_result(conn)
     }
 
+    /// Keeps a passkey's credential as its last use left it (its counter).
+    pub fn passkey_used(conn: &mut PgConnection, id: i64, passkey: &serde_json::Value) -> QueryResult<usize> {
+        diesel::update(second_factors::table.find(id))
+            .set((second_factors::passkey.eq(passkey), second_factors::last_used_at.eq(diesel::dsl::now)))
+            .execute(conn)
+    }
+
     /// Records the step of a code taken.
     pub fn used(conn: &mut PgConnection, id: i64, step: i64) -> QueryResult<usize> {
         diesel::update(second_factors::table.find(id))
@@ -75,13 +93,13 @@ impl SecondFactor {
             .execute(conn)
     }
 
-    /// Removes one of the account's apps; how many went (0 or 1).
+    /// Removes one of the account's apps or passkeys; how many went (0 or 1).
     pub fn delete(conn: &mut PgConnection, user_id: i64, id: i64) -> QueryResult<usize> {
         diesel::delete(second_factors::table.find(id).filter(second_factors::user_id.eq(user_id)))
             .execute(conn)
     }
 
-    /// Removes every app of the account.
+    /// Removes every app and passkey of the account.
     pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
         diesel::delete(second_factors::table.filter(second_factors::user_id.eq(user_id))).execute(conn)
     }
@@ -122,5 +140,69 @@ impl RecoveryCode {
 
     pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
         diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)
+    }
+}
+
+/// A passkey ceremony under way: the challenge sent to an account's
+/// browser, answered once (or never, and then forgotten).
+pub struct PasskeyCeremony;
+
+/// What a ceremony is for.
+pub const REGISTER: &str = "register";
+pub const SIGN_IN: &str = "sign_in";
+
+impl PasskeyCeremony {
+    /// Keeps the `state` of a new ceremony of the account's, which replaces
+    /// any other of the same `purpose`; its id.
+    pub fn begin(
+        conn: &mut PgConnection,
+        user_id: i64,
+        purpose: &str,
+        state: &serde_json::Value,
+        expires_at: DateTime<Utc>,
+    ) -> QueryResult<i64> {
+        let next_id = diesel::dsl::sql::<diesel::sql_types::BigInt>("nextval('passkey_ceremonies_id_seq')");
+        diesel::insert_into(passkey_ceremonies::table)
+            .values((
+                passkey_ceremonies::user_id.eq(user_id),
+                passkey_ceremonies::purpose.eq(purpose),
+                passkey_ceremonies::state.eq(state),
+                passkey_ceremonies::expires_at.eq(expires_at),
+            ))
+            .on_conflict((passkey_ceremonies::user_id, passkey_ceremonies::purpose))
+            .do_update()
+            .set((
+                passkey_ceremonies::id.eq(next_id),
+                passkey_ceremonies::state.eq(state),
+                passkey_ceremonies::expires_at.eq(expires_at),
+            ))
+            .returning(passkey_ceremonies::id)
+            .get_result(conn)
+    }
+
+    /// Ends ceremony `id` of the account, if it is still under way: its
+    /// state, this once.
+    pub fn take(
+        conn: &mut PgConnection,
+        id: i64,
+        user_id: i64,
+        purpose: &str,
+    ) -> QueryResult<Option<serde_json::Value>> {
+        diesel::delete(
+            passkey_ceremonies::table
+                .find(id)
+                .filter(passkey_ceremonies::user_id.eq(user_id))
+                .filter(passkey_ceremonies::purpose.eq(purpose))
+                .filter(passkey_ceremonies::expires_at.gt(diesel::dsl::now)),
+        )
+        .returning(passkey_ceremonies::state)
+        .get_result(conn)
+        .optional()
+    }
+
+    /// Forgets ceremonies nobody finished; how many.
+    pub fn delete_expired(conn: &mut PgConnection) -> QueryResult<usize> {
+        diesel::delete(passkey_ceremonies::table.filter(passkey_ceremonies::expires_at.le(diesel::dsl::now)))
+            .execute(conn)
     }
 }

@@ -46,8 +46,8 @@ pub struct LoginAttempt {
     /// "Keep me signed in": honoured for members' web sessions only.
     pub remember: bool,
     /// The second step of an account that has one: a code of its
-    /// authenticator app, or one of its recovery codes.
-    pub code: Option<String>,
+    /// authenticator app, one of its recovery codes, or a passkey.
+    pub second_step: Option<crate::services::two_step::Proof>,
 }
 
 /// A successful login: the session, and a new device token for the client
@@ -173,7 +173,7 @@ pub struct Opening {
     pub user_agent: Option<String>,
     pub remember: bool,
     /// The second step, for an account that has one.
-    pub code: Option<String>,
+    pub second_step: Option<crate::services::two_step::Proof>,
 }
 
 /// The last step of a login: opens the session when the password was
@@ -196,10 +196,10 @@ pub fn finish_login(
             // that has one; staff who must have one and have none may
             // not use the API until they add one (on the web).
             if crate::services::two_step::enrolled(conn, user.id)? {
-                let Some(code) = &opening.code else {
+                let Some(proof) = &opening.second_step else {
                     return Err(Error::SecondStep(SecondStep::Needed { user_id: user.id }));
                 };
-                if !crate::services::two_step::accept(conn, user.id, code, Utc::now().timestamp())? {
+                if !crate::services::two_step::accept(conn, user.id, proof, Utc::now().timestamp())? {
                     return Err(Error::SecondStep(SecondStep::WrongCode));
                 }
             } else if opening.kind == SessionKind::Api

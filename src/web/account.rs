@@ -16,13 +16,16 @@ use super::error::{FormRefusal, PageError, SentBack};
 use super::layout::Layout;
 use super::resume::{self, Draft, SealedDraft};
 use super::session::{self, MaybeUser, WebUser};
+use super::two_step;
 use crate::auth::jwt::TokenKeys;
+use crate::auth::passkeys::RelyingParty;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{Error, SecondStep};
 use crate::flows;
 use crate::models::{Session, SessionKind, Via};
 use crate::request::{ClientAddress, SiteUrl, UserAgent};
+use crate::services::two_step::Proof;
 use crate::services::{sessions, stores};
 
 pub fn routes() -> Vec<Route> {
@@ -129,6 +132,11 @@ struct CredentialsPage {
     /// The password was right: the page asks for the account's second step.
     second_step: bool,
     remember: bool,
+    /// What the account can give as its second step: app codes, passkeys;
+    /// and the options of a passkey sign-in begun, for the page's script.
+    apps: bool,
+    passkeys: bool,
+    passkey_options: Option<String>,
 }
 
 impl CredentialsPage {
@@ -151,6 +159,9 @@ impl CredentialsPage {
             draft_seal: None,
             second_step: false,
             remember: false,
+            apps: true,
+            passkeys: false,
+            passkey_options: None,
         }
     }
 
@@ -201,8 +212,10 @@ struct LoginForm {
     /// What a form held when it was sent after its session ended, and its seal.
     draft: Option<String>,
     draft_seal: Option<String>,
-    /// The second step, sent from the page that asks for it.
+    /// The second step, sent from the page that asks for it: a code, or a
+    /// passkey's answer (JSON).
     code: Option<String>,
+    passkey: Option<String>,
 }
 
 impl CsrfProtected for LoginForm {
@@ -217,6 +230,8 @@ struct Browser {
     client: String,
     user_agent: Option<String>,
     device_token: Option<String>,
+    /// Where the browser reached the site, which passkeys are made for.
+    site: String,
 }
 
 impl Browser {
@@ -229,7 +244,7 @@ impl Browser {
             kind: SessionKind::Web,
             device_token: self.device_token,
             remember,
-            code: None,
+            second_step: None,
         }
     }
 }
@@ -243,7 +258,8 @@ impl<'r> rocket::request::FromRequest<'r> for Browser {
         let client = request.guard::<ClientAddress>().await.succeeded().map(|c| c.0).unwrap_or_default();
         let user_agent = request.guard::<UserAgent>().await.succeeded().and_then(|ua| ua.0);
         let device_token = session::device_token(request.cookies(), secure);
-        rocket::outcome::Outcome::Success(Browser { client, user_agent, device_token })
+        let site = crate::request::site_url(request);
+        rocket::outcome::Outcome::Success(Browser { client, user_agent, device_token, site })
     }
 }
 
@@ -264,7 +280,8 @@ async fn start_session(
         Some(user_id) => flows::second_step(db, config, keys, user_id, attempt).await?,
         None => flows::login(db, config, keys, attempt).await?,
     };
-    cookies.remove_private(Cookie::build(PENDING_LOGIN).path("/account/login"));
+    cookies.remove_private(Cookie::build(PENDING_LOGIN).path(LOGIN));
+    two_step::end_ceremony(cookies, LOGIN);
     if let Some(previous) = previous {
         let (user_id, id) = (previous.user.id, previous.session.id);
         db.run(move |conn| sessions::end_session(conn, user_id, id)).await?;
@@ -282,6 +299,8 @@ async fn start_session(
 /// The cookie that says a login's password was right a moment ago: whose
 /// account, for what email, until when. Private (encrypted and signed).
 const PENDING_LOGIN: &str = "login_pending";
+/// Where logging in happens, and its cookies live.
+const LOGIN: &str = "/account/login";
 /// How long the second step may take.
 const PENDING_MINUTES: i64 = 5;
 
@@ -289,12 +308,34 @@ fn set_pending(cookies: &CookieJar<'_>, user_id: i64, email: &str, secure: bool)
     let until = (Utc::now() + Duration::minutes(PENDING_MINUTES)).timestamp();
     let value = format!("{user_id}:{until}:{}", email.trim().to_lowercase());
     let cookie = Cookie::build((PENDING_LOGIN, value))
-        .path("/account/login")
+        .path(LOGIN)
         .http_only(true)
         .secure(secure)
         .same_site(SameSite::Lax)
         .max_age(rocket::time::Duration::minutes(PENDING_MINUTES));
     cookies.add_private(cookie);
+}
+
+/// The page that asks for the second step of account `user_id`'s login,
+/// offering a passkey sign-in when the account has passkeys (the
+/// ceremony's id waits in a private cookie).
+async fn second_step_page(
+    db: &Db,
+    cookies: &CookieJar<'_>,
+    site: &str,
+    secure: bool,
+    user_id: i64,
+    mut page: CredentialsPage,
+) -> Result<Template, Error> {
+    let party = RelyingParty::at(site).ok();
+    let offered = db.run(move |conn| crate::services::two_step::offer(conn, user_id, party.as_ref())).await?;
+    if let Some(ceremony) = &offered.ceremony {
+        two_step::keep_ceremony(cookies, LOGIN, ceremony.id, secure);
+        page.passkey_options = Some(ceremony.options.to_string());
+    }
+    page.apps = offered.apps;
+    page.passkeys = offered.passkeys;
+    Ok(Template::render("account/login.html", page))
 }
 
 /// Whose password was right a moment ago for `email`, if anyone's.
@@ -319,11 +360,12 @@ async fn login(
     layout: Layout,
     form: CheckedForm<LoginForm>,
 ) -> Result<Result<Flash<Redirect>, SentBack>, PageError> {
-    let LoginForm { email, password, next, remember, draft, draft_seal, code, .. } = form.0;
+    let LoginForm { email, password, next, remember, draft, draft_seal, code, passkey, .. } = form.0;
     let next = safe_next(next.as_deref());
+    let (site, secure) = (browser.site.clone(), config.secure_cookies);
     let mut attempt = browser.attempt(email.clone(), password, remember);
-    let pending = match &code {
-        Some(_) => match pending(cookies, &email) {
+    let pending = match code.is_some() || passkey.is_some() {
+        true => match pending(cookies, &email) {
             Some(user_id) => Some(user_id),
             None => {
                 let errors = Errors::from([(
@@ -337,9 +379,20 @@ async fn login(
                 )));
             }
         },
-        None => None,
+        false => None,
     };
-    attempt.code = code;
+    let passkey = passkey.filter(|answer| !answer.trim().is_empty());
+    let by_passkey = passkey.is_some();
+    attempt.second_step = match passkey {
+        Some(answer) => {
+            // Without a ceremony under way (or a site passkeys can be made
+            // for) there is nothing it can answer, and it counts as wrong.
+            let ceremony = two_step::ceremony(cookies).unwrap_or_default();
+            RelyingParty::at(&site).ok().map(|party| Proof::Passkey { party, ceremony, answer })
+        }
+        None => code.map(Proof::Code),
+    }
+    .or(pending.map(|_| Proof::Code(String::new())));
     match start_session(&db, config, keys, cookies, current.0, attempt, pending).await {
         Ok(session) => {
             // Only the account whose session typed the draft gets it back.
@@ -357,20 +410,30 @@ async fn login(
             let sealed = draft.as_deref().and_then(Draft::parse).zip(draft_seal);
             let sealed = sealed.map(|(draft, seal)| SealedDraft { draft, seal });
             if let Error::SecondStep(SecondStep::Needed { user_id }) = error {
-                set_pending(cookies, user_id, &email, config.secure_cookies);
+                set_pending(cookies, user_id, &email, secure);
                 let page = CredentialsPage::new(layout, config, email, next, Errors::new())
                     .carrying(sealed)
                     .second_step(remember);
-                return Ok(Err(SentBack::new(Status::Ok, Template::render("account/login.html", page))));
+                let page = second_step_page(&db, cookies, &site, secure, user_id, page).await?;
+                return Ok(Err(SentBack::new(Status::Ok, page)));
             }
-            let second_step = pending.is_some();
-            let refusal = FormRefusal::of(error, "form")?;
-            let mut page =
+            let wrong_passkey = by_passkey && matches!(error, Error::SecondStep(SecondStep::WrongCode));
+            let mut refusal = FormRefusal::of(error, "form")?;
+            if wrong_passkey {
+                refusal.errors = Errors::from([(
+                    "form".to_owned(),
+                    "That passkey did not sign in: use one added to this account, or a code.".to_owned(),
+                )]);
+            }
+            let page =
                 CredentialsPage::new(layout, config, email, next, refusal.errors.clone()).carrying(sealed);
-            if second_step {
-                page = page.second_step(remember);
-            }
-            Ok(Err(refusal.send_back(Template::render("account/login.html", page))))
+            let page = match pending {
+                Some(user_id) => {
+                    second_step_page(&db, cookies, &site, secure, user_id, page.second_step(remember)).await?
+                }
+                None => Template::render("account/login.html", page),
+            };
+            Ok(Err(refusal.send_back(page)))
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The account's two-step sign-in (`/account/two-step`): add an
 //! authenticator app from a QR code drawn by the server (its secret waits
-//! in a private cookie until a code from the app confirms it), remove one,
+//! in a private cookie until a code from the app confirms it), add a
+//! passkey (the browser's part is `static/passkeys.js`), remove either,
 //! and make new recovery codes, which are shown once.
 
 use rocket::form::FromForm;
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::response::{Flash, Redirect};
+use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
@@ -14,24 +16,49 @@ use super::csrf::{CheckedForm, ConfirmForm, CsrfProtected};
 use super::error::{FormRefusal, PageError, SentBack};
 use super::layout::Layout;
 use super::session::WebUser;
+use crate::auth::passkeys::RelyingParty;
 use crate::auth::totp;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::models::Via;
+use crate::request::SiteUrl;
 use crate::services::two_step;
 
 pub fn routes() -> Vec<Route> {
-    routes![overview, app_page, add_app, remove_app, recovery_codes]
+    routes![overview, app_page, add_app, passkey_options, add_passkey, remove, recovery_codes]
 }
 
 /// Where the page is.
 pub const PAGE: &str = "/account/two-step";
 /// The cookie holding the secret of an app being added.
 const SECRET_COOKIE: &str = "two_step_secret";
+/// The cookie holding the id of the passkey ceremony under way.
+const PASSKEY_COOKIE: &str = "passkey_ceremony";
+
+/// Keeps, for the browser at `path`, which passkey ceremony it is in.
+pub fn keep_ceremony(cookies: &CookieJar<'_>, path: &'static str, id: i64, secure: bool) {
+    let cookie = Cookie::build((PASSKEY_COOKIE, id.to_string()))
+        .path(path)
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .max_age(rocket::time::Duration::minutes(two_step::CEREMONY_MINUTES));
+    cookies.add_private(cookie);
+}
+
+/// The passkey ceremony the browser is in, if any.
+pub fn ceremony(cookies: &CookieJar<'_>) -> Option<i64> {
+    cookies.get_private(PASSKEY_COOKIE)?.value().parse().ok()
+}
+
+/// Forgets the ceremony, which has ended.
+pub fn end_ceremony(cookies: &CookieJar<'_>, path: &'static str) {
+    cookies.remove_private(Cookie::build(PASSKEY_COOKIE).path(path));
+}
 
 #[derive(Serialize)]
-struct AppView {
+struct FactorView {
     id: i64,
     name: String,
     added: String,
@@ -42,12 +69,16 @@ struct AppView {
 struct TwoStepPage {
     layout: Layout,
     title: &'static str,
-    apps: Vec<AppView>,
+    apps: Vec<FactorView>,
+    passkeys: Vec<FactorView>,
     recovery_codes_left: i64,
     /// New recovery codes, shown this once.
     new_codes: Vec<String>,
     /// Staff must have a second step here.
     required: bool,
+    /// The passkey form as sent back, and what was wrong with it.
+    passkey_name: String,
+    errors: FieldErrors,
 }
 
 async fn overview_page(
@@ -57,25 +88,42 @@ async fn overview_page(
     config: &AppConfig,
     new_codes: Vec<String>,
 ) -> Result<Template, PageError> {
+    overview_with(db, user, layout, config, new_codes, String::new(), FieldErrors::new()).await
+}
+
+async fn overview_with(
+    db: &Db,
+    user: &WebUser,
+    layout: Layout,
+    config: &AppConfig,
+    new_codes: Vec<String>,
+    passkey_name: String,
+    errors: FieldErrors,
+) -> Result<Template, PageError> {
     let user_id = user.user.id;
     let overview = db.run(move |conn| two_step::overview(conn, user_id)).await?;
     let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let views = |factors: Vec<two_step::Factor>| -> Vec<FactorView> {
+        factors
+            .into_iter()
+            .map(|factor| FactorView {
+                id: factor.id,
+                name: factor.name,
+                added: when(factor.added),
+                last_used: factor.last_used.map(when),
+            })
+            .collect()
+    };
     let page = TwoStepPage {
         layout,
         title: "Two-step sign-in",
-        apps: overview
-            .apps
-            .into_iter()
-            .map(|app| AppView {
-                id: app.id,
-                name: app.name,
-                added: when(app.added),
-                last_used: app.last_used.map(when),
-            })
-            .collect(),
+        apps: views(overview.apps),
+        passkeys: views(overview.passkeys),
         recovery_codes_left: overview.recovery_codes_left,
         new_codes,
         required: config.staff_two_step_required() && user.user.role != crate::models::Role::Member,
+        passkey_name,
+        errors,
     };
     Ok(Template::render("account/two_step.html", page))
 }
@@ -199,8 +247,110 @@ async fn add_app(
     }
 }
 
+/// Why a passkey cannot be added now, for the page's script.
+type Refused = (Status, Json<serde_json::Value>);
+
+fn refused(status: Status, message: impl Into<String>) -> Refused {
+    (status, Json(serde_json::json!({ "message": message.into() })))
+}
+
+/// Begins adding a passkey: the options for `navigator.credentials.create`
+/// (JSON, `{"publicKey": …}`); the ceremony's id waits in a private cookie.
+#[post("/two-step/passkey/options", data = "<_form>")]
+async fn passkey_options(
+    db: Db,
+    user: WebUser,
+    site: SiteUrl,
+    cookies: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    _form: CheckedForm<ConfirmForm>,
+) -> Result<Json<serde_json::Value>, Refused> {
+    let party = RelyingParty::at(&site.0).map_err(|why| refused(Status::UnprocessableEntity, why.0))?;
+    let (actor, email) = (user.actor(Via::Web), user.user.email.clone());
+    let started = db.run(move |conn| two_step::start_passkey(conn, &actor, &email, &party)).await;
+    match started {
+        Ok(ceremony) => {
+            keep_ceremony(cookies, PAGE, ceremony.id, config.secure_cookies);
+            Ok(Json(serde_json::json!({ "publicKey": ceremony.options })))
+        }
+        Err(Error::Conflict(why)) => Err(refused(Status::Conflict, why)),
+        Err(Error::Invalid(errors)) => {
+            Err(refused(Status::UnprocessableEntity, errors.into_values().next().unwrap_or_default()))
+        }
+        Err(other) => {
+            tracing::warn!("a passkey could not be started: {other}");
+            Err(refused(Status::ServiceUnavailable, "Passkeys cannot be added just now: try again shortly."))
+        }
+    }
+}
+
+#[derive(FromForm)]
+struct PasskeyForm {
+    #[field(default = String::new())]
+    csrf_token: String,
+    #[field(default = String::new())]
+    name: String,
+    /// The browser's answer, as `PublicKeyCredential.toJSON()` writes it.
+    #[field(default = String::new())]
+    passkey: String,
+}
+
+impl CsrfProtected for PasskeyForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Adds the passkey the browser made; the first second step shows the
+/// account's new recovery codes.
+#[post("/two-step/passkey", data = "<form>")]
+async fn add_passkey(
+    db: Db,
+    user: WebUser,
+    layout: Layout,
+    site: SiteUrl,
+    cookies: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    form: CheckedForm<PasskeyForm>,
+) -> Result<Result<Template, SentBack>, PageError> {
+    let PasskeyForm { name, passkey, .. } = form.0;
+    let ceremony = ceremony(cookies);
+    let actor = user.actor(Via::Web);
+    let typed = name.clone();
+    let added = match (RelyingParty::at(&site.0), ceremony) {
+        (Err(why), _) => Err(Error::invalid("passkey", why.0)),
+        (Ok(_), _) if passkey.trim().is_empty() => Err(Error::invalid(
+            "passkey",
+            "Adding a passkey takes a browser that makes passkeys, with JavaScript on.",
+        )),
+        (Ok(_), None) => Err(Error::invalid(
+            "passkey",
+            format!(
+                "Adding a passkey must take less than {} minutes: try again.",
+                two_step::CEREMONY_MINUTES
+            ),
+        )),
+        (Ok(party), Some(ceremony)) => {
+            db.run(move |conn| two_step::add_passkey(conn, &actor, &party, ceremony, &typed, &passkey)).await
+        }
+    };
+    end_ceremony(cookies, PAGE);
+    match added {
+        Ok(new_codes) => {
+            Ok(Ok(overview_page(&db, &user, layout, config, new_codes.unwrap_or_default()).await?))
+        }
+        Err(error) => {
+            let refusal = FormRefusal::of(error, "passkey")?;
+            let page =
+                overview_with(&db, &user, layout, config, Vec::new(), name, refusal.errors.clone()).await?;
+            Ok(Err(refusal.send_back(page)))
+        }
+    }
+}
+
+/// Removes one of the account's apps or passkeys.
 #[post("/two-step/<id>/remove", data = "<_form>")]
-async fn remove_app(
+async fn remove(
     db: Db,
     user: WebUser,
     config: &State<AppConfig>,
@@ -209,8 +359,8 @@ async fn remove_app(
 ) -> Result<Flash<Redirect>, PageError> {
     let actor = user.actor(Via::Web);
     let required = config.staff_two_step_required();
-    match db.run(move |conn| two_step::remove_app(conn, &actor, id, required)).await {
-        Ok(()) => Ok(Flash::success(Redirect::to(PAGE), "Authenticator app removed.")),
+    match db.run(move |conn| two_step::remove(conn, &actor, id, required)).await {
+        Ok(()) => Ok(Flash::success(Redirect::to(PAGE), "Removed.")),
         Err(Error::Conflict(why)) => Ok(Flash::error(Redirect::to(PAGE), why)),
         Err(other) => Err(other.into()),
     }

@@ -2,6 +2,7 @@
 
 mod account;
 mod pages;
+mod passkeys;
 mod security;
 mod sessions;
 mod two_step;

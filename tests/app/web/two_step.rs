@@ -57,16 +57,15 @@ async fn add_app(browser: &Browser<'_>) -> (Vec<u8>, Vec<String>, String) {
         .post("/account/two-step/app", &[("csrf_token", &token), ("name", "Phone"), ("code", &confirming)])
         .await;
     assert_eq!(added.status, 200, "{}", added.text);
-    let codes: Vec<String> = added
-        .text
-        .split("<li><code>")
-        .skip(1)
-        .map(|rest| rest.split('<').next().unwrap().to_owned())
-        .collect();
-    (secret, codes, confirming)
+    (secret, recovery_codes_on(&added.text), confirming)
 }
 
-async fn logout(browser: &Browser<'_>) {
+/// The recovery codes a page shows.
+pub(super) fn recovery_codes_on(page: &str) -> Vec<String> {
+    page.split("<li><code>").skip(1).map(|rest| rest.split('<').next().unwrap().to_owned()).collect()
+}
+
+pub(super) async fn logout(browser: &Browser<'_>) {
     let token = browser.csrf("/account").await;
     assert_eq!(browser.post("/account/logout", &[("csrf_token", &token)]).await.status, 303);
 }
@@ -183,7 +182,11 @@ async fn staff_add_a_second_step_before_using_the_panel_when_it_is_required() {
     let sent = browser.get("/admin/items").await;
     assert_eq!((sent.status, sent.header("location")), (303, Some("/account/two-step")));
     let page = browser.get("/account/two-step").await;
-    assert!(page.text.contains("add an authenticator app to use the admin panel"), "{}", page.text);
+    assert!(
+        page.text.contains("add an authenticator app or a passkey to use the admin panel"),
+        "{}",
+        page.text
+    );
     let (secret, ..) = add_app(&browser).await;
     assert_eq!(browser.get("/admin/items").await.status, 200);
     // The last app stays while staff must have one.
@@ -197,7 +200,7 @@ async fn staff_add_a_second_step_before_using_the_panel_when_it_is_required() {
         .get("/account/two-step")
         .await
         .text
-        .contains("add another authenticator app before removing"));
+        .contains("add another authenticator app or passkey before removing"));
     let api = app
         .post("/api/login")
         .json(json!({"email": "staff@example.org", "password": PASSWORD, "code": code(&secret, 1)}))

@@ -4,7 +4,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { launch, newPage, screenshot, accessibilityProblemsHere } = require('./helpers');
+const { BASE_URL, launch, newPage, screenshot, accessibilityProblemsHere } = require('./helpers');
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -73,4 +73,51 @@ test('adds an authenticator app and signs in with it, then with a recovery code'
   await page.getByText('You are logged in.').waitFor();
   await page.goto('/account/two-step');
   await page.getByText('9 unused recovery codes left.').waitFor();
+});
+
+// Passkeys need the site reached by name: the test uses localhost, and
+// Chromium's virtual authenticator (the DevTools protocol's WebAuthn
+// domain) stands in for a phone or a security key.
+test('adds a passkey and signs in with it', async () => {
+  const context = await browser.newContext({ baseURL: BASE_URL.replace('127.0.0.1', 'localhost'), bypassCSP: true });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  const email = `passkey-${Date.now()}@example.org`;
+  await page.goto('/account/register');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('link', { name: 'Two-step sign-in' }).click();
+  await page.getByLabel('Name of the new passkey').fill('This laptop');
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+  await page.getByRole('cell', { name: 'This laptop', exact: true }).waitFor();
+  assert.equal((await page.locator('.codes code').allTextContents()).length, 10);
+  let { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.equal(credentials.length, 1, 'the authenticator keeps one credential');
+  assert.deepEqual(await accessibilityProblemsHere(page), []);
+  await screenshot(page, 'two-step-passkey');
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await logInWithPassword(page, email);
+  assert.deepEqual(await accessibilityProblemsHere(page), []);
+  // Refused by the person (no verification): the page says so and stays.
+  await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
+  await page.getByRole('button', { name: 'Use a passkey' }).click();
+  await page.getByText('The passkey was not used').waitFor();
+  await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
+  await page.getByRole('button', { name: 'Use a passkey' }).click();
+  await page.getByText('You are logged in.').waitFor();
+  ({ credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId }));
+  assert.ok(credentials[0].signCount >= 2, 'signed at enrolment and at the login');
+  await page.goto('/account/two-step');
+  assert.equal(await page.getByRole('cell', { name: 'never' }).count(), 0, 'its last use is shown');
+  await context.close();
 });
