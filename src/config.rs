@@ -144,6 +144,13 @@ pub struct AppConfig {
     /// is not read from until it catches up.
     #[serde(default = "defaults::replica_max_lag_ms")]
     pub replica_max_lag_ms: u64,
+    /// Requests an API client (an account with a bearer token) may make in
+    /// an hour: writes (`POST`, `PUT`, `PATCH`, `DELETE`) and reads, each
+    /// counted apart. `0` leaves that kind unlimited.
+    #[serde(default = "defaults::api_writes_per_hour")]
+    pub api_writes_per_hour: i64,
+    #[serde(default = "defaults::api_reads_per_hour")]
+    pub api_reads_per_hour: i64,
 }
 
 /// Checks the allow-list: each entry an origin as browsers send it
@@ -259,6 +266,13 @@ mod defaults {
     pub fn replica_max_lag_ms() -> u64 {
         3000
     }
+
+    pub fn api_writes_per_hour() -> i64 {
+        5000
+    }
+    pub fn api_reads_per_hour() -> i64 {
+        50000
+    }
 }
 
 impl AppConfig {
@@ -310,6 +324,9 @@ impl AppConfig {
             return Err("events_heartbeat_seconds and events_backlog must be positive".into());
         }
         check_origins(&config.cors_origins)?;
+        if config.api_writes_per_hour < 0 || config.api_reads_per_hour < 0 {
+            return Err("api_writes_per_hour and api_reads_per_hour must be 0 (unlimited) or more".into());
+        }
         if !config.replica_urls.is_empty() && config.replica_max_lag_ms == 0 {
             return Err("replica_max_lag_ms must be positive".into());
         }

@@ -10,7 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 /// Field name → what is wrong with it, in a sentence a user can act on.
 pub type FieldErrors = BTreeMap<String, String>;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Error {
     /// The resource does not exist; the word names its kind (`"store"`).
     NotFound(&'static str),

@@ -1,6 +1,7 @@
 //! Deletes what has ended, on every instance every few minutes: sessions
 //! that are revoked, expired or idle too long, login failures no limit
-//! looks at any more, passkey ceremonies nobody finished, and imports a
+//! looks at any more, passkey ceremonies nobody finished, idempotent API
+//! answers a day old, API request counts of hours gone by, and imports a
 //! week old (with their files). The deletes are idempotent, so instances
 //! need not take turns.
 
@@ -13,6 +14,7 @@ use rocket::tokio::time::{interval, timeout, MissedTickBehavior};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::Error;
+use crate::models::api_bookkeeping::{ApiUsage, IdempotencyKey};
 use crate::models::import::Import;
 use crate::models::second_factor::PasskeyCeremony;
 use crate::models::{LoginFailure, Session};
@@ -26,6 +28,8 @@ pub struct Swept {
     pub login_failures: usize,
     pub imports: usize,
     pub passkey_ceremonies: usize,
+    pub idempotency_keys: usize,
+    pub api_usage: usize,
 }
 
 /// How long an import (its file and preview) is kept.
@@ -39,7 +43,12 @@ pub fn sweep(conn: &mut diesel::PgConnection, config: &AppConfig) -> Result<Swep
     let login_failures = LoginFailure::delete_before(conn, Utc::now() - kept)?;
     let imports = Import::delete_before(conn, Utc::now() - chrono::Duration::days(IMPORTS_KEPT_DAYS))?;
     let passkey_ceremonies = PasskeyCeremony::delete_expired(conn)?;
-    Ok(Swept { sessions, login_failures, imports, passkey_ceremonies })
+    let idempotency_keys = IdempotencyKey::delete_before(
+        conn,
+        Utc::now() - chrono::Duration::hours(crate::api::IDEMPOTENT_ANSWERS_KEPT_HOURS),
+    )?;
+    let api_usage = ApiUsage::delete_before(conn, Utc::now() - chrono::Duration::hours(2))?;
+    Ok(Swept { sessions, login_failures, imports, passkey_ceremonies, idempotency_keys, api_usage })
 }
 
 /// Sweeps at launch and then every ten minutes, until shutdown.
@@ -73,6 +82,8 @@ pub fn stage() -> AdHoc {
                             login_failures = swept.login_failures,
                             imports = swept.imports,
                             passkey_ceremonies = swept.passkey_ceremonies,
+                            idempotency_keys = swept.idempotency_keys,
+                            api_usage = swept.api_usage,
                             "housekeeping"
                         ),
                         Ok(Err(error)) => tracing::warn!("housekeeping failed: {error}"),

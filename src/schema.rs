@@ -233,6 +233,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> BigInt,
+        key -> Text,
+        fingerprint -> Text,
+        claimed_at -> Timestamptz,
+        status -> Nullable<SmallInt>,
+        headers -> Nullable<Jsonb>,
+        body -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    api_usage (user_id, kind, window_start) {
+        user_id -> BigInt,
+        kind -> Text,
+        window_start -> Timestamptz,
+        used -> BigInt,
+    }
+}
+
 diesel::joinable!(stores -> users (owner_id));
 diesel::joinable!(items -> stores (store_id));
 diesel::joinable!(tags -> stores (store_id));
@@ -248,6 +269,8 @@ diesel::joinable!(imports -> users (user_id));
 diesel::joinable!(second_factors -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(passkey_ceremonies -> users (user_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(api_usage -> users (user_id));
 diesel::joinable!(import_rows -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -270,4 +293,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     second_factors,
     recovery_codes,
     passkey_ceremonies,
+    idempotency_keys,
+    api_usage,
 );

@@ -81,17 +81,38 @@ async fn authenticate(request: &Request<'_>) -> Result<ApiUser, Error> {
     })
 }
 
+/// The request's authentication, done once however many ask.
+struct Authenticated(Result<ApiUser, Error>);
+
+async fn authenticated<'r>(request: &'r Request<'_>) -> &'r Result<ApiUser, Error> {
+    &request.local_cache_async(async { Authenticated(authenticate(request).await) }).await.0
+}
+
+/// The account an API request's bearer token names, for its rate-limit
+/// budget and idempotency keys: for a read with an access token, its
+/// subject by the signature alone (no database read); otherwise the
+/// account authentication finds (which the handler's guard then reuses).
+/// `None` without a usable token.
+pub(crate) async fn client_id(request: &Request<'_>) -> Option<i64> {
+    let token = bearer(request).ok()?;
+    let write = super::limits::Budget::of(request.method()) == super::limits::Budget::Writes;
+    if write || personal_token::is_personal_token(token) {
+        return authenticated(request).await.as_ref().ok().map(|user| user.actor.user_id);
+    }
+    claimed_user(request)
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for ApiUser {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        match authenticate(request).await {
+        match authenticated(request).await {
             Ok(user) => {
                 crate::logging::note_user(request, user.actor.user_id);
-                Outcome::Success(user)
+                Outcome::Success(user.clone())
             }
-            Err(error) => Outcome::Error((stash(request, error.into()), ())),
+            Err(error) => Outcome::Error((stash(request, error.clone().into()), ())),
         }
     }
 }
@@ -131,7 +152,7 @@ pub struct RefreshRequest {
 
 impl RefreshRequest {
     async fn read(request: &Request<'_>, data: Data<'_>) -> Result<RefreshRequest, Problem> {
-        let mut reader = read_json_object(request, data).await?.reader();
+        let mut reader = read_json_object(request, data).await?.0.reader();
         let token = reader.required_string("refresh_token");
         reader.finish().map_err(Problem::from)?;
         Ok(RefreshRequest { refresh_token: token.unwrap_or_default() })
@@ -188,14 +209,19 @@ impl<'r> FromData<'r> for JsonBody {
     type Error = ();
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self, ()> {
-        match read_json_object(request, data).await {
+        let read = match read_json_object(request, data).await {
+            Ok((body, text)) => super::idempotency::claim(request, &[text.as_bytes()]).await.map(|()| body),
+            Err(problem) => Err(problem),
+        };
+        match read {
             Ok(body) => Outcome::Success(body),
             Err(problem) => Outcome::Error((stash(request, problem), ())),
         }
     }
 }
 
-async fn read_json_object(request: &Request<'_>, data: Data<'_>) -> Result<JsonBody, Problem> {
+/// The body as an object, and as the text it came as.
+async fn read_json_object(request: &Request<'_>, data: Data<'_>) -> Result<(JsonBody, String), Problem> {
     let is_json = request.content_type().is_some_and(|ct| {
         let media = ct.media_type();
         media.top() == "application" && (media.sub() == "json" || media.sub().as_str().ends_with("+json"))
@@ -218,13 +244,15 @@ async fn read_json_object(request: &Request<'_>, data: Data<'_>) -> Result<JsonB
             format!("The body is larger than {limit}."),
         ));
     }
-    serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(&text).map(JsonBody).map_err(|e| {
+    let text = text.into_inner();
+    let body = serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(&text).map(JsonBody).map_err(|e| {
         if e.is_data() {
             Problem::invalid(FieldErrors::from([("body".to_owned(), "must be a JSON object".to_owned())]))
         } else {
             Problem::new(Status::BadRequest, "malformed_json", format!("The body is not valid JSON: {e}."))
         }
-    })
+    })?;
+    Ok((body, text))
 }
 
 impl JsonBody {

@@ -62,7 +62,19 @@ impl<'r> FromData<'r> for Upload<'r> {
             return Outcome::Error((stash(request, problem), ()));
         }
         match Form::<UploadFields<'r>>::from_data(request, data).await {
-            Outcome::Success(form) => Outcome::Success(Upload(form.into_inner())),
+            Outcome::Success(form) => {
+                let fields = form.into_inner();
+                if super::idempotency::armed(request) {
+                    // The picture is part of what a retry must repeat.
+                    let bytes = crate::request::read_upload(&fields.file, pictures::MAX_BYTES).await;
+                    let alt = fields.alt.as_deref().unwrap_or_default().as_bytes();
+                    let parts: [&[u8]; 2] = [bytes.as_deref().unwrap_or_default(), alt];
+                    if let Err(problem) = super::idempotency::claim(request, &parts).await {
+                        return Outcome::Error((stash(request, problem), ()));
+                    }
+                }
+                Outcome::Success(Upload(fields))
+            }
             Outcome::Forward(forward) => Outcome::Forward(forward),
             Outcome::Error((_, errors)) => {
                 // A field past its limit names the limit; a body the

@@ -5,8 +5,11 @@ mod accounts;
 mod cors;
 mod events;
 pub(crate) mod guards;
+mod idempotency;
 mod images;
 mod items;
+mod layer;
+mod limits;
 mod pagination;
 mod problem;
 pub(crate) mod respond;
@@ -21,6 +24,7 @@ use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use idempotency::KEPT_HOURS as IDEMPOTENT_ANSWERS_KEPT_HOURS;
 pub use problem::Problem;
 
 /// Mounts the API, its catchers and its documentation.
@@ -32,12 +36,13 @@ pub fn stage() -> AdHoc {
             _ => rocket,
         };
         rocket
-            .mount("/api", accounts::routes())
-            .mount("/api", stores::routes())
-            .mount("/api", items::routes())
-            .mount("/api", images::routes())
-            .mount("/api", tags::routes())
-            .mount("/api", events::routes())
+            .attach(layer::stage())
+            .mount("/api", layer::wrap(accounts::routes()))
+            .mount("/api", layer::wrap(stores::routes()))
+            .mount("/api", layer::wrap(items::routes()))
+            .mount("/api", layer::wrap(images::routes()))
+            .mount("/api", layer::wrap(tags::routes()))
+            .mount("/api", layer::wrap(events::routes()))
             .mount("/", SwaggerUi::new("/api/docs/<_..>").url("/api/openapi.json", ApiDoc::openapi()))
             .register("/api", problem::catchers())
     })
@@ -54,7 +59,12 @@ pub fn stage() -> AdHoc {
             To try it here as a new member: `POST /api/register`, then `POST /api/login`, \
             press Authorize and paste the `access_token`; `POST /api/stores` opens a store of \
             your own, and its `id` is the `store_id` for `POST /api/items` and the `{id}` for \
-            `POST /api/stores/{id}/tags`. Other people's stores are theirs to change (403)."
+            `POST /api/stores/{id}/tags`. Other people's stores are theirs to change (403).\n\n\
+            Requests with a token count against the account's hourly budgets of writes and of \
+            reads; every answer says where it stands (`RateLimit-Policy`, `RateLimit`, \
+            `x-ratelimit-limit`, `-remaining`, `-used`, `-reset`), and past a budget the \
+            answer is 429 with `Retry-After`. A write sent with an `Idempotency-Key` may be \
+            sent again with it: the first answer comes back, with `Idempotent-Replayed: true`."
     ),
     paths(
         accounts::register, accounts::login, accounts::logout, accounts::refresh,
@@ -71,7 +81,7 @@ pub fn stage() -> AdHoc {
         crate::views::ImageView, crate::views::ImageSizeView,
         crate::views::TagView, crate::views::FacetsView, crate::views::TagCountView,
         crate::views::StoreCountView, crate::views::PriceBandView)),
-    modifiers(&BearerScheme, &CommonResponses, &ClosedRequestBodies, &PlainSummaries),
+    modifiers(&BearerScheme, &ClientBookkeeping, &CommonResponses, &ClosedRequestBodies, &PlainSummaries),
     tags(
         (name = "accounts", description = "Registration and tokens"),
         (name = "users", description = "Accounts"),
@@ -173,6 +183,71 @@ impl Modify for CommonResponses {
                 .flatten()
             {
                 CommonResponses::add(operation);
+            }
+        }
+    }
+}
+
+/// Every operation counts against the hourly budget of a client with a
+/// bearer token (429 past it); writes that need one take an
+/// `Idempotency-Key`.
+struct ClientBookkeeping;
+
+fn idempotency_key_parameter() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ParameterBuilder::new()
+        .name(idempotency::HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "A key of your choosing, new for each request (a UUID, say). Sent again with the same \
+             request, within 24 hours, it answers what the first one answered, with \
+             `Idempotent-Replayed: true`, instead of doing it again; with another request, 422 \
+             `idempotency_key_reused`; while the first still runs, 409 `idempotency_key_in_use`.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(idempotency::MAX_KEY_CHARS))
+                .pattern(Some("^[ -~]+$")),
+        ))
+        .build()
+}
+
+impl Modify for ClientBookkeeping {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // A refresh is authenticated by its refresh token, not an access token: no key.
+            let keyed = path != "/api/refresh";
+            for operation in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+                .into_iter()
+                .flatten()
+                .filter(|operation| keyed && operation.security.as_ref().is_some_and(|s| !s.is_empty()))
+            {
+                operation.parameters.get_or_insert_with(Vec::new).push(RefOr::T(idempotency_key_parameter()));
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem_response(status, description, None));
+                };
+                add("400", "The `Idempotency-Key` is not 1 to 255 printable characters");
+                add("409", "A request with this `Idempotency-Key` is still running");
+            }
+            for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                operation.responses.responses.entry("429".to_owned()).or_insert_with(|| {
+                    problem_response(
+                        "429",
+                        "Over the hourly budget of the token's account (`rate_limited`), or too many \
+                         failed logins",
+                        Some("Retry-After"),
+                    )
+                });
             }
         }
     }

@@ -5,6 +5,7 @@
 //! Models do not derive `Serialize`: what leaves the process is built from
 //! them by the views of each surface.
 
+pub mod api_bookkeeping;
 pub mod api_token;
 pub mod audit;
 pub mod event;

@@ -39,6 +39,8 @@ export ROCKET_STAFF_TWO_STEP=optional ROCKET_PROFILE=release ROCKET_LOG=warn ROC
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET
+# Far past an hour's API budget, though still counted: the budgets are not what is measured.
+export ROCKET_API_WRITES_PER_HOUR=1000000000 ROCKET_API_READS_PER_HOUR=1000000000
 "$binary" migrate >/dev/null
 password=$("$binary" create-admin --email bench@storefront.test </dev/null | sed -n 's/^Password: \([^ ]*\).*/\1/p')
 "$binary" >"$work/server.log" 2>&1 &

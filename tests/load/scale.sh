@@ -27,6 +27,8 @@ export ROCKET_READ_CACHE_BYTES=${READ_CACHE_BYTES:-0}
 ROCKET_SECRET_KEY=$(openssl rand -base64 32)
 ROCKET_JWT_SECRET=$(openssl rand -base64 48)
 export ROCKET_SECRET_KEY ROCKET_JWT_SECRET
+# Far past an hour's API budget, though still counted: the budgets are not what is measured.
+export ROCKET_API_WRITES_PER_HOUR=1000000000 ROCKET_API_READS_PER_HOUR=1000000000
 
 server=
 stop_server() {

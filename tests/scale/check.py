@@ -124,6 +124,41 @@ class Stream:
         return None
 
 
+def cut_and_retried(a_url, b, token, run):
+    """A write whose connection is cut before its answer, sent again with its
+    Idempotency-Key through the other instance, is done once."""
+    status, store, _ = b.call("POST", "/api/stores", {"name": f"Cut {run}"})
+    check(status == 201, f"create store: {status} {store}")
+    fields = {"name": f"Cut {run}", "price": "3.00", "store_id": store["id"]}
+    for n in range(5):
+        key = f"cut-{run}-{n}"
+        body = json.dumps(fields | {"name": f"Cut {run} {n}"})
+        url = urllib.parse.urlsplit(a_url)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            sock.sendall((
+                f"POST /api/items HTTP/1.1\r\nHost: {url.hostname}\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nIdempotency-Key: {key}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
+            if n % 2:
+                time.sleep(0.01)
+        # Cut: closed before any answer was read. Retried until the first has answered.
+        deadline = time.monotonic() + 10
+        while True:
+            status, item, response = b.call("POST", "/api/items", json.loads(body), headers={"Idempotency-Key": key})
+            if status != 409:
+                break
+            check(time.monotonic() < deadline, f"key {key} still in use after 10 s")
+            time.sleep(0.02)
+        check(status == 201, f"retry of a cut write: {status} {item}")
+        status, again, response = Api(a_url, token).call(
+            "POST", "/api/items", json.loads(body), headers={"Idempotency-Key": key})
+        check(status == 201 and again == item and response.getheader("Idempotent-Replayed") == "true",
+              f"a second retry through A: {status} {again} {response.getheader('Idempotent-Replayed')}")
+    status, listed, _ = b.call("GET", f"/api/items?store_id={store['id']}&limit=50")
+    check(status == 200 and len(listed) == 5, f"5 cut writes retried made {len(listed)} items: {listed}")
+    print("ok: 5 writes cut before their answer and retried with their key through the other instance: 5 items")
+
+
 def login(api, email, password):
     status, body, _ = api.call("POST", "/api/login", {"email": email, "password": password})
     check(status == 200, f"login of {email}: {status} {body}")
@@ -232,6 +267,8 @@ def main():
           f"missed {sorted(set(expected) - set(received))}, twice {len(received) - len(set(received))}")
     print(f"ok: a client reconnecting through the balancer with Last-Event-ID 5 times while "
           f"{len(expected)} items were created through both instances: 0 missed, 0 twice")
+
+    cut_and_retried(a_url, b, token, run)
 
     # Every instance sees every logout and deactivation at once.
     password = "quiet-lantern-harbour-58"

@@ -295,3 +295,30 @@ async fn the_admin_items_list_shows_each_items_first_picture() {
     );
     assert!(list.text.contains(&thumb), "{}", list.text);
 }
+
+#[rocket::async_test]
+async fn an_upload_retried_with_its_key_adds_one_picture() {
+    let app = TestApp::new().await;
+    let (owner, item) = shop(&app).await;
+    let send = |bytes: Vec<u8>, boundary_alt: Option<&'static str>| {
+        app.post(&format!("/api/items/{item}/images"))
+            .bearer(&owner.access)
+            .header("Idempotency-Key", "upload-1")
+            .bytes(
+                &format!("multipart/form-data; boundary={BOUNDARY}"),
+                multipart(&bytes, "photo.jpg", "image/jpeg", boundary_alt),
+            )
+            .send()
+    };
+    let picture = encoded(64, 48, 90, ImageFormat::Jpeg);
+    let first = send(picture.clone(), Some("Front")).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = send(picture.clone(), Some("Front")).await;
+    assert_eq!((again.status, again.header("idempotent-replayed")), (201, Some("true")));
+    assert_eq!(again.text, first.text);
+    assert_eq!(again.json()["images"].as_array().unwrap().len(), 1);
+    // Another picture, or other alt text, under the same key is another request.
+    let other = send(encoded(64, 48, 10, ImageFormat::Jpeg), Some("Front")).await;
+    assert_eq!(other.problem(422)["code"], "idempotency_key_reused");
+    assert_eq!(send(picture, Some("Back")).await.problem(422)["code"], "idempotency_key_reused");
+}
