@@ -151,6 +151,23 @@ pub struct AppConfig {
     pub api_writes_per_hour: i64,
     #[serde(default = "defaults::api_reads_per_hour")]
     pub api_reads_per_hour: i64,
+    /// Webhook endpoints may be plain `http://` URLs (for tests and closed
+    /// networks); otherwise only `https://`.
+    #[serde(default)]
+    pub webhooks_allow_http: bool,
+    /// Deliveries may go to loopback, private and link-local addresses
+    /// (for tests); otherwise they are refused, however the name resolves.
+    #[serde(default)]
+    pub webhooks_allow_private: bool,
+    /// Delivery workers of each instance.
+    #[serde(default = "defaults::webhook_workers")]
+    pub webhook_workers: usize,
+    /// The time limit of one delivery attempt.
+    #[serde(default = "defaults::webhook_timeout_seconds")]
+    pub webhook_timeout_seconds: u64,
+    /// An endpoint whose every attempt has failed for this long is disabled.
+    #[serde(default = "defaults::webhooks_disable_after_hours")]
+    pub webhooks_disable_after_hours: i64,
 }
 
 /// Checks the allow-list: each entry an origin as browsers send it
@@ -273,6 +290,15 @@ mod defaults {
     pub fn api_reads_per_hour() -> i64 {
         50000
     }
+    pub fn webhook_workers() -> usize {
+        4
+    }
+    pub fn webhook_timeout_seconds() -> u64 {
+        10
+    }
+    pub fn webhooks_disable_after_hours() -> i64 {
+        120
+    }
 }
 
 impl AppConfig {
@@ -324,6 +350,9 @@ impl AppConfig {
             return Err("events_heartbeat_seconds and events_backlog must be positive".into());
         }
         check_origins(&config.cors_origins)?;
+        if config.webhook_timeout_seconds < 1 || config.webhooks_disable_after_hours < 1 {
+            return Err("webhook_timeout_seconds and webhooks_disable_after_hours must be positive".into());
+        }
         if config.api_writes_per_hour < 0 || config.api_reads_per_hour < 0 {
             return Err("api_writes_per_hour and api_reads_per_hour must be 0 (unlimited) or more".into());
         }

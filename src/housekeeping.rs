@@ -1,8 +1,8 @@
 //! Deletes what has ended, on every instance every few minutes: sessions
 //! that are revoked, expired or idle too long, login failures no limit
 //! looks at any more, passkey ceremonies nobody finished, idempotent API
-//! answers a day old, API request counts of hours gone by, and imports a
-//! week old (with their files). The deletes are idempotent, so instances
+//! answers a day old, API request counts of hours gone by, imports a week
+//! old (with their files), and finished webhook deliveries a month old. The deletes are idempotent, so instances
 //! need not take turns.
 
 use std::time::Duration;
@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::models::api_bookkeeping::{ApiUsage, IdempotencyKey};
 use crate::models::import::Import;
 use crate::models::second_factor::PasskeyCeremony;
+use crate::models::webhook::WebhookDelivery;
 use crate::models::{LoginFailure, Session};
 
 const EVERY: Duration = Duration::from_secs(600);
@@ -30,7 +31,11 @@ pub struct Swept {
     pub passkey_ceremonies: usize,
     pub idempotency_keys: usize,
     pub api_usage: usize,
+    pub webhook_deliveries: usize,
 }
+
+/// How long a finished webhook delivery (with its attempts) is kept.
+pub const WEBHOOK_DELIVERIES_KEPT_DAYS: i64 = 30;
 
 /// How long an import (its file and preview) is kept.
 pub const IMPORTS_KEPT_DAYS: i64 = 7;
@@ -48,7 +53,19 @@ pub fn sweep(conn: &mut diesel::PgConnection, config: &AppConfig) -> Result<Swep
         Utc::now() - chrono::Duration::hours(crate::api::IDEMPOTENT_ANSWERS_KEPT_HOURS),
     )?;
     let api_usage = ApiUsage::delete_before(conn, Utc::now() - chrono::Duration::hours(2))?;
-    Ok(Swept { sessions, login_failures, imports, passkey_ceremonies, idempotency_keys, api_usage })
+    let webhook_deliveries = WebhookDelivery::delete_finished_before(
+        conn,
+        Utc::now() - chrono::Duration::days(WEBHOOK_DELIVERIES_KEPT_DAYS),
+    )?;
+    Ok(Swept {
+        sessions,
+        login_failures,
+        imports,
+        passkey_ceremonies,
+        idempotency_keys,
+        api_usage,
+        webhook_deliveries,
+    })
 }
 
 /// Sweeps at launch and then every ten minutes, until shutdown.
@@ -84,6 +101,7 @@ pub fn stage() -> AdHoc {
                             passkey_ceremonies = swept.passkey_ceremonies,
                             idempotency_keys = swept.idempotency_keys,
                             api_usage = swept.api_usage,
+                            webhook_deliveries = swept.webhook_deliveries,
                             "housekeeping"
                         ),
                         Ok(Err(error)) => tracing::warn!("housekeeping failed: {error}"),

@@ -35,6 +35,7 @@ pub mod spreadsheet;
 pub mod text;
 pub mod views;
 pub mod web;
+pub mod webhooks;
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
@@ -117,6 +118,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .attach(AdHoc::on_ignite("Demo data", |rocket| async { rocket.attach(demo::stage()) }))
         .attach(events::stage())
         .attach(housekeeping::stage())
+        .attach(webhooks::stage())
         .attach(api::stage())
         .attach(web::stage())
         .attach(admin::stage())

@@ -56,6 +56,27 @@ pub fn manage_store(actor: &Actor, store: &Store) -> Result<(), Error> {
     }
 }
 
+/// A webhook endpoint for one store's events: its owner, or an admin.
+/// (Without a store, an owner's endpoint gets their own stores' events and
+/// an admin's every store's.)
+pub fn watch_store(actor: &Actor, store: &Store) -> Result<(), Error> {
+    if actor.is_admin() || actor.owns(store) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// A webhook endpoint is managed by the account that registered it, or an
+/// admin; to anyone else it does not exist.
+pub fn manage_webhook(actor: &Actor, owner_id: i64) -> Result<(), Error> {
+    if actor.is_admin() || actor.user_id == owner_id {
+        Ok(())
+    } else {
+        Err(Error::NotFound("webhook endpoint"))
+    }
+}
+
 /// Deleting a store: staff, or its owner with a fresh login.
 pub fn delete_store(actor: &Actor, store: &Store) -> Result<(), Error> {
     if actor.is_staff() {

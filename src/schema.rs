@@ -254,6 +254,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        url -> Text,
+        description -> Text,
+        kinds -> Array<Text>,
+        store_id -> Nullable<BigInt>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamptz>,
+        leased_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        event_id -> BigInt,
+        body -> Nullable<Text>,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamptz,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        at -> Timestamptz,
+        duration_ms -> Integer,
+        status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        response -> Text,
+    }
+}
+
 diesel::joinable!(stores -> users (owner_id));
 diesel::joinable!(items -> stores (store_id));
 diesel::joinable!(tags -> stores (store_id));
@@ -271,6 +317,9 @@ diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(passkey_ceremonies -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(api_usage -> users (user_id));
+diesel::joinable!(webhook_endpoints -> users (owner_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(import_rows -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -295,4 +344,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     passkey_ceremonies,
     idempotency_keys,
     api_usage,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts,
 );

@@ -363,6 +363,36 @@ impl BodyReader {
         }
     }
 
+    /// An optional id that may be `null` (`Some(None)`).
+    pub fn nullable_id(&mut self, name: &str) -> Option<Option<i64>> {
+        let raw = self.take(name)?;
+        if raw.get() == "null" {
+            return Some(None);
+        }
+        match positive_integer(&raw) {
+            Some(id) => Some(Some(id)),
+            None => self.fail(name, "must be a positive integer id or null"),
+        }
+    }
+
+    /// An optional array of strings.
+    pub fn strings(&mut self, name: &str) -> Option<Vec<String>> {
+        let raw = self.take(name)?;
+        match serde_json::from_str::<Vec<String>>(raw.get()) {
+            Ok(values) => Some(values),
+            Err(_) => self.fail(name, "must be an array of strings"),
+        }
+    }
+
+    /// An optional boolean.
+    pub fn boolean(&mut self, name: &str) -> Option<bool> {
+        let raw = self.take(name)?;
+        match serde_json::from_str::<bool>(raw.get()) {
+            Ok(value) => Some(value),
+            Err(_) => self.fail(name, "must be true or false"),
+        }
+    }
+
     /// An optional integer of 0 or more (a place in a list).
     pub fn index(&mut self, name: &str) -> Option<i64> {
         let raw = self.take(name)?;

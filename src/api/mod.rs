@@ -15,6 +15,7 @@ mod problem;
 pub(crate) mod respond;
 mod stores;
 mod tags;
+mod webhooks;
 
 use rocket::fairing::AdHoc;
 use utoipa::openapi::path::Operation;
@@ -43,6 +44,7 @@ pub fn stage() -> AdHoc {
             .mount("/api", layer::wrap(images::routes()))
             .mount("/api", layer::wrap(tags::routes()))
             .mount("/api", layer::wrap(events::routes()))
+            .mount("/api", layer::wrap(webhooks::routes()))
             .mount("/", SwaggerUi::new("/api/docs/<_..>").url("/api/openapi.json", ApiDoc::openapi()))
             .register("/api", problem::catchers())
     })
@@ -76,11 +78,16 @@ pub fn stage() -> AdHoc {
         images::add_image, images::change_image, images::remove_image,
         tags::list_store_tags, tags::create_tag, tags::get_tag, tags::delete_tag,
         events::events,
+        webhooks::list_endpoints, webhooks::create_endpoint, webhooks::get_endpoint,
+        webhooks::update_endpoint, webhooks::delete_endpoint, webhooks::rotate_secret,
+        webhooks::list_deliveries, webhooks::redeliver,
     ),
     components(schemas(Problem, events::ResyncView, crate::views::StoreView, crate::views::ItemView,
         crate::views::ImageView, crate::views::ImageSizeView,
         crate::views::TagView, crate::views::FacetsView, crate::views::TagCountView,
-        crate::views::StoreCountView, crate::views::PriceBandView)),
+        crate::views::StoreCountView, crate::views::PriceBandView,
+        webhooks::WebhookEndpointView, webhooks::WebhookEndpointInput, webhooks::DeliveryView,
+        webhooks::AttemptView, webhooks::RedeliveryView)),
     modifiers(&BearerScheme, &ClientBookkeeping, &CommonResponses, &ClosedRequestBodies, &PlainSummaries),
     tags(
         (name = "accounts", description = "Registration and tokens"),
@@ -89,6 +96,7 @@ pub fn stage() -> AdHoc {
         (name = "items", description = "Items of stores"),
         (name = "tags", description = "Tags of stores, and their links to items"),
         (name = "events", description = "Live changes, as Server-Sent Events"),
+        (name = "webhooks", description = "Live changes pushed to your endpoints, signed"),
     )
 )]
 pub struct ApiDoc;

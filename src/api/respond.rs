@@ -73,6 +73,12 @@ impl<T: Serialize> ApiJson<T> {
     }
 
     /// The response as the read cache keeps it, its `Link` on `site_url`.
+    /// With another status than 200 (202, say).
+    pub fn with_status(mut self, status: Status) -> ApiJson<T> {
+        self.status = status;
+        self
+    }
+
     /// Adds a header.
     pub fn with_header(mut self, name: &'static str, value: String) -> ApiJson<T> {
         self.headers.push((name, value));

@@ -122,8 +122,10 @@ struct Batch {
 }
 
 /// Numbers the rows visible now and not numbered yet (at most [`BATCH`]),
-/// after the newest id, in the order they were inserted, and wakes the
-/// instances: one statement, so one round trip and one commit. Its one
+/// after the newest id, in the order they were inserted, makes the webhook
+/// deliveries of each for the endpoints that want it (owners' endpoints get
+/// their own stores' events, admins' any), and wakes the instances: one
+/// statement, so one round trip and one commit. Its one
 /// snapshot gives both the rows and the newest id; nobody else numbers.
 /// Returns how many it numbered.
 pub fn number_batch(conn: &mut PgConnection) -> QueryResult<usize> {
@@ -135,7 +137,18 @@ pub fn number_batch(conn: &mut PgConnection) -> QueryResult<usize> {
              UPDATE events SET id = (SELECT coalesce(max(id), 0) FROM events) + pending.n, \
                  lsn = (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint \
              FROM pending WHERE events.draft_id = pending.draft_id \
-             RETURNING events.id \
+             RETURNING events.id, events.kind, events.store_id, events.actor_id \
+         ), fanned AS ( \
+             INSERT INTO webhook_deliveries (endpoint_id, event_id) \
+             SELECT w.id, n.id FROM numbered n \
+             JOIN webhook_endpoints w ON w.enabled \
+                 AND (cardinality(w.kinds) = 0 OR n.kind = ANY (w.kinds)) \
+                 AND (w.store_id IS NULL OR w.store_id = n.store_id) \
+             JOIN users u ON u.id = w.owner_id \
+             WHERE u.role = 'admin' OR n.actor_id = w.owner_id \
+                 OR EXISTS (SELECT 1 FROM stores s WHERE s.id = n.store_id AND s.owner_id = w.owner_id) \
+             ORDER BY n.id, w.id \
+             RETURNING 1 \
          ), batch AS ( \
              SELECT count(*) AS numbered, max(id) AS newest FROM numbered \
          ) \

@@ -21,6 +21,7 @@ pub mod session;
 pub mod store;
 pub mod tag;
 pub mod user;
+pub mod webhook;
 
 pub use api_token::{ApiToken, NewApiToken};
 pub use audit::{Action, AuditEntry, Entity, NewAuditEntry, Via};

@@ -14,6 +14,7 @@ pub mod sessions;
 pub mod stores;
 pub mod tags;
 pub mod two_step;
+pub mod webhooks;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 

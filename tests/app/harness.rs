@@ -180,6 +180,9 @@ impl TestApp {
             .merge(("databases.main.pool_size", 6))
             .merge(("databases.main.timeout", 3))
             .merge(("seed_demo_data", false))
+            // Webhook workers look for work every second: tests that count
+            // statements run without them, and webhook tests ask for some.
+            .merge(("webhook_workers", 0))
             .merge(("log_level", "off"));
         let rocket = extend(storefront::rocket(configure(figment)));
         let client = Client::untracked(rocket).await.expect("the app launches");

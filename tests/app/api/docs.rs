@@ -33,6 +33,11 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/items/{id}/images/{image_id}", vec!["delete", "patch"]),
         ("/api/tags/{id}", vec!["delete", "get"]),
         ("/api/events", vec!["get"]),
+        ("/api/webhooks", vec!["get", "post"]),
+        ("/api/webhooks/{id}", vec!["delete", "get", "patch"]),
+        ("/api/webhooks/{id}/rotate-secret", vec!["post"]),
+        ("/api/webhooks/{id}/deliveries", vec!["get"]),
+        ("/api/webhooks/{id}/deliveries/{delivery_id}/redeliver", vec!["post"]),
     ];
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.len(), expected.len());
@@ -51,7 +56,16 @@ async fn the_openapi_document_describes_every_route() {
             }
             if operation.get("security").is_some() {
                 assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+                // Writes with a token take a key to be retried safely.
+                if method != "get" && path != "/api/refresh" {
+                    let parameters = operation["parameters"].as_array().unwrap();
+                    let keyed =
+                        parameters.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header");
+                    assert!(keyed, "{method} {path} lacks Idempotency-Key");
+                }
             }
+            // Any request may be over its budget.
+            assert!(responses["429"]["headers"]["Retry-After"].is_object(), "{method} {path} lacks 429");
             // Summaries are plain text; every error shows a real example.
             let summary = operation["summary"].as_str().unwrap_or_default();
             assert!(!summary.is_empty() && !summary.contains('`'), "{method} {path}: {summary:?}");

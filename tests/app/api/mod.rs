@@ -14,3 +14,4 @@ mod stores;
 mod tags;
 mod throttling;
 mod tokens;
+mod webhooks;
