@@ -30,15 +30,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The delivery rules the configuration sets.
-pub fn rules(config: &AppConfig) -> client::Rules {
-    client::Rules {
-        allow_http: config.webhooks_allow_http,
-        allow_private: config.webhooks_allow_private,
-        timeout: std::time::Duration::from_secs(config.webhook_timeout_seconds),
-    }
-}
-
 /// A webhook endpoint.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookEndpointView {
@@ -158,7 +149,7 @@ async fn create_endpoint(
     body: JsonBody,
 ) -> Result<ApiJson<WebhookEndpointView>, Problem> {
     let input = read_input(body)?;
-    let rules = rules(config);
+    let rules = client::Rules::of(config);
     let (endpoint, secret) = db.run(move |conn| webhooks::create(conn, &user.actor, &rules, input)).await?;
     let location = format!("/api/webhooks/{}", endpoint.id);
     Ok(ApiJson::created(WebhookEndpointView::of(endpoint, Some(secret)), location))
@@ -198,7 +189,7 @@ async fn update_endpoint(
     body: JsonBody,
 ) -> Result<ApiJson<WebhookEndpointView>, Problem> {
     let input = read_input(body)?;
-    let rules = rules(config);
+    let rules = client::Rules::of(config);
     let endpoint = db.run(move |conn| webhooks::update(conn, &user.actor, &rules, id.0, input)).await?;
     Ok(ApiJson::ok(WebhookEndpointView::of(endpoint, None)))
 }

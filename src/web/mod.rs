@@ -13,6 +13,7 @@ mod remembered;
 mod resume;
 pub(crate) mod session;
 mod two_step;
+mod webhooks;
 
 use rocket::fairing::AdHoc;
 
@@ -37,6 +38,7 @@ pub fn stage() -> AdHoc {
             .manage(pictures::PictureCache::new(PICTURE_CACHE_BYTES))
             .mount("/account", account::routes())
             .mount("/account", two_step::routes())
+            .mount("/account", webhooks::routes())
             .register("/", public::catchers())
     })
 }

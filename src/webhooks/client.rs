@@ -32,6 +32,17 @@ pub struct Rules {
     pub timeout: Duration,
 }
 
+impl Rules {
+    /// The rules the configuration sets.
+    pub fn of(config: &crate::config::AppConfig) -> Rules {
+        Rules {
+            allow_http: config.webhooks_allow_http,
+            allow_private: config.webhooks_allow_private,
+            timeout: Duration::from_secs(config.webhook_timeout_seconds),
+        }
+    }
+}
+
 /// How an attempt went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {

@@ -65,11 +65,7 @@ pub fn stage() -> AdHoc {
                 return;
             };
             let settings = Arc::new(Settings {
-                rules: client::Rules {
-                    allow_http: config.webhooks_allow_http,
-                    allow_private: config.webhooks_allow_private,
-                    timeout: Duration::from_secs(config.webhook_timeout_seconds),
-                },
+                rules: client::Rules::of(config),
                 disable_after: chrono::Duration::hours(config.webhooks_disable_after_hours),
                 budget: Duration::from_secs(config.database_budget_seconds),
             });

@@ -6,3 +6,4 @@ mod passkeys;
 mod security;
 mod sessions;
 mod two_step;
+mod webhooks;

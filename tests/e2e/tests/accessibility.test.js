@@ -35,7 +35,7 @@ test('admin and account pages have no serious or critical accessibility violatio
     ['/admin/users', 'admin-users'], ['/admin/users/1', 'admin-user-form'], ['/admin/stores/1/delete', 'admin-store-delete'],
     ['/admin/items/1/history', 'admin-item-history'], ['/account', 'account'], ['/account/tokens', 'tokens'],
     ['/account/sessions', 'sessions'], ['/account/password', 'password'], ['/admin/items/new', 'admin-item-new'],
-    ['/admin/tags/1/delete', 'admin-tag-in-use'],
+    ['/admin/tags/1/delete', 'admin-tag-in-use'], ['/account/webhooks', 'webhooks'], ['/account/two-step', 'two-step'],
   ]) {
     problems.push(...await accessibilityProblems(page, url));
     await screenshot(page, name);
