@@ -27,10 +27,10 @@ configuration: Rocket.toml, ROCKET_* variables and DATABASE_URL (see README.md)"
 pub fn run(args: Vec<String>) -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let outcome = check_config_file().and_then(|()| match args.as_slice() {
-        [] | ["serve"] => serve(),
-        ["migrate"] => migrate().map(|applied| println!("Applied {applied} migration(s).")),
-        ["create-admin", "--email", email] => create_admin(email),
-        ["seed-demo"] => seed_demo(),
+        [] | ["serve"] => with_database(serve),
+        ["migrate"] => with_database(|| migrate().map(|applied| println!("Applied {applied} migration(s)."))),
+        ["create-admin", "--email", email] => with_database(|| create_admin(email)),
+        ["seed-demo"] => with_database(seed_demo),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())
@@ -44,6 +44,30 @@ pub fn run(args: Vec<String>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `command` on the configured database; in the debug profile, with
+/// no `DATABASE_URL` and nothing usable at the configured address, on a
+/// private PostgreSQL of its own (see `local_postgres`), stopped afterwards.
+fn with_database(command: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    let figment = figment();
+    let debug = figment.profile() == "debug";
+    let given = std::env::var_os("DATABASE_URL").is_some();
+    if !debug || given {
+        return command();
+    }
+    let url = database_url()?;
+    let resolved = crate::local_postgres::resolve(&url, given)?;
+    if let Some(said) = &resolved.said {
+        println!("{said}");
+        // The rest of the process reads the database's URL from here.
+        std::env::set_var("DATABASE_URL", &resolved.url);
+    }
+    let outcome = command();
+    if let Some(local) = &resolved.local {
+        local.stop();
+    }
+    outcome
 }
 
 /// A configuration file that was asked for by name must be there.

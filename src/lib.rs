@@ -22,6 +22,7 @@ pub mod events;
 mod fingerprint;
 pub mod flows;
 pub mod housekeeping;
+pub mod local_postgres;
 pub mod logging;
 pub mod models;
 pub mod pictures;

@@ -21,8 +21,29 @@ use storefront::models::Role;
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
-fn server_url() -> String {
-    std::env::var("TEST_DATABASE_SERVER").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+/// The PostgreSQL server of the tests, as `(base, query)` for
+/// `{base}/{database}?{query}...`: `TEST_DATABASE_SERVER` if set, else the
+/// one at 127.0.0.1:5432; and when nothing usable answers there, a private
+/// cluster as `cargo run` makes one (left running for the next run).
+fn server() -> &'static (String, String) {
+    static SERVER: OnceLock<(String, String)> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        if let Ok(url) = std::env::var("TEST_DATABASE_SERVER") {
+            return (url, String::new());
+        }
+        let default = "postgres://postgres@127.0.0.1:5432";
+        let resolved = storefront::local_postgres::resolve(&format!("{default}/postgres"), false)
+            .unwrap_or_else(|why| panic!("no PostgreSQL for the tests: {why}"));
+        match resolved.local {
+            None => (default.to_owned(), String::new()),
+            Some(local) => {
+                eprintln!("{}", resolved.said.unwrap_or_default());
+                let url = local.url("postgres");
+                let query = url.split_once('?').map_or("", |(_, query)| query);
+                ("postgres://postgres@".to_owned(), format!("{query}&"))
+            }
+        }
+    })
 }
 
 fn maintenance() -> PgConnection {
@@ -197,7 +218,7 @@ impl TestApp {
     /// teardown at exit clear of connection threads still running (the test
     /// process once crashed at exit after every test had passed).
     pub fn database_url(name: &str) -> String {
-        format!("{}/{name}?connect_timeout=5&sslmode=disable", server_url())
+        format!("{}/{name}?{}connect_timeout=5&sslmode=disable", server().0, server().1)
     }
 
     pub fn drop_database(name: &str) {
@@ -693,12 +714,13 @@ impl FreezableRelay {
         let (flag, watched) = (frozen.clone(), trigger.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect("127.0.0.1:5432") else {
+                let Some(server) = Upstream::connect() else {
                     continue;
                 };
-                let upstream =
-                    (client.try_clone().unwrap(), server.try_clone().unwrap(), Some(watched.clone()));
-                for (from, to, trigger) in [upstream, (server, client, None)] {
+                let (client_in, server_out) =
+                    (Upstream::Tcp(client.try_clone().unwrap()), server.try_clone());
+                let upstream = (client_in, server_out, Some(watched.clone()));
+                for (from, to, trigger) in [upstream, (server, Upstream::Tcp(client), None)] {
                     let flag = flag.clone();
                     std::thread::spawn(move || pump(from, to, flag, trigger));
                 }
@@ -714,9 +736,62 @@ impl FreezableRelay {
     }
 }
 
+/// The test server, over TCP, or over the Unix socket of a private cluster.
+enum Upstream {
+    Tcp(TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl Upstream {
+    fn connect() -> Option<Upstream> {
+        let query = &server().1;
+        match query.split('&').find_map(|pair| pair.strip_prefix("host=")) {
+            Some(folder) => {
+                let folder = folder.replace("%20", " ");
+                std::os::unix::net::UnixStream::connect(format!("{folder}/.s.PGSQL.5432"))
+                    .ok()
+                    .map(Upstream::Unix)
+            }
+            None => TcpStream::connect("127.0.0.1:5432").ok().map(Upstream::Tcp),
+        }
+    }
+
+    fn try_clone(&self) -> Upstream {
+        match self {
+            Upstream::Tcp(stream) => Upstream::Tcp(stream.try_clone().unwrap()),
+            Upstream::Unix(stream) => Upstream::Unix(stream.try_clone().unwrap()),
+        }
+    }
+}
+
+impl Read for Upstream {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Upstream::Tcp(stream) => stream.read(buffer),
+            Upstream::Unix(stream) => stream.read(buffer),
+        }
+    }
+}
+
+impl Write for Upstream {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Upstream::Tcp(stream) => stream.write(buffer),
+            Upstream::Unix(stream) => stream.write(buffer),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Upstream::Tcp(stream) => stream.flush(),
+            Upstream::Unix(stream) => stream.flush(),
+        }
+    }
+}
+
 fn pump(
-    mut from: TcpStream,
-    mut to: TcpStream,
+    mut from: Upstream,
+    mut to: Upstream,
     frozen: Arc<AtomicBool>,
     trigger: Option<Arc<std::sync::Mutex<Option<Vec<u8>>>>>,
 ) {

@@ -4,6 +4,7 @@
 
 mod binary;
 mod config;
+mod first_run;
 mod logs;
 
 use std::path::PathBuf;
