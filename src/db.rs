@@ -69,6 +69,26 @@ pub struct PgManager(ConnectionManager<PgConnection>);
 
 pub(crate) type PgPool = rocket_sync_db_pools::r2d2::Pool<PgManager>;
 
+/// The pool as background tasks (housekeeping, webhook workers, shared
+/// counts) take it at liftoff: `DbPool::pool(rocket)`.
+pub type BackgroundPool = rocket_sync_db_pools::ConnectionPool<DbPool, Pg>;
+
+/// A background task's work on a connection of `pool`, within `budget`
+/// from taking the connection to its end: a database that is down or
+/// frozen is `Error::Unavailable`, as for requests.
+pub async fn in_background<T: Send + 'static>(
+    pool: &BackgroundPool,
+    budget: Duration,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    rocket::tokio::time::timeout(budget, async {
+        let connection = pool.get().await.ok_or(Error::Unavailable)?;
+        connection.run(move |conn| work(conn)).await
+    })
+    .await
+    .unwrap_or(Err(Error::Unavailable))
+}
+
 impl rocket_sync_db_pools::r2d2::ManageConnection for PgManager {
     type Connection = Pg;
     type Error = diesel::r2d2::Error;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rocket::fairing::AdHoc;
-use rocket::tokio::time::{interval, timeout, MissedTickBehavior};
+use rocket::tokio::time::{interval, MissedTickBehavior};
 
 use crate::config::AppConfig;
 use crate::db::DbPool;
@@ -88,13 +88,8 @@ pub fn stage() -> AdHoc {
                         _ = &mut shutdown => return,
                     }
                     let config = config.clone();
-                    let swept = timeout(budget, async {
-                        let connection = pool.get().await.ok_or(Error::Unavailable)?;
-                        connection.run(move |conn| sweep(conn, &config)).await
-                    })
-                    .await;
-                    match swept {
-                        Ok(Ok(swept)) => tracing::debug!(
+                    match crate::db::in_background(&pool, budget, move |conn| sweep(conn, &config)).await {
+                        Ok(swept) => tracing::debug!(
                             sessions = swept.sessions,
                             login_failures = swept.login_failures,
                             imports = swept.imports,
@@ -104,8 +99,7 @@ pub fn stage() -> AdHoc {
                             webhook_deliveries = swept.webhook_deliveries,
                             "housekeeping"
                         ),
-                        Ok(Err(error)) => tracing::warn!("housekeeping failed: {error}"),
-                        Err(_) => tracing::warn!("housekeeping: the database did not answer in time"),
+                        Err(error) => tracing::warn!("housekeeping failed: {error}"),
                     }
                 }
             });

@@ -12,7 +12,7 @@ use rocket::data::Data;
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::route::{self, Handler, Route};
-use rocket::tokio::time::{interval, timeout, MissedTickBehavior};
+use rocket::tokio::time::{interval, MissedTickBehavior};
 use rocket::{Request, Response};
 
 use super::guards;
@@ -20,7 +20,6 @@ use super::idempotency::{self, Key};
 use super::limits::{self, ReadCounts, Standing};
 use crate::config::AppConfig;
 use crate::db::DbPool;
-use crate::error::Error;
 
 /// A route's handler behind the budget and idempotency checks.
 #[derive(Clone)]
@@ -140,17 +139,10 @@ pub fn stage() -> AdHoc {
                             _ = &mut shutdown => true,
                         };
                         let counts = counts.clone();
-                        let synced = timeout(budget, async {
-                            let connection = pool.get().await.ok_or(Error::Unavailable)?;
-                            connection.run(move |conn| counts.sync(conn)).await
-                        })
-                        .await;
-                        match synced {
-                            Ok(Ok(_)) => {}
-                            Ok(Err(error)) => tracing::warn!("read counts not shared: {error}"),
-                            Err(_) => {
-                                tracing::warn!("read counts not shared: the database did not answer in time")
-                            }
+                        let synced =
+                            crate::db::in_background(&pool, budget, move |conn| counts.sync(conn)).await;
+                        if let Err(error) = synced {
+                            tracing::warn!("read counts not shared: {error}");
                         }
                         if last {
                             return;

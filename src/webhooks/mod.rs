@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use diesel::prelude::*;
 use rocket::fairing::AdHoc;
-use rocket::tokio::time::timeout;
 
 use crate::config::AppConfig;
 use crate::db::DbPool;
@@ -80,7 +79,7 @@ pub fn stage() -> AdHoc {
 }
 
 struct Worker {
-    pool: rocket_sync_db_pools::ConnectionPool<DbPool, crate::db::Pg>,
+    pool: crate::db::BackgroundPool,
     settings: Arc<Settings>,
 }
 
@@ -89,12 +88,7 @@ impl Worker {
         &self,
         work: impl FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        timeout(self.settings.budget, async {
-            let connection = self.pool.get().await.ok_or(Error::Unavailable)?;
-            connection.run(move |conn| work(conn)).await
-        })
-        .await
-        .unwrap_or(Err(Error::Unavailable))
+        crate::db::in_background(&self.pool, self.settings.budget, work).await
     }
 
     async fn run(
